@@ -1,0 +1,1 @@
+//! BitTorrent v1 bencoded formats.
