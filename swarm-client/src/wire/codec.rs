@@ -1,0 +1,305 @@
+//! Length-prefixed framing of peer messages for `tokio_util::codec` (`Framed`, `FramedRead`,
+//! `FramedWrite`), with a bound on the accepted message length.
+//!
+//! Decoding is zero-copy: a `piece` message's data is a `Bytes` split off the read buffer.
+//! Encoding copies piece data once, into the write buffer; [`write_message`] instead writes
+//! header and data with one vectored write and no copy.
+
+use std::io;
+
+use bytes::{Buf, BytesMut};
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio_util::codec::{Decoder, Encoder};
+
+use super::bitfield::wire_len;
+use super::block::BLOCK_SIZE;
+use super::message::{DecodeError, Message, PIECE_HEADER_LEN};
+
+/// Default maximum length of a message after its length prefix: one 16 KiB block plus the
+/// `piece` header.
+pub const DEFAULT_MAX_MESSAGE_LEN: u32 = BLOCK_SIZE + PIECE_HEADER_LEN as u32;
+
+/// The longest header [`Message::encode_header`] produces (a `request` or `cancel`).
+const MAX_HEADER_LEN: usize = 17;
+
+/// Why a stream of peer messages could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum CodecError {
+    #[error(transparent)]
+    Io(#[from] io::Error),
+    /// The peer announced a message longer than we accept; drop it.
+    #[error("message of {len} bytes exceeds the {max}-byte limit")]
+    TooLong { len: u32, max: u32 },
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+}
+
+/// Frames [`Message`]s as `<u32 big-endian length><payload>`.
+#[derive(Debug, Clone, Copy)]
+pub struct MessageCodec {
+    max_len: u32,
+}
+
+impl Default for MessageCodec {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MessageCodec {
+    /// A codec accepting messages up to [`DEFAULT_MAX_MESSAGE_LEN`].
+    pub fn new() -> Self {
+        Self::with_max_len(DEFAULT_MAX_MESSAGE_LEN)
+    }
+
+    /// A codec accepting messages up to `max_len` bytes after the length prefix.
+    pub fn with_max_len(max_len: u32) -> Self {
+        Self { max_len }
+    }
+
+    /// The default limit, raised if needed so a full `bitfield` for `piece_count` pieces fits.
+    pub fn for_piece_count(piece_count: u32) -> Self {
+        let bitfield_len = u32::try_from(1 + wire_len(piece_count)).unwrap_or(u32::MAX);
+        Self::with_max_len(DEFAULT_MAX_MESSAGE_LEN.max(bitfield_len))
+    }
+
+    /// The largest accepted message length (after the length prefix).
+    pub fn max_len(&self) -> u32 {
+        self.max_len
+    }
+}
+
+impl Decoder for MessageCodec {
+    type Item = Message;
+    type Error = CodecError;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Message>, CodecError> {
+        let Some(prefix) = src.first_chunk::<4>() else {
+            return Ok(None);
+        };
+        let len = u32::from_be_bytes(*prefix);
+        if len > self.max_len {
+            return Err(CodecError::TooLong {
+                len,
+                max: self.max_len,
+            });
+        }
+        let frame_len = 4 + len as usize;
+        if src.len() < frame_len {
+            src.reserve(frame_len - src.len());
+            return Ok(None);
+        }
+        src.advance(4);
+        let payload = src.split_to(len as usize).freeze();
+        Ok(Some(Message::decode(payload)?))
+    }
+}
+
+impl Encoder<&Message> for MessageCodec {
+    type Error = io::Error;
+
+    fn encode(&mut self, message: &Message, dst: &mut BytesMut) -> io::Result<()> {
+        dst.reserve(4 + message.payload_len());
+        message.encode(dst);
+        Ok(())
+    }
+}
+
+impl Encoder<Message> for MessageCodec {
+    type Error = io::Error;
+
+    fn encode(&mut self, message: Message, dst: &mut BytesMut) -> io::Result<()> {
+        self.encode(&message, dst)
+    }
+}
+
+/// Writes one message with a vectored write of its header and data, without copying the
+/// data. Does not flush.
+pub async fn write_message<W>(writer: &mut W, message: &Message) -> io::Result<()>
+where
+    W: AsyncWrite + Unpin,
+{
+    let mut header = [0u8; MAX_HEADER_LEN];
+    let header_len = {
+        let mut cursor = &mut header[..];
+        message.encode_header(&mut cursor);
+        MAX_HEADER_LEN - cursor.len()
+    };
+    let data = message.trailing_data().map_or(&[][..], |data| &data[..]);
+    let mut buf = (&header[..header_len]).chain(data);
+    writer.write_all_buf(&mut buf).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::block::BlockRequest;
+    use bytes::{BufMut, Bytes};
+    use proptest::prelude::*;
+
+    fn arb_bytes(max: usize) -> impl Strategy<Value = Bytes> {
+        proptest::collection::vec(any::<u8>(), 0..max).prop_map(Bytes::from)
+    }
+
+    fn arb_request() -> impl Strategy<Value = BlockRequest> {
+        (any::<u32>(), any::<u32>(), any::<u32>()).prop_map(|(i, b, l)| BlockRequest::new(i, b, l))
+    }
+
+    fn arb_message() -> impl Strategy<Value = Message> {
+        let known_ids: &[u8] = &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+        prop_oneof![
+            Just(Message::KeepAlive),
+            Just(Message::Choke),
+            Just(Message::Unchoke),
+            Just(Message::Interested),
+            Just(Message::NotInterested),
+            any::<u32>().prop_map(|index| Message::Have { index }),
+            arb_bytes(64).prop_map(Message::Bitfield),
+            arb_request().prop_map(Message::Request),
+            (
+                any::<u32>(),
+                any::<u32>(),
+                arb_bytes(BLOCK_SIZE as usize + 1)
+            )
+                .prop_map(|(index, begin, data)| Message::Piece { index, begin, data }),
+            arb_request().prop_map(Message::Cancel),
+            any::<u16>().prop_map(Message::Port),
+            (
+                any::<u8>().prop_filter("unknown id", move |id| !known_ids.contains(id)),
+                arb_bytes(64)
+            )
+                .prop_map(|(id, payload)| Message::Unknown { id, payload }),
+        ]
+    }
+
+    fn encode_all(messages: &[Message]) -> BytesMut {
+        let mut buf = BytesMut::new();
+        for message in messages {
+            MessageCodec::new().encode(message, &mut buf).unwrap();
+        }
+        buf
+    }
+
+    fn decode_all(
+        codec: &mut MessageCodec,
+        buf: &mut BytesMut,
+    ) -> Result<Vec<Message>, CodecError> {
+        let mut out = Vec::new();
+        while let Some(message) = codec.decode(buf)? {
+            out.push(message);
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn rejects_oversized_message_before_buffering_it() {
+        let mut buf = BytesMut::new();
+        buf.put_u32(DEFAULT_MAX_MESSAGE_LEN + 1);
+        assert!(matches!(
+            MessageCodec::new().decode(&mut buf),
+            Err(CodecError::TooLong { .. })
+        ));
+        let mut buf = BytesMut::new();
+        buf.put_u32(u32::MAX);
+        assert!(MessageCodec::new().decode(&mut buf).is_err());
+    }
+
+    #[test]
+    fn accepts_full_block() {
+        let piece = Message::Piece {
+            index: 1,
+            begin: 0,
+            data: Bytes::from(vec![7; BLOCK_SIZE as usize]),
+        };
+        let mut buf = encode_all(std::slice::from_ref(&piece));
+        assert_eq!(MessageCodec::new().decode(&mut buf).unwrap(), Some(piece));
+        assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn piece_count_raises_limit_for_bitfield() {
+        assert_eq!(
+            MessageCodec::for_piece_count(100).max_len(),
+            DEFAULT_MAX_MESSAGE_LEN
+        );
+        assert_eq!(
+            MessageCodec::for_piece_count(1 << 20).max_len(),
+            1 + (1 << 17)
+        );
+    }
+
+    #[test]
+    fn piece_data_shares_the_read_buffer() {
+        let mut buf = encode_all(&[Message::Piece {
+            index: 0,
+            begin: 0,
+            data: Bytes::from_static(b"hello"),
+        }]);
+        let base = buf.as_ptr() as usize;
+        let Some(Message::Piece { data, .. }) = MessageCodec::new().decode(&mut buf).unwrap()
+        else {
+            panic!("expected a piece");
+        };
+        assert_eq!(data.as_ptr() as usize, base + 4 + PIECE_HEADER_LEN);
+    }
+
+    #[tokio::test]
+    async fn vectored_write_matches_encoder() {
+        let messages = [
+            Message::KeepAlive,
+            Message::Request(BlockRequest::new(1, 2, 3)),
+            Message::Piece {
+                index: 9,
+                begin: 16384,
+                data: Bytes::from_static(b"payload"),
+            },
+            Message::Bitfield(Bytes::from_static(&[0xf0])),
+        ];
+        let mut written = Vec::new();
+        for message in &messages {
+            write_message(&mut written, message).await.unwrap();
+        }
+        assert_eq!(written, encode_all(&messages).to_vec());
+    }
+
+    proptest! {
+        #[test]
+        fn decode_inverts_encode(messages in proptest::collection::vec(arb_message(), 0..8)) {
+            let mut buf = encode_all(&messages);
+            let mut codec = MessageCodec::with_max_len(u32::MAX);
+            prop_assert_eq!(decode_all(&mut codec, &mut buf).unwrap(), messages);
+            prop_assert!(buf.is_empty());
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256), max in 0u32..300) {
+            let mut buf = BytesMut::from(&bytes[..]);
+            let _ = decode_all(&mut MessageCodec::with_max_len(max), &mut buf);
+        }
+
+        #[test]
+        fn split_stream_decodes_like_whole(messages in proptest::collection::vec(arb_message(), 1..6), cut in any::<prop::sample::Index>()) {
+            let whole = encode_all(&messages);
+            let cut = cut.index(whole.len() + 1);
+            let mut codec = MessageCodec::with_max_len(u32::MAX);
+            let mut buf = BytesMut::from(&whole[..cut]);
+            let mut decoded = decode_all(&mut codec, &mut buf).unwrap();
+            buf.extend_from_slice(&whole[cut..]);
+            decoded.extend(decode_all(&mut codec, &mut buf).unwrap());
+            prop_assert_eq!(decoded, messages);
+        }
+
+        #[test]
+        fn byte_by_byte_stream_decodes_like_whole(messages in proptest::collection::vec(arb_message(), 1..4)) {
+            let whole = encode_all(&messages);
+            let mut codec = MessageCodec::with_max_len(u32::MAX);
+            let mut buf = BytesMut::new();
+            let mut decoded = Vec::new();
+            for byte in whole.iter() {
+                buf.put_u8(*byte);
+                decoded.extend(decode_all(&mut codec, &mut buf).unwrap());
+            }
+            prop_assert_eq!(decoded, messages);
+        }
+    }
+}

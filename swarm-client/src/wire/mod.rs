@@ -1,0 +1,25 @@
+//! The BEP 3 peer wire protocol.
+//!
+//! - [`handshake`]: the 68-byte handshake and the initiate/respond exchanges.
+//! - [`message`]: the [`Message`] enum and its payload layout.
+//! - [`codec`]: length-prefixed framing for `tokio_util::codec`, bounded message length.
+//! - [`bitfield`]: the set of pieces a peer has, validated against the piece count.
+//! - [`block`]: block requests and the limits a peer's request must respect.
+//! - [`peer_id`]: our peer id and client names for others'.
+//!
+//! A typical connection: `handshake::initiate` (or `respond`) on the `TcpStream`, then
+//! `Framed::new(stream, MessageCodec::for_piece_count(n))`.
+
+pub mod bitfield;
+pub mod block;
+pub mod codec;
+pub mod handshake;
+pub mod message;
+pub mod peer_id;
+
+pub use bitfield::{Bitfield, BitfieldError};
+pub use block::{BLOCK_SIZE, BlockRequest, RequestError};
+pub use codec::{CodecError, DEFAULT_MAX_MESSAGE_LEN, MessageCodec, write_message};
+pub use handshake::{Handshake, HandshakeError};
+pub use message::{DecodeError, Message};
+pub use peer_id::PeerId;
