@@ -237,3 +237,13 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+// Interop helpers (interop engineer): real peers (aria2, libtorrent, Transmission), a scripted
+// misbehaving peer, a hand-bencoded metainfo writer, and our own binaries as processes.
+pub mod aria2;
+pub mod fake_peer;
+pub mod libtorrent;
+pub mod metafile;
+pub mod ours;
+pub mod output;
+pub mod transmission;

@@ -1,0 +1,74 @@
+#!/usr/bin/python3.11
+"""Download a torrent with libtorrent on 127.0.0.1 (no DHT/LSD/UPnP/NAT-PMP/PEX).
+
+usage: lt_leech.py --meta F.meta --dir OUT_DIR --port P [--peer HOST:PORT]... [--timeout S]
+                   [--keep-seeding] [--quiet]
+
+Peers come from the metainfo's tracker and/or --peer (dialed directly). Prints "listening PORT",
+"progress FRACTION BYTES_PER_S PEERS" lines, then "done SECONDS" when every piece is verified
+and exits 0 (or keeps seeding with --keep-seeding until killed / --timeout). Exits 2 on timeout.
+"""
+import argparse
+import sys
+import time
+
+import libtorrent as lt
+
+from lt_common import make_session, parse_peer, report_errors, wait_listening
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--meta", required=True)
+    ap.add_argument("--dir", required=True)
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--peer", action="append", default=[])
+    ap.add_argument("--timeout", type=float, default=180)
+    ap.add_argument("--keep-seeding", action="store_true")
+    ap.add_argument("--quiet", action="store_true")
+    args = ap.parse_args()
+
+    ses = make_session(args.port)
+    port = wait_listening(ses)
+    print("listening %d" % port, flush=True)
+
+    atp = lt.add_torrent_params()
+    atp.ti = lt.torrent_info(args.meta)
+    atp.save_path = args.dir
+    atp.flags &= ~lt.torrent_flags.auto_managed
+    atp.flags &= ~lt.torrent_flags.paused
+    start = time.time()
+    h = ses.add_torrent(atp)
+    for p in args.peer:
+        h.connect_peer(parse_peer(p))
+
+    deadline = start + args.timeout
+    last = 0.0
+    redial = start
+    while True:
+        s = h.status()
+        if s.is_seeding:
+            break
+        if report_errors(ses):
+            sys.exit("libtorrent leecher: torrent error")
+        now = time.time()
+        if now > deadline:
+            print("timeout progress %.4f peers %d" % (s.progress, s.num_peers), flush=True)
+            sys.exit(2)
+        if args.peer and s.num_peers == 0 and now - redial > 2:
+            for p in args.peer:
+                h.connect_peer(parse_peer(p))
+            redial = now
+        if not args.quiet and now - last >= 0.5:
+            print("progress %.4f %d %d" % (s.progress, s.download_rate, s.num_peers), flush=True)
+            last = now
+        time.sleep(0.01)
+    print("done %.3f" % (time.time() - start), flush=True)
+    if args.keep_seeding:
+        while time.time() < deadline:
+            report_errors(ses)
+            time.sleep(0.2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+//! libtorrent (python3-libtorrent 2.0, run by Debian's Python) as a seeder or leecher on
+//! 127.0.0.1, through `tests/scripts/lt_seed.py` and `lt_leech.py`: DHT, LSD, UPnP, NAT-PMP off,
+//! no plugins (so no PEX), TCP only, several connections per IP allowed (every loopback peer
+//! is 127.0.0.1). Call [`crate::require_libtorrent`] first.
+
+use crate::output::Proc;
+use crate::{SYSTEM_PYTHON, free_port};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+/// Path of one of the libtorrent helper scripts in `tests/scripts/`.
+pub fn lt_script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scripts")
+        .join(name)
+}
+
+/// Start a libtorrent seeder for `meta` whose data is in `data_dir` (seed_mode: no recheck),
+/// listening on a free port; it dials each of `peers` once seeding. Returns once it seeds.
+pub fn lt_seed(meta: &Path, data_dir: &Path, peers: &[String]) -> Proc {
+    let port = free_port();
+    let mut cmd = Command::new(SYSTEM_PYTHON);
+    cmd.arg(lt_script("lt_seed.py"))
+        .arg("--meta")
+        .arg(meta)
+        .arg("--dir")
+        .arg(data_dir)
+        .arg("--port")
+        .arg(port.to_string())
+        .args(["--seconds", "600"]);
+    for p in peers {
+        cmd.arg("--peer").arg(p);
+    }
+    let mut proc = Proc::spawn("libtorrent seeder", &mut cmd, port);
+    proc.expect_line(Duration::from_secs(60), "\"seeding\"", |l| l == "seeding");
+    proc
+}
+
+/// Start a libtorrent leecher downloading `meta` into `out_dir`, listening on a free port,
+/// with peers from the metainfo's tracker and `peers` (dialed directly). It prints
+/// `done SECONDS` and exits 0 when complete; wait with [`Proc::wait_success`].
+pub fn lt_leech(meta: &Path, out_dir: &Path, peers: &[String], timeout: Duration) -> Proc {
+    let port = free_port();
+    std::fs::create_dir_all(out_dir).expect("create leecher dir");
+    let mut cmd = Command::new(SYSTEM_PYTHON);
+    cmd.arg(lt_script("lt_leech.py"))
+        .arg("--meta")
+        .arg(meta)
+        .arg("--dir")
+        .arg(out_dir)
+        .arg("--port")
+        .arg(port.to_string())
+        .arg("--timeout")
+        .arg(timeout.as_secs().to_string());
+    for p in peers {
+        cmd.arg("--peer").arg(p);
+    }
+    let mut proc = Proc::spawn("libtorrent leecher", &mut cmd, port);
+    proc.expect_line(Duration::from_secs(30), "\"listening\"", |l| {
+        l.starts_with("listening ")
+    });
+    proc
+}
