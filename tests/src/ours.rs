@@ -33,7 +33,8 @@ impl Tracker {
     }
 }
 
-/// `swarm get META -o OUT --port PORT [--peer P]... --json [extra]` with a free port.
+/// `swarm get META -o OUT --port PORT --bind 127.0.0.1 [--peer P]... --json [extra]` with a
+/// free port.
 /// Wait for it with [`Proc::wait_success`]; its JSON events are in `proc.out`.
 pub fn swarm_get(meta: &Path, out_dir: &Path, peers: &[String], extra: &[&str]) -> Proc {
     let port = free_port();
@@ -45,7 +46,7 @@ pub fn swarm_get(meta: &Path, out_dir: &Path, peers: &[String], extra: &[&str]) 
         .arg(out_dir)
         .arg("--port")
         .arg(port.to_string())
-        .arg("--json");
+        .args(["--bind", "127.0.0.1", "--json"]);
     for p in peers {
         cmd.arg("--peer").arg(p);
     }
@@ -61,12 +62,74 @@ pub fn swarm_get_seed(meta: &Path, data_dir: &Path, peers: &[String]) -> Proc {
     proc
 }
 
-/// `swarm seed DIR --port PORT` (DIR holds the data and the metainfo `swarm get` saved).
+/// `swarm seed DIR --port PORT --bind 127.0.0.1 --json` (DIR holds the data and the metainfo `swarm get` saved).
 pub fn swarm_seed(dir: &Path) -> Proc {
     let port = free_port();
     let mut cmd = Command::new(bin("swarm"));
-    cmd.arg("seed").arg(dir).arg("--port").arg(port.to_string());
+    cmd.arg("seed")
+        .arg(dir)
+        .arg("--port")
+        .arg(port.to_string())
+        .args(["--bind", "127.0.0.1", "--json"]);
     let proc = Proc::spawn("swarm seed", &mut cmd, port);
     crate::wait_for_port(port, Duration::from_secs(60));
     proc
+}
+
+/// The JSON event lines (`{"event":...}`) a `swarm --json` process printed so far.
+pub fn json_events(proc: &Proc) -> Vec<serde_json::Value> {
+    proc.out
+        .snapshot()
+        .iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v.get("event").is_some())
+        .collect()
+}
+
+/// The `peer_banned` events' peer addresses.
+pub fn banned_peers(proc: &Proc) -> Vec<String> {
+    json_events(proc)
+        .iter()
+        .filter(|e| e["event"] == "peer_banned")
+        .filter_map(|e| e["peer"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// The final `done` event, if printed.
+pub fn done_event(proc: &Proc) -> Option<serde_json::Value> {
+    json_events(proc).into_iter().find(|e| e["event"] == "done")
+}
+
+impl Tracker {
+    /// Wait until the tracker's scrape reply counts at least `seeders` complete peers for
+    /// `info_hash` (so a leecher started now is handed them). Returns false on timeout or if
+    /// the tracker does not answer scrapes.
+    pub fn wait_seeders(&self, info_hash: &[u8; 20], seeders: u64, timeout: Duration) -> bool {
+        crate::wait_until(timeout, || {
+            self.scrape_complete(info_hash)
+                .is_some_and(|complete| complete >= seeders)
+        })
+    }
+
+    /// `complete` from a scrape of `info_hash`, if the tracker answered one.
+    pub fn scrape_complete(&self, info_hash: &[u8; 20]) -> Option<u64> {
+        use std::io::{Read, Write};
+        let escaped: String = info_hash.iter().map(|b| format!("%{b:02X}")).collect();
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.proc.port)).ok()?;
+        stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+        let request = format!(
+            "GET /scrape?info_hash={escaped} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).ok()?;
+        let mut reply = Vec::new();
+        let _ = stream.read_to_end(&mut reply);
+        let key = b"8:completei";
+        let at = reply.windows(key.len()).position(|w| w == key)? + key.len();
+        let digits: String = reply[at..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .map(|&b| char::from(b))
+            .collect();
+        digits.parse().ok()
+    }
 }
