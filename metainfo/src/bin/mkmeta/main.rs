@@ -1,1 +1,139 @@
-fn main() {}
+//! `mkmeta`: make a metainfo (`.meta`, a.k.a. `.torrent`) file from a file or directory,
+//! show what one holds (`--show`), or check data against one (`--verify`).
+//!
+//! Exit status: 0 on success, 1 on failure (including data that does not verify),
+//! 2 on usage errors.
+
+mod create;
+mod progress;
+mod show;
+mod size;
+mod verify;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// Make a metainfo file (BitTorrent v1 `.torrent`, saved as `.meta`) from a file or a
+/// directory, show what a metainfo file holds, or verify data against one.
+#[derive(Parser, Debug)]
+#[command(
+    name = "mkmeta",
+    version,
+    after_help = "Examples:\n  mkmeta file.iso                          writes file.meta in the current directory\n  mkmeta ./photos -t http://tracker:6969/announce --private\n  mkmeta --show file.meta [--json]\n  mkmeta --verify file.meta file.iso       exit status 1 if any piece is bad"
+)]
+pub struct Args {
+    /// The file or directory to describe (with --verify: the data to check; for a
+    /// directory, the directory itself, not its parent).
+    #[arg(value_name = "PATH", required_unless_present = "show")]
+    pub path: Option<PathBuf>,
+
+    /// Where to write the metainfo. Default: `<stem of PATH>.meta` in the current
+    /// directory (`file.iso` → `file.meta`, `./dir` → `dir.meta`).
+    #[arg(short, long, value_name = "OUT")]
+    pub output: Option<PathBuf>,
+
+    /// Announce URL of a tracker; repeat for backup trackers (each one its own tier, tried
+    /// in order). Default: $SWARM_TRACKER, else http://127.0.0.1:6969/announce.
+    #[arg(short = 't', long = "tracker", value_name = "URL")]
+    pub trackers: Vec<String>,
+
+    /// Bytes per piece: 256K, 1M, 4MiB or a plain number of bytes (K = 1024). Default:
+    /// chosen from the total size so there are about 1,000–2,000 pieces (16 KiB–16 MiB).
+    #[arg(long, value_name = "SIZE", value_parser = size::parse_size)]
+    pub piece_length: Option<u64>,
+
+    /// Set the private flag (BEP 27): clients then use only the given trackers, no DHT or PEX.
+    /// It changes the info-hash.
+    #[arg(long)]
+    pub private: bool,
+
+    /// Free-text comment stored in the metainfo (outside the info-hash).
+    #[arg(long, value_name = "TEXT")]
+    pub comment: Option<String>,
+
+    /// HTTP/FTP URL serving the same data (BEP 19 `url-list`); repeatable.
+    #[arg(long = "web-seed", value_name = "URL")]
+    pub web_seeds: Vec<String>,
+
+    /// Name of the torrent (the file name, or the top directory). Default: PATH's file name.
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// Overwrite OUT if it already exists.
+    #[arg(short, long)]
+    pub force: bool,
+
+    /// Follow symbolic links and include what they point to. Without it, symlinks are
+    /// skipped (not included, not followed) and mkmeta says how many it skipped.
+    #[arg(long)]
+    pub follow_symlinks: bool,
+
+    /// Print what the metainfo file FILE.meta holds: name, sizes, pieces, files,
+    /// trackers, private flag, info-hash and magnet link.
+    #[arg(long, value_name = "FILE.meta", conflicts_with_all = ["verify", "path"])]
+    pub show: Option<PathBuf>,
+
+    /// With --show: print the same as one JSON object.
+    #[arg(long, requires = "show")]
+    pub json: bool,
+
+    /// Re-hash the data at PATH and compare it with FILE.meta: lists bad pieces and
+    /// bad, missing or wrong-size files; exit status 1 if any.
+    #[arg(long, value_name = "FILE.meta")]
+    pub verify: Option<PathBuf>,
+}
+
+impl Args {
+    /// Did the user pass any option that only makes sense when creating?
+    fn has_create_options(&self) -> bool {
+        self.output.is_some()
+            || !self.trackers.is_empty()
+            || self.piece_length.is_some()
+            || self.private
+            || self.comment.is_some()
+            || !self.web_seeds.is_empty()
+            || self.name.is_some()
+            || self.force
+            || self.follow_symlinks
+    }
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    if (args.show.is_some() || args.verify.is_some()) && args.has_create_options() {
+        use clap::CommandFactory;
+        Args::command()
+            .error(
+                clap::error::ErrorKind::ArgumentConflict,
+                "--show and --verify take no options for making a metainfo file",
+            )
+            .exit();
+    }
+    match run(&args) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(err) => {
+            eprintln!("mkmeta: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Dispatch to the chosen mode; `Ok(false)` means "ran, but the answer is no" (bad data).
+fn run(args: &Args) -> anyhow::Result<bool> {
+    if let Some(meta) = &args.show {
+        show::run(meta, args.json)?;
+        return Ok(true);
+    }
+    let path = args
+        .path
+        .as_deref()
+        .ok_or_else(|| anyhow::anyhow!("PATH is required"))?;
+    if let Some(meta) = &args.verify {
+        return verify::run(meta, path);
+    }
+    create::run(args, path)?;
+    Ok(true)
+}

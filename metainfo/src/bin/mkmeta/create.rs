@@ -1,0 +1,209 @@
+//! `mkmeta PATH`: hash a file or directory and write its metainfo file.
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use indicatif::HumanBytes;
+use metainfo::create::{CreateOptions, create_with_report};
+
+use crate::{Args, progress};
+
+/// The tracker used when neither `-t` nor `$SWARM_TRACKER` is given: our tracker's default
+/// listening address.
+pub const DEFAULT_TRACKER: &str = "http://127.0.0.1:6969/announce";
+
+/// Environment variable naming the default tracker.
+pub const TRACKER_ENV: &str = "SWARM_TRACKER";
+
+/// Create the metainfo for `input` as `args` say, and print where it went.
+pub fn run(args: &Args, input: &Path) -> Result<()> {
+    let metadata =
+        fs::metadata(input).with_context(|| format!("cannot read {}", input.display()))?;
+    let output = match &args.output {
+        Some(out) => out.clone(),
+        None => default_output(input)?,
+    };
+    if output.exists() && !args.force {
+        bail!(
+            "{} already exists (use --force to overwrite it)",
+            output.display()
+        );
+    }
+
+    let options = CreateOptions {
+        trackers: trackers(&args.trackers),
+        piece_length: args.piece_length,
+        private: args.private,
+        comment: args.comment.clone(),
+        name: args.name.clone(),
+        web_seeds: args.web_seeds.clone(),
+        follow_symlinks: args.follow_symlinks,
+        ..CreateOptions::default()
+    };
+
+    let total = if metadata.is_dir() {
+        input_length(input, args.follow_symlinks)
+    } else {
+        metadata.len()
+    };
+    let bar = progress::bytes_bar(total, "hashing");
+    let started = Instant::now();
+    let created = create_with_report(input, &options, |bytes| bar.inc(bytes))
+        .with_context(|| format!("cannot make metainfo for {}", input.display()))?;
+    bar.finish_and_clear();
+    let elapsed = started.elapsed();
+
+    if !created.skipped_symlinks.is_empty() {
+        eprintln!(
+            "mkmeta: skipped {} symlink(s), e.g. {} (pass --follow-symlinks to include what they point to)",
+            created.skipped_symlinks.len(),
+            created.skipped_symlinks[0].display()
+        );
+    }
+    let meta = created.metainfo;
+    write_output(&output, &meta.to_bytes(), args.force)?;
+
+    let info = &meta.info;
+    let secs = elapsed.as_secs_f64().max(1e-6);
+    eprintln!(
+        "mkmeta: hashed {} in {} file(s): {} pieces of {} in {:.2} s ({}/s)",
+        HumanBytes(info.total_length()),
+        info.files.len(),
+        info.piece_count(),
+        HumanBytes(info.piece_length),
+        secs,
+        HumanBytes((info.total_length() as f64 / secs) as u64),
+    );
+    println!("wrote:     {}", output.display());
+    println!("info-hash: {}", meta.info_hash);
+    println!("magnet:    {}", meta.magnet());
+    Ok(())
+}
+
+/// The announce URLs: the ones given, else `$SWARM_TRACKER`, else [`DEFAULT_TRACKER`];
+/// says on stderr which default was used.
+fn trackers(given: &[String]) -> Vec<String> {
+    if !given.is_empty() {
+        return given.to_vec();
+    }
+    match std::env::var(TRACKER_ENV) {
+        Ok(url) if !url.trim().is_empty() => {
+            eprintln!("mkmeta: no -t given: announcing to {url} (from ${TRACKER_ENV})");
+            vec![url.trim().to_string()]
+        }
+        _ => {
+            eprintln!(
+                "mkmeta: no -t given: announcing to {DEFAULT_TRACKER} (the local tracker's default; set ${TRACKER_ENV} or pass -t URL)"
+            );
+            vec![DEFAULT_TRACKER.to_string()]
+        }
+    }
+}
+
+/// `<stem>.meta` in the current directory: `file.iso` → `file.meta`, `./dir` → `dir.meta`.
+/// A directory keeps its whole name (`v1.2` → `v1.2.meta`).
+pub fn default_output(input: &Path) -> Result<PathBuf> {
+    // `.`, `..` and `dir/` have no usable file name until made absolute.
+    let absolute = std::path::absolute(input)
+        .with_context(|| format!("cannot resolve {}", input.display()))?;
+    let named = if absolute.file_name().is_some() && !input.ends_with("..") {
+        absolute
+    } else {
+        fs::canonicalize(input).with_context(|| format!("cannot resolve {}", input.display()))?
+    };
+    let stem = if named.is_dir() {
+        named.file_name()
+    } else {
+        named.file_stem()
+    };
+    let stem = stem.filter(|s| !s.is_empty()).with_context(|| {
+        format!(
+            "{} has no name to derive the output from: pass -o OUT",
+            input.display()
+        )
+    })?;
+    let mut name = stem.to_os_string();
+    name.push(".meta");
+    Ok(PathBuf::from(name))
+}
+
+/// Write the metainfo: refuses to replace an existing file unless `force`, and replaces
+/// one atomically (write a temporary sibling, then rename) when it does.
+fn write_output(path: &Path, bytes: &[u8], force: bool) -> Result<()> {
+    let context = || format!("cannot write {}", path.display());
+    if !force {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .map_err(|e| {
+                if e.kind() == std::io::ErrorKind::AlreadyExists {
+                    anyhow::anyhow!(
+                        "{} already exists (use --force to overwrite it)",
+                        path.display()
+                    )
+                } else {
+                    anyhow::Error::new(e).context(context())
+                }
+            })?;
+        return file.write_all(bytes).with_context(context);
+    }
+    let mut temp_name = path.file_name().unwrap_or_default().to_os_string();
+    temp_name.push(format!(".tmp-{}", std::process::id()));
+    let temp = path.with_file_name(temp_name);
+    fs::write(&temp, bytes).with_context(context)?;
+    fs::rename(&temp, path)
+        .with_context(context)
+        .inspect_err(|_| {
+            let _ = fs::remove_file(&temp);
+        })
+}
+
+/// Total size of the regular files under `dir` (following symlinks only when asked), for
+/// the progress bar's total; unreadable entries count as zero (creation reports them).
+fn input_length(dir: &Path, follow_symlinks: bool) -> u64 {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|entry| {
+            let path = entry.path();
+            let meta = if follow_symlinks {
+                fs::metadata(&path)
+            } else {
+                fs::symlink_metadata(&path)
+            };
+            match meta {
+                Ok(m) if m.is_dir() => input_length(&path, follow_symlinks),
+                Ok(m) if m.is_file() => m.len(),
+                _ => 0,
+            }
+        })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::default_output;
+    use std::path::{Path, PathBuf};
+
+    #[test]
+    fn output_is_named_after_the_stem() {
+        assert_eq!(
+            default_output(Path::new("file.iso")).ok(),
+            Some(PathBuf::from("file.meta"))
+        );
+        assert_eq!(
+            default_output(Path::new("/some/where/archive.tar.gz")).ok(),
+            Some(PathBuf::from("archive.tar.meta"))
+        );
+        assert_eq!(
+            default_output(Path::new("noext")).ok(),
+            Some(PathBuf::from("noext.meta"))
+        );
+    }
+}

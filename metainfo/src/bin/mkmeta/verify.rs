@@ -1,0 +1,272 @@
+//! `mkmeta --verify FILE.meta PATH`: re-hash the data at PATH and say which pieces and
+//! files do not match. Pieces are hashed in parallel (rayon), each read with positional
+//! reads into a per-thread buffer, so memory stays at one piece per core.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use indicatif::ProgressBar;
+use metainfo::{FileEntry, Info, PieceMap};
+use rayon::prelude::*;
+use sha1::{Digest, Sha1};
+
+use crate::{progress, show};
+
+/// What is wrong with one file of the metainfo before any hashing.
+enum FileProblem {
+    Missing(String),
+    WrongSize { found: u64 },
+}
+
+/// One file of the metainfo, opened for reading when it could be.
+struct DataFile {
+    handle: Option<File>,
+    problem: Option<FileProblem>,
+}
+
+/// Verify the data at `data` against the metainfo at `meta_path`; returns whether all is good.
+pub fn run(meta_path: &Path, data: &Path) -> Result<bool> {
+    let meta = show::load(meta_path)?;
+    let info = &meta.info;
+    if !data.exists() {
+        anyhow::bail!("{} does not exist", data.display());
+    }
+    let files: Vec<DataFile> = info
+        .files
+        .iter()
+        .map(|entry| open_file(&data_path(data, info, entry), entry.length))
+        .collect();
+
+    let bar = progress::bytes_bar(info.total_length(), "verifying");
+    let bad_pieces = check_pieces(info, &files, &bar);
+    bar.finish_and_clear();
+
+    let report = Report::new(info, &files, &bad_pieces);
+    print!("{}", report.render(info));
+    Ok(report.is_clean())
+}
+
+/// Where the data of `entry` lives under the user's PATH, which is what was given to
+/// mkmeta: the file itself (or `PATH/name` when PATH is a directory) for single-file
+/// metainfo; for multi-file metainfo the top directory, so `PATH/c1/c2/...` (the entry's
+/// path without its leading `name`).
+fn data_path(root: &Path, info: &Info, entry: &FileEntry) -> PathBuf {
+    if info.single_file {
+        if root.is_dir() {
+            root.join(&info.name)
+        } else {
+            root.to_path_buf()
+        }
+    } else {
+        entry
+            .path
+            .iter()
+            .skip(1)
+            .fold(root.to_path_buf(), |p, c| p.join(c))
+    }
+}
+
+fn open_file(path: &Path, expected_len: u64) -> DataFile {
+    match File::open(path).and_then(|f| f.metadata().map(|m| (f, m))) {
+        Err(e) => DataFile {
+            handle: None,
+            problem: Some(FileProblem::Missing(e.kind().to_string())),
+        },
+        Ok((_, m)) if !m.is_file() => DataFile {
+            handle: None,
+            problem: Some(FileProblem::Missing("not a regular file".to_string())),
+        },
+        Ok((f, m)) => DataFile {
+            handle: Some(f),
+            problem: (m.len() != expected_len).then_some(FileProblem::WrongSize { found: m.len() }),
+        },
+    }
+}
+
+/// Hash every piece in parallel; returns the indices of those that do not match, sorted.
+fn check_pieces(info: &Info, files: &[DataFile], bar: &ProgressBar) -> Vec<u32> {
+    let map = PieceMap::new(info);
+    let buffer_len = usize::try_from(info.piece_length).unwrap_or(usize::MAX);
+    let mut bad: Vec<u32> = (0..info.piece_count())
+        .into_par_iter()
+        .map_init(
+            || vec![0u8; buffer_len],
+            |buf, piece| {
+                let good = piece_matches(info, &map, files, piece, buf);
+                bar.inc(u64::from(info.piece_size(piece)));
+                (!good).then_some(piece)
+            },
+        )
+        .flatten()
+        .collect();
+    bad.sort_unstable();
+    bad
+}
+
+/// Read piece `piece` from the files and compare its SHA-1 with the metainfo's.
+fn piece_matches(
+    info: &Info,
+    map: &PieceMap,
+    files: &[DataFile],
+    piece: u32,
+    buf: &mut [u8],
+) -> bool {
+    let Some(expected) = info.piece_hash(piece) else {
+        return false;
+    };
+    let mut hasher = Sha1::new();
+    for span in map.piece_spans(piece) {
+        let Some(handle) = files.get(span.file_index).and_then(|f| f.handle.as_ref()) else {
+            return false;
+        };
+        let mut offset = span.file_offset;
+        let mut remaining = span.len;
+        while remaining > 0 {
+            let chunk = usize::try_from(remaining)
+                .unwrap_or(usize::MAX)
+                .min(buf.len());
+            let Some(slice) = buf.get_mut(..chunk) else {
+                return false;
+            };
+            if handle.read_exact_at(slice, offset).is_err() {
+                return false;
+            }
+            hasher.update(&*slice);
+            offset += chunk as u64;
+            remaining -= chunk as u64;
+        }
+    }
+    hasher.finalize().as_slice() == expected.as_slice()
+}
+
+/// The outcome of a verification, per piece and per file.
+struct Report {
+    piece_count: u32,
+    bad_pieces: Vec<u32>,
+    /// File index → the bad pieces it shares bytes with.
+    damaged_files: BTreeMap<usize, Vec<u32>>,
+    missing: Vec<(usize, String)>,
+    wrong_size: Vec<(usize, u64)>,
+}
+
+impl Report {
+    fn new(info: &Info, files: &[DataFile], bad_pieces: &[u32]) -> Report {
+        let map = PieceMap::new(info);
+        let mut damaged_files: BTreeMap<usize, Vec<u32>> = BTreeMap::new();
+        for &piece in bad_pieces {
+            for span in map.piece_spans(piece) {
+                let pieces = damaged_files.entry(span.file_index).or_default();
+                if pieces.last() != Some(&piece) {
+                    pieces.push(piece);
+                }
+            }
+        }
+        let mut missing = Vec::new();
+        let mut wrong_size = Vec::new();
+        for (index, file) in files.iter().enumerate() {
+            match &file.problem {
+                Some(FileProblem::Missing(why)) => missing.push((index, why.clone())),
+                Some(FileProblem::WrongSize { found }) => wrong_size.push((index, *found)),
+                None => {}
+            }
+        }
+        Report {
+            piece_count: info.piece_count(),
+            bad_pieces: bad_pieces.to_vec(),
+            damaged_files,
+            missing,
+            wrong_size,
+        }
+    }
+
+    fn is_clean(&self) -> bool {
+        self.bad_pieces.is_empty() && self.missing.is_empty() && self.wrong_size.is_empty()
+    }
+
+    fn render(&self, info: &Info) -> String {
+        let name = |index: usize| {
+            info.files
+                .get(index)
+                .map(|f| f.relative_path().display().to_string())
+                .unwrap_or_default()
+        };
+        let mut out = String::new();
+        if self.is_clean() {
+            out.push_str(&format!(
+                "OK: all {} pieces match ({} bytes in {} files)\n",
+                self.piece_count,
+                info.total_length(),
+                info.files.len()
+            ));
+            return out;
+        }
+        if !self.bad_pieces.is_empty() {
+            out.push_str(&format!(
+                "bad pieces ({} of {}): {}\n",
+                self.bad_pieces.len(),
+                self.piece_count,
+                ranges(&self.bad_pieces)
+            ));
+        }
+        for (index, why) in &self.missing {
+            out.push_str(&format!("missing file: {} ({why})\n", name(*index)));
+        }
+        for (index, found) in &self.wrong_size {
+            let expected = info.files.get(*index).map(|f| f.length).unwrap_or(0);
+            out.push_str(&format!(
+                "wrong size: {}: expected {expected} bytes, found {found}\n",
+                name(*index)
+            ));
+        }
+        for (index, pieces) in &self.damaged_files {
+            out.push_str(&format!(
+                "bad file: {} (in bad piece{} {})\n",
+                name(*index),
+                if pieces.len() == 1 { "" } else { "s" },
+                ranges(pieces)
+            ));
+        }
+        out.push_str(&format!(
+            "FAILED: {} bad piece(s), {} missing file(s), {} file(s) of the wrong size, {} bad file(s)\n",
+            self.bad_pieces.len(),
+            self.missing.len(),
+            self.wrong_size.len(),
+            self.damaged_files.len()
+        ));
+        out
+    }
+}
+
+/// Sorted indices written compactly: `1, 3-7, 12`.
+fn ranges(sorted: &[u32]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut iter = sorted.iter().copied().peekable();
+    while let Some(start) = iter.next() {
+        let mut end = start;
+        while iter.peek() == Some(&(end + 1)) {
+            end += 1;
+            iter.next();
+        }
+        parts.push(if start == end {
+            start.to_string()
+        } else {
+            format!("{start}-{end}")
+        });
+    }
+    parts.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ranges;
+
+    #[test]
+    fn ranges_are_compact() {
+        assert_eq!(ranges(&[]), "");
+        assert_eq!(ranges(&[4]), "4");
+        assert_eq!(ranges(&[1, 3, 4, 5, 7, 12, 13]), "1, 3-5, 7, 12-13");
+    }
+}
