@@ -25,6 +25,8 @@ enum FileProblem {
 struct DataFile {
     handle: Option<File>,
     problem: Option<FileProblem>,
+    /// A BEP 47 padding file that is not on disk: its bytes are zeros.
+    zeros: bool,
 }
 
 /// Verify the data at `data` against the metainfo at `meta_path`; returns whether all is good.
@@ -37,7 +39,18 @@ pub fn run(meta_path: &Path, data: &Path) -> Result<bool> {
     let files: Vec<DataFile> = info
         .files
         .iter()
-        .map(|entry| open_file(&data_path(data, info, entry), entry.length))
+        .map(|entry| {
+            let file = open_file(&data_path(data, info, entry), entry.length);
+            if file.handle.is_none() && is_padding(info, entry) {
+                DataFile {
+                    handle: None,
+                    problem: None,
+                    zeros: true,
+                }
+            } else {
+                file
+            }
+        })
         .collect();
 
     let bar = progress::bytes_bar(info.total_length(), "verifying");
@@ -69,19 +82,28 @@ fn data_path(root: &Path, info: &Info, entry: &FileEntry) -> PathBuf {
     }
 }
 
+/// BEP 47 padding files (named `.pad/<length>` by libtorrent's hybrid torrents) hold zeros
+/// and are usually not written to disk.
+fn is_padding(info: &Info, entry: &FileEntry) -> bool {
+    !info.single_file && entry.path.len() == 3 && entry.path.get(1).is_some_and(|c| c == ".pad")
+}
+
 fn open_file(path: &Path, expected_len: u64) -> DataFile {
     match File::open(path).and_then(|f| f.metadata().map(|m| (f, m))) {
         Err(e) => DataFile {
             handle: None,
             problem: Some(FileProblem::Missing(e.kind().to_string())),
+            zeros: false,
         },
         Ok((_, m)) if !m.is_file() => DataFile {
             handle: None,
             problem: Some(FileProblem::Missing("not a regular file".to_string())),
+            zeros: false,
         },
         Ok((f, m)) => DataFile {
             handle: Some(f),
             problem: (m.len() != expected_len).then_some(FileProblem::WrongSize { found: m.len() }),
+            zeros: false,
         },
     }
 }
@@ -119,7 +141,7 @@ fn piece_matches(
     };
     let mut hasher = Sha1::new();
     for span in map.piece_spans(piece) {
-        let Some(handle) = files.get(span.file_index).and_then(|f| f.handle.as_ref()) else {
+        let Some(file) = files.get(span.file_index) else {
             return false;
         };
         let mut offset = span.file_offset;
@@ -131,8 +153,10 @@ fn piece_matches(
             let Some(slice) = buf.get_mut(..chunk) else {
                 return false;
             };
-            if handle.read_exact_at(slice, offset).is_err() {
-                return false;
+            match &file.handle {
+                Some(handle) if handle.read_exact_at(slice, offset).is_ok() => {}
+                None if file.zeros => slice.fill(0),
+                _ => return false,
             }
             hasher.update(&*slice);
             offset += chunk as u64;
