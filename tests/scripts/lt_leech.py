@@ -2,7 +2,7 @@
 """Download a torrent with libtorrent on 127.0.0.1 (no DHT/LSD/UPnP/NAT-PMP/PEX).
 
 usage: lt_leech.py --meta F.meta --dir OUT_DIR --port P [--peer HOST:PORT]... [--timeout S]
-                   [--keep-seeding] [--quiet]
+                   [--keep-seeding] [--quiet] [--done-file FILE]
 
 Peers come from the metainfo's tracker and/or --peer (dialed directly). Prints "listening PORT",
 "progress FRACTION BYTES_PER_S PEERS" lines, then "done SECONDS" when every piece is verified
@@ -26,6 +26,7 @@ def main():
     ap.add_argument("--timeout", type=float, default=180)
     ap.add_argument("--keep-seeding", action="store_true")
     ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--done-file", help="write the completion time (epoch seconds) here")
     args = ap.parse_args()
 
     ses = make_session(args.port)
@@ -63,7 +64,11 @@ def main():
             print("progress %.4f %d %d" % (s.progress, s.download_rate, s.num_peers), flush=True)
             last = now
         time.sleep(0.01)
-    print("done %.3f" % (time.time() - start), flush=True)
+    finished = time.time()
+    if args.done_file:
+        with open(args.done_file, "w") as f:
+            f.write("%.6f\n" % finished)
+    print("done %.3f" % (finished - start), flush=True)
     if args.keep_seeding:
         while time.time() < deadline:
             report_errors(ses)
