@@ -17,6 +17,7 @@ pub use metainfo::InfoHash;
 pub use metainfo::tracker::ScrapeStats;
 
 pub mod memory;
+pub mod redis;
 
 /// What happened at the client, from the `event` parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -121,6 +122,7 @@ pub trait Store: Send + Sync + 'static {
 /// The store chosen at run time by `--store`.
 pub enum AnyStore {
     Memory(memory::MemoryStore),
+    Redis(redis::RedisStore),
 }
 
 impl AnyStore {
@@ -130,8 +132,8 @@ impl AnyStore {
             return Ok(AnyStore::Memory(memory::MemoryStore::new(config)));
         }
         if spec.starts_with("redis://") || spec.starts_with("rediss://") {
-            return Err(StoreError::Unsupported(
-                "the Redis store (not built in yet)",
+            return Ok(AnyStore::Redis(
+                redis::RedisStore::connect(spec, config).await?,
             ));
         }
         Err(StoreError::Backend(format!(
@@ -144,24 +146,28 @@ impl Store for AnyStore {
     async fn announce(&self, params: &AnnounceParams) -> Result<SwarmView, StoreError> {
         match self {
             AnyStore::Memory(s) => s.announce(params).await,
+            AnyStore::Redis(s) => s.announce(params).await,
         }
     }
 
     async fn scrape(&self, hashes: &[InfoHash]) -> Result<Vec<ScrapeStats>, StoreError> {
         match self {
             AnyStore::Memory(s) => s.scrape(hashes).await,
+            AnyStore::Redis(s) => s.scrape(hashes).await,
         }
     }
 
     async fn full_scrape(&self, limit: usize) -> Result<Vec<(InfoHash, ScrapeStats)>, StoreError> {
         match self {
             AnyStore::Memory(s) => s.full_scrape(limit).await,
+            AnyStore::Redis(s) => s.full_scrape(limit).await,
         }
     }
 
     async fn sweep(&self, now: u64) -> Result<SweepStats, StoreError> {
         match self {
             AnyStore::Memory(s) => s.sweep(now).await,
+            AnyStore::Redis(s) => s.sweep(now).await,
         }
     }
 }

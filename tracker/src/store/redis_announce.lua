@@ -1,49 +1,55 @@
--- One announce in one round trip (run by EVALSHA).
+-- One announce in one round trip (run by EVALSHA). Layout, per torrent (one hash slot):
+--   seeders / leechers of each address family: sorted sets, member = compact address
+--   (IPv4: 4 address bytes + 2 port bytes; IPv6: 16 + 2, port big-endian), score = time of
+--   the peer's last announce in ms on Redis' clock (so every tracker instance agrees);
+--   completed-download counter: a string integer.
 --
--- KEYS[1] seeders  sorted set: member = compact address (6 bytes IPv4 / 18 bytes IPv6,
---                  address then big-endian port), score = last announce, ms on Redis' clock
--- KEYS[2] leechers sorted set, same layout
--- KEYS[3] completed-download counter (string integer)
--- ARGV[1] the announcing peer's compact address
+-- KEYS[1] seeders of the announcer's address family     KEYS[2] its leechers
+-- KEYS[3] seeders of the other address family           KEYS[4] its leechers
+-- KEYS[5] completed-download counter
+-- ARGV[1] the announcer's compact address
 -- ARGV[2] "1" if it is a seeder (left = 0), else "0"
 -- ARGV[3] event: "none" | "started" | "completed" | "stopped"
 -- ARGV[4] numwant (already capped by the tracker)
--- ARGV[5] peer lifetime in ms: a peer whose last announce is older is stale
--- ARGV[6] lifetime in ms of the counter key after its last `completed`
+-- ARGV[5] peer lifetime in ms: a peer whose last announce is older is gone
 --
--- Returns { seeders, leechers, downloaded, { compact addresses... } }: counts include the
--- caller; the list never holds the caller, and holds only leechers for a seeder.
-local seeders, leechers, downloaded = KEYS[1], KEYS[2], KEYS[3]
+-- Returns { seeders, leechers, { compact addresses } }: counts are over both families and
+-- include the announcer; the sample is of its own family, never holds the announcer, and
+-- holds only leechers for a seeder. Keys expire one peer lifetime after the last announce
+-- that refreshed them, so abandoned torrents vanish without a sweeper.
+local seeders, leechers = KEYS[1], KEYS[2]
 local me, is_seeder, event = ARGV[1], ARGV[2] == '1', ARGV[3]
-local numwant, ttl, counter_ttl = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local numwant, ttl = tonumber(ARGV[4]), tonumber(ARGV[5])
 
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local cutoff = now - ttl
-redis.call('ZREMRANGEBYSCORE', seeders, '-inf', cutoff)
-redis.call('ZREMRANGEBYSCORE', leechers, '-inf', cutoff)
+for i = 1, 4 do
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', cutoff)
+end
 
 if event == 'stopped' then
   redis.call('ZREM', seeders, me)
   redis.call('ZREM', leechers, me)
   numwant = 0
 else
+  local was_seeder = redis.call('ZSCORE', seeders, me)
   local mine, other = leechers, seeders
   if is_seeder then mine, other = seeders, leechers end
   redis.call('ZADD', mine, now, me)
   redis.call('ZREM', other, me)
-  -- Whole swarms that nobody announces to any more vanish by themselves.
   redis.call('PEXPIRE', mine, ttl)
-  redis.call('PEXPIRE', other, ttl)
-end
-if event == 'completed' then
-  redis.call('INCR', downloaded)
-  redis.call('PEXPIRE', downloaded, counter_ttl)
+  -- A completion counts once per peer: not again from a peer already seeding.
+  if event == 'completed' and not was_seeder then
+    redis.call('INCR', KEYS[5])
+  end
+  redis.call('PEXPIRE', KEYS[5], ttl)
 end
 
 local n_seeders = redis.call('ZCARD', seeders)
 local n_leechers = redis.call('ZCARD', leechers)
-local n_downloaded = tonumber(redis.call('GET', downloaded) or 0) or 0
+local all_seeders = n_seeders + redis.call('ZCARD', KEYS[3])
+local all_leechers = n_leechers + redis.call('ZCARD', KEYS[4])
 
 local peers = {}
 local function take(key, count)
@@ -56,17 +62,17 @@ if numwant > 0 then
   if is_seeder then
     take(leechers, numwant)
   else
-    local total = n_seeders + n_leechers -- the caller is one of the leechers
+    local total = n_seeders + n_leechers -- the announcer is one of the leechers
     if total - 1 <= numwant then
       take(seeders, n_seeders)
       take(leechers, n_leechers)
     else
-      -- A random sample in proportion to the swarm's mix; one extra leecher in case
-      -- the sample holds the caller.
+      -- A random sample in proportion to the swarm's mix; one leecher more in case the
+      -- sample holds the announcer.
       local want_seeders = math.ceil(numwant * n_seeders / total)
       take(seeders, want_seeders)
       take(leechers, numwant - want_seeders + 1)
     end
   end
 end
-return { n_seeders, n_leechers, n_downloaded, peers }
+return { all_seeders, all_leechers, peers }
