@@ -152,7 +152,7 @@ INFO_HASH=$($PY -c "import libtorrent as lt,sys; print(lt.torrent_info(sys.argv[
 # --- tracker ---------------------------------------------------------------------------
 start_ours() {
   [ -x "$TARGET/release/tracker" ] || return 1
-  "$TARGET/release/tracker" --http "127.0.0.1:$TRACKER_PORT" --interval 2 >"$W/tracker.log" 2>&1 &
+  "$TARGET/release/tracker" --listen "127.0.0.1:$TRACKER_PORT" --udp off --interval 2 >"$W/tracker.log" 2>&1 &
   PIDS+=($!)
   wait_port "$TRACKER_PORT" 5
 }

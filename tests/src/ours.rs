@@ -19,9 +19,12 @@ impl Tracker {
     pub fn start() -> Tracker {
         let port = free_port();
         let mut cmd = Command::new(bin("tracker"));
-        cmd.arg("--http")
-            .arg(format!("127.0.0.1:{port}"))
-            .args(["--interval", "2"]);
+        cmd.arg("--listen").arg(format!("127.0.0.1:{port}")).args([
+            "--udp",
+            "off",
+            "--interval",
+            "2",
+        ]);
         let proc = Proc::spawn("tracker", &mut cmd, port);
         crate::wait_for_port(port, Duration::from_secs(30));
         Tracker { proc }
