@@ -85,9 +85,6 @@ pub enum MetainfoError {
     /// A length is negative.
     #[error("file {path:?} has a negative length ({length})")]
     NegativeLength { path: String, length: i64 },
-    /// The lengths add up to more than a 64-bit count.
-    #[error("the file lengths add up to more than 2^64 bytes")]
-    LengthOverflow,
     /// The total length is beyond [`crate::MAX_TOTAL_LENGTH`].
     #[error("total length {total} is more than the {max}-byte limit")]
     TotalLengthTooLarge { total: u64, max: u64 },

@@ -7,10 +7,8 @@
 
 use std::collections::HashMap;
 
-use serde_bytes::ByteBuf;
-
 use crate::error::PathProblem;
-use crate::raw::{self, RawFile, RawInfo};
+use crate::raw::{self, Bytes, RawFile, RawInfo};
 use crate::{FileEntry, Info, MetainfoError};
 
 /// Largest accepted piece length: 256 MiB. Any positive length up to it parses, including
@@ -69,13 +67,20 @@ pub(crate) fn info_from_raw(raw: RawInfo) -> Result<Info, MetainfoError> {
                 true,
             )
         }
-        (None, Some(list)) => (file_list(&name, list)?, false),
+        (None, Some(list)) => {
+            let (files, padding) = file_list(&name, list)?;
+            check_unique_paths(
+                files
+                    .iter()
+                    .zip(&padding)
+                    .filter(|(_, pad)| !**pad)
+                    .map(|(f, _)| f),
+            )?;
+            (files, false)
+        }
     };
     let total_length = files.last().map_or(0, |f| f.offset + f.length);
     check_piece_count(total_length, piece_length, pieces.len())?;
-    if !single_file {
-        check_unique_paths(&files)?;
-    }
     Ok(Info {
         name,
         piece_length,
@@ -102,8 +107,8 @@ fn piece_length(raw: Option<i64>) -> Result<u64, MetainfoError> {
     Ok(positive)
 }
 
-fn piece_hashes(raw: Option<ByteBuf>) -> Result<Vec<[u8; 20]>, MetainfoError> {
-    let bytes = raw.ok_or(MetainfoError::MissingPieces)?;
+fn piece_hashes(raw: Option<Bytes>) -> Result<Vec<[u8; 20]>, MetainfoError> {
+    let Bytes(bytes) = raw.ok_or(MetainfoError::MissingPieces)?;
     if bytes.len() % 20 != 0 {
         return Err(MetainfoError::PiecesNotMultipleOf20(bytes.len()));
     }
@@ -124,8 +129,9 @@ fn file_length(length: i64, path: &str) -> Result<u64, MetainfoError> {
     })
 }
 
-/// Validates a multi-file `files` list; paths get `name` as their first component.
-fn file_list(name: &str, list: Vec<RawFile>) -> Result<Vec<FileEntry>, MetainfoError> {
+/// Validates a multi-file `files` list; paths get `name` as their first component. Also
+/// returns which files are BEP 47 padding files.
+fn file_list(name: &str, list: Vec<RawFile>) -> Result<(Vec<FileEntry>, Vec<bool>), MetainfoError> {
     if list.is_empty() {
         return Err(MetainfoError::NoFiles);
     }
@@ -136,6 +142,7 @@ fn file_list(name: &str, list: Vec<RawFile>) -> Result<Vec<FileEntry>, MetainfoE
         });
     }
     let mut files = Vec::with_capacity(list.len());
+    let mut padding = Vec::with_capacity(list.len());
     let mut offset = 0u64;
     for (index, raw_file) in list.into_iter().enumerate() {
         let raw_path = raw_file
@@ -160,15 +167,14 @@ fn file_list(name: &str, list: Vec<RawFile>) -> Result<Vec<FileEntry>, MetainfoE
             .length
             .ok_or(MetainfoError::MissingFileLength { index })?;
         let length = file_length(length, &display)?;
-        let end = offset
-            .checked_add(length)
-            .ok_or(MetainfoError::LengthOverflow)?;
+        let end = offset.saturating_add(length);
         if end > MAX_TOTAL_LENGTH {
             return Err(MetainfoError::TotalLengthTooLarge {
                 total: end,
                 max: MAX_TOTAL_LENGTH,
             });
         }
+        padding.push(raw_file.attr.is_some_and(|attr| attr.0.contains(&b'p')));
         files.push(FileEntry {
             path,
             length,
@@ -176,7 +182,7 @@ fn file_list(name: &str, list: Vec<RawFile>) -> Result<Vec<FileEntry>, MetainfoE
         });
         offset = end;
     }
-    Ok(files)
+    Ok((files, padding))
 }
 
 /// Checks that `pieces` holds exactly one hash per `piece_length` bytes (rounded up).
@@ -207,12 +213,16 @@ pub(crate) fn check_piece_count(
 }
 
 /// Rejects duplicate paths and a file that is also another file's directory, in one pass
-/// over a tree of path components (linear in the number of components).
-pub(crate) fn check_unique_paths(files: &[FileEntry]) -> Result<(), MetainfoError> {
+/// over a tree of path components (linear in the number of components). BEP 47 padding
+/// files are left out by the caller: other tools repeat them (`.pad/16384`), and clients do
+/// not need to store them.
+pub(crate) fn check_unique_paths<'a>(
+    files: impl IntoIterator<Item = &'a FileEntry>,
+) -> Result<(), MetainfoError> {
     // Node 0 is the root; each node is a file or a directory, children keyed by
     // (parent node, component).
     let mut is_file = vec![false];
-    let mut children: HashMap<(usize, &str), usize> = HashMap::with_capacity(files.len() * 2);
+    let mut children: HashMap<(usize, &str), usize> = HashMap::new();
     for file in files {
         let mut node = 0;
         for (depth, component) in file.path.iter().enumerate() {
