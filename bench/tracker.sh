@@ -1,0 +1,241 @@
+#!/usr/bin/env bash
+# Tracker benchmark, one run, everything on 127.0.0.1: our tracker (release build) against
+# opentracker and aquatic_http.
+#   1. HTTP: wrk with bench/tracker/announce.lua (10,000 torrents, random peers, binary
+#      percent-encoded hashes, compact, numwant 50, 5 % scrapes) at 64 and 256 connections:
+#      requests/s and p99 latency.
+#   2. UDP (BEP 15): bench/udp-load, 2 threads, 64 and 256 requests in flight (ours, opentracker;
+#      aquatic_http has no UDP).
+#   3. Memory: RSS after loading 1,000,000 peers (100 per torrent) into a fresh instance;
+#      bytes per peer. UDP for ours and opentracker (peer j sends from 127.1.x.y), HTTP for
+#      aquatic_http.
+# Prints ratios ours/other. A tool that is not installed is skipped with a line saying so.
+#
+# Environment: DURATION (seconds per measurement, default 15), TORRENTS (10000),
+# PEERS_PER_TORRENT (100), CONNECTIONS ("64 256"), SKIP_BUILD=1 (use the existing release
+# binaries), CARGO_TARGET_DIR. Needs wrk, python3, curl; opentracker needs root (chroot).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+DURATION="${DURATION:-15}"
+TORRENTS="${TORRENTS:-10000}"
+PEERS_PER_TORRENT="${PEERS_PER_TORRENT:-100}"
+CONNECTIONS="${CONNECTIONS:-64 256}"
+WORK=$(mktemp -d /tmp/tracker-bench.XXXXXX)
+PIDS=()
+
+cleanup() {
+  for pid in "${PIDS[@]}"; do
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+say() { printf '%s\n' "$*"; }
+have() { command -v "$1" >/dev/null 2>&1; }
+
+for tool in wrk python3 curl; do
+  have "$tool" || { say "bench/tracker.sh: needs $tool"; exit 1; }
+done
+
+if [ "${SKIP_BUILD:-0}" != 1 ]; then
+  say "building: tracker (release), udp-load (release)…"
+  cargo build --release --locked -p tracker --quiet
+  cargo build --release --locked --manifest-path bench/udp-load/Cargo.toml \
+    --target-dir "$TARGET/udp-load" --quiet
+fi
+OURS_BIN="$TARGET/release/tracker"
+LOAD_BIN="$TARGET/udp-load/release/udp-load"
+for b in "$OURS_BIN" "$LOAD_BIN"; do
+  [ -x "$b" ] || { say "bench/tracker.sh: $b not built"; exit 1; }
+done
+
+# --- the torrents: deterministic random info-hashes; opentracker's whitelist is the same list
+python3 - "$TORRENTS" > "$WORK/hashes.txt" <<'EOF'
+import random, sys
+r = random.Random(20261122)
+print("\n".join(r.randbytes(20).hex() for _ in range(int(sys.argv[1]))))
+EOF
+mkdir -p "$WORK/opentracker"
+cp "$WORK/hashes.txt" "$WORK/opentracker/whitelist.txt"
+export HASHES="$WORK/hashes.txt"
+
+free_port() {
+  python3 -c 'import socket
+while True:
+    t = socket.socket(); t.bind(("127.0.0.1", 0)); p = t.getsockname()[1]
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        u.bind(("127.0.0.1", p)); print(p); break
+    except OSError: pass'
+}
+
+wait_port() { # PORT: wait until something accepts TCP on 127.0.0.1:PORT (10 s)
+  for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+
+# Tools that can run here; each start_* sets STARTED_PID.
+TOOLS=(ours)
+have opentracker && TOOLS+=(opentracker) || say "SKIP opentracker: not installed (apt-get install opentracker)"
+have aquatic_http && TOOLS+=(aquatic) || say "SKIP aquatic_http: not installed (cargo install --locked aquatic_http --no-default-features --features mimalloc)"
+if [[ " ${TOOLS[*]} " == *" opentracker "* ]] && [ "$(id -u)" != 0 ]; then
+  say "SKIP opentracker: needs root (it chroots and drops privileges)"
+  TOOLS=("${TOOLS[@]/opentracker/}")
+fi
+
+start_ours() {
+  "$OURS_BIN" --listen "127.0.0.1:$1" --udp "127.0.0.1:$1" >"$WORK/ours.log" 2>&1 &
+  STARTED_PID=$!
+}
+start_opentracker() {
+  opentracker -i 127.0.0.1 -p "$1" -P "$1" -d "$WORK/opentracker" -u nobody \
+    -w whitelist.txt >"$WORK/opentracker.log" 2>&1 &
+  STARTED_PID=$!
+}
+start_aquatic() {
+  aquatic_http -p | sed "s/^address = .*/address = \"127.0.0.1:$1\"/" >"$WORK/aquatic.toml"
+  aquatic_http -c "$WORK/aquatic.toml" >"$WORK/aquatic.log" 2>&1 &
+  STARTED_PID=$!
+}
+
+declare -A PORT PID
+start() { # TOOL
+  local port
+  port=$(free_port)
+  "start_$1" "$port"
+  PIDS+=("$STARTED_PID")
+  PORT[$1]=$port
+  PID[$1]=$STARTED_PID
+  if ! wait_port "$port"; then
+    say "$1 did not start; its log:"; cat "$WORK/$1.log" || true
+    exit 1
+  fi
+}
+stop() { # TOOL
+  kill "${PID[$1]}" 2>/dev/null || true
+  wait "${PID[$1]}" 2>/dev/null || true
+}
+
+announce_url() { # TOOL HASH-INDEX PEER-PORT LEFT
+  local hash
+  hash=$(sed -n "$2p" "$HASHES" | sed 's/../%&/g')
+  printf 'http://127.0.0.1:%s/announce?info_hash=%s&peer_id=-BN0001-%%01%%02%%03%%04%%05%%06%%07%%08%%09%%0A%%0B%%0C&port=%s&uploaded=0&downloaded=0&left=%s&compact=1&numwant=50' \
+    "${PORT[$1]}" "$hash" "$3" "$4"
+}
+
+sanity() { # TOOL: one announce must be a bencoded reply with peers, not a failure
+  local body
+  body=$(curl -s --max-time 5 "$(announce_url "$1" 1 40000 0)" | tr -d '\0' || true)
+  if [[ "$body" != *"5:peers"* || "$body" == *"failure"* ]]; then
+    say "WARNING: $1 answers the sample announce with: ${body:0:200}"
+  fi
+}
+
+to_ms() { # wrk latency like 812.00us / 1.23ms / 1.10s -> ms
+  awk -v v="$1" 'BEGIN {
+    if (v ~ /us$/) { sub(/us$/, "", v); printf "%.3f", v / 1000 }
+    else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.3f", v }
+    else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.3f", v * 1000 }
+    else printf "%s", v }'
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else printf "n/a" }'; }
+
+declare -A RPS P99 NOTE
+run_wrk() { # TOOL CONNS
+  local out
+  out=$(wrk -t2 -c"$2" -d"${DURATION}s" --latency -s bench/tracker/announce.lua \
+    "http://127.0.0.1:${PORT[$1]}" 2>&1)
+  RPS[$1,$2]=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' <<<"$out")
+  P99[$1,$2]=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
+  NOTE[$1,$2]="$(awk '/Non-2xx/ {printf "non-2xx %s ", $NF} /Socket errors/ {printf "timeouts %s", $NF}' <<<"$out")"
+}
+
+run_udp() { # TOOL INFLIGHT
+  local out
+  out=$("$LOAD_BIN" bench "127.0.0.1:${PORT[$1]}" "$HASHES" "$DURATION" 2 $(($2 / 2)) 2>&1) || true
+  RPS[$1,udp$2]=$(awk '/^requests\/s/ {print $2}' <<<"$out")
+  P99[$1,udp$2]=$(awk '/^requests\/s/ {for (i = 1; i <= NF; i++) if ($i == "p99") print $(i + 1)}' <<<"$out")
+  NOTE[$1,udp$2]=$(awk '/^requests\/s/ {print "errors " $(NF - 2) " lost " $NF} /udp-load:/ {print}' <<<"$out")
+}
+
+print_row() { # LABEL TOOL KEY
+  local tool=$2 key=$3 extra=""
+  if [ "$tool" != ours ] && [ -n "${RPS[ours,$key]:-}" ] && [ -n "${RPS[$tool,$key]:-}" ]; then
+    extra="ours/$tool: req/s $(ratio "${RPS[ours,$key]}" "${RPS[$tool,$key]}"), p99 $(ratio "${P99[ours,$key]}" "${P99[$tool,$key]}")"
+  fi
+  printf '  %-12s %-12s %9s req/s  p99 %8s ms  %-28s %s\n' "$1" "$tool" "${RPS[$tool,$key]:-?}" \
+    "${P99[$tool,$key]:-?}" "${NOTE[$tool,$key]:-}" "$extra"
+}
+
+say "tracker benchmark  $(date -u '+%Y-%m-%d %H:%M UTC')  $(nproc) cores  load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+say "tools: ${TOOLS[*]}   torrents: $TORRENTS   ${DURATION}s per measurement"
+
+# --- 1 + 2: throughput, all tools up at once, measured in turns
+for t in "${TOOLS[@]}"; do [ -n "$t" ] && { start "$t"; sanity "$t"; }; done
+for t in "${TOOLS[@]}"; do # warm-up: fill the swarms a little, like a running tracker
+  [ -n "$t" ] && wrk -t2 -c64 -d3s -s bench/tracker/announce.lua "http://127.0.0.1:${PORT[$t]}" >/dev/null 2>&1
+done
+for c in $CONNECTIONS; do
+  for t in "${TOOLS[@]}"; do [ -n "$t" ] && run_wrk "$t" "$c"; done
+done
+for c in $CONNECTIONS; do
+  for t in "${TOOLS[@]}"; do [ -n "$t" ] && [ "$t" != aquatic ] && run_udp "$t" "$c"; done
+done
+for t in "${TOOLS[@]}"; do [ -n "$t" ] && stop "$t"; done
+
+say ""
+say "HTTP announce/scrape mix (wrk, 2 threads; opentracker closes the connection after every reply)"
+for c in $CONNECTIONS; do
+  for t in "${TOOLS[@]}"; do [ -n "$t" ] && print_row "$c conns" "$t" "$c"; done
+done
+say ""
+say "UDP announce/scrape mix (BEP 15, bench/udp-load, 2 threads)"
+for c in $CONNECTIONS; do
+  for t in "${TOOLS[@]}"; do
+    [ -n "$t" ] && [ "$t" != aquatic ] && print_row "$c inflight" "$t" "udp$c"
+  done
+done
+[[ " ${TOOLS[*]} " == *" aquatic "* ]] && say "  (aquatic_http has no UDP)"
+
+# --- 3: memory, one fresh instance at a time
+say ""
+PEERS=$((TORRENTS * PEERS_PER_TORRENT))
+say "Memory: RSS after loading $PEERS peers over $TORRENTS torrents into a fresh instance"
+declare -A PER_PEER
+for t in "${TOOLS[@]}"; do
+  [ -n "$t" ] || continue
+  start "$t"
+  sleep 1
+  base=$(rss_kb "${PID[$t]}")
+  if [ "$t" = aquatic ]; then
+    load=$("$LOAD_BIN" fill-http "127.0.0.1:${PORT[$t]}" "$HASHES" "$PEERS_PER_TORRENT" 32 2>&1) || true
+  else
+    load=$("$LOAD_BIN" fill "127.0.0.1:${PORT[$t]}" "$HASHES" "$PEERS_PER_TORRENT" 2>&1) || true
+  fi
+  sleep 2
+  after=$(rss_kb "${PID[$t]}")
+  # Check that the tracker kept them: scrape the first torrent.
+  first=$(head -1 "$HASHES" | sed 's/../%&/g')
+  scrape=$(curl -s --max-time 5 "http://127.0.0.1:${PORT[$t]}/scrape?info_hash=$first" | tr -d '\0' |
+    grep -ao 'completei[0-9]*e.*incompletei[0-9]*e' | head -1 || true)
+  PER_PEER[$t]=$(awk -v a="$after" -v b="$base" -v n="$PEERS" 'BEGIN {printf "%.1f", (a - b) * 1024 / n}')
+  printf '  %-12s RSS %7.1f MiB (idle %5.1f MiB)  %6s bytes/peer over idle  %6.1f bytes/peer total  [%s; first torrent: %s]\n' \
+    "$t" "$(awk -v k="$after" 'BEGIN {print k / 1024}')" "$(awk -v k="$base" 'BEGIN {print k / 1024}')" \
+    "${PER_PEER[$t]}" "$(awk -v a="$after" -v n="$PEERS" 'BEGIN {print a * 1024 / n}')" "$load" "${scrape:-?}"
+  stop "$t"
+done
+for t in "${TOOLS[@]}"; do
+  [ -n "$t" ] && [ "$t" != ours ] && say "  bytes/peer ours/$t: $(ratio "${PER_PEER[ours]}" "${PER_PEER[$t]}")"
+done
+say ""
+say "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)  (the machine is shared: compare within this run only)"
