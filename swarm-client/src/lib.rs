@@ -1,1 +1,6 @@
-//! Swarm client library.
+//! Swarm client library: the peer wire protocol, piece picker, choker, download engine and
+//! the storage, resume and progress pieces `swarm` is built from.
+pub mod choker;
+pub mod cli;
+pub mod picker;
+pub mod wire;

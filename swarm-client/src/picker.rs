@@ -1,0 +1,693 @@
+//! Piece and block selection, and assembly of the pieces being downloaded.
+//!
+//! The picker decides which 16 KiB blocks a peer should be asked for:
+//! - blocks of pieces already in progress come first (a peer finishes what it started, then
+//!   helps finish pieces others started), so few pieces are half-done at any time;
+//! - a new piece is the rarest among the peer's pieces (availability counted from bitfields
+//!   and `have`s), picked at random among equally rare ones; the first few pieces are random,
+//!   so there is something to share early;
+//! - in endgame (every missing piece is in progress) blocks already requested from someone
+//!   else are requested again, and the duplicates cancelled when one copy arrives.
+//!
+//! It also holds the buffers of the pieces in progress (bounded by `max_partial`, so memory
+//! stays bounded whatever the torrent size) and hands out a whole piece once its last block
+//! arrives, for verification.
+
+use std::collections::HashMap;
+
+use rand::rngs::SmallRng;
+use rand::{RngExt, SeedableRng};
+
+use crate::wire::{BLOCK_SIZE, Bitfield, BlockRequest};
+
+/// Identifies a connected peer inside one session.
+pub type PeerKey = u64;
+
+/// How many pieces are picked at random before rarest-first takes over.
+const RANDOM_FIRST_PIECES: u32 = 4;
+
+/// In endgame, at most this many extra requests for the same block are outstanding.
+const MAX_DUPLICATES: u8 = 2;
+
+/// Where one piece stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    /// Not started.
+    Missing,
+    /// Some blocks requested or received; the piece has an entry in `partial`.
+    InProgress,
+    /// Every block received; its hash is being checked.
+    Verifying,
+    /// Verified and written.
+    Have,
+}
+
+/// One block of a piece in progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Block {
+    Missing,
+    /// Requested from `by`, plus `extra` endgame duplicates from other peers.
+    Requested {
+        by: PeerKey,
+        extra: u8,
+    },
+    Received,
+}
+
+/// A piece being downloaded: block states and the bytes received so far.
+struct Partial {
+    blocks: Vec<Block>,
+    /// Every block before this index is requested or received (a search hint).
+    first_missing: usize,
+    missing: u32,
+    received: u32,
+    data: Vec<u8>,
+    /// Peers that sent blocks of this piece (blamed if the piece fails its hash check).
+    contributors: Vec<PeerKey>,
+    /// The peer that started the piece; it prefers to finish it.
+    owner: PeerKey,
+}
+
+/// What became of a block that arrived.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Arrival {
+    /// Stored; the piece still lacks blocks. `cancel_duplicates`: other peers were asked
+    /// for the same block in endgame and should be sent a `cancel`.
+    Stored { cancel_duplicates: bool },
+    /// Stored and the piece is now whole: verify `data` and report with [`Picker::verified`].
+    PieceComplete {
+        index: u32,
+        data: Vec<u8>,
+        contributors: Vec<PeerKey>,
+        cancel_duplicates: bool,
+    },
+    /// We already had this block (an endgame duplicate or a late one); nothing stored.
+    NotNeeded,
+}
+
+/// Rarest-first piece picker and assembler of the pieces in progress.
+pub struct Picker {
+    piece_count: u32,
+    piece_length: u32,
+    total_length: u64,
+    status: Vec<Status>,
+    availability: Vec<u32>,
+    partial: HashMap<u32, Partial>,
+    missing_pieces: u32,
+    have_count: u32,
+    /// Pieces verified during this session (for random-first).
+    verified_this_session: u32,
+    max_partial: usize,
+    rng: SmallRng,
+}
+
+impl Picker {
+    /// A picker for a torrent of `piece_count` pieces of `piece_length` bytes (the last one
+    /// shorter), `total_length` bytes in all; `have[i]` marks pieces already verified.
+    /// At most `max_partial` pieces are in progress at once.
+    pub fn new(
+        piece_count: u32,
+        piece_length: u32,
+        total_length: u64,
+        have: &[bool],
+        max_partial: usize,
+    ) -> Self {
+        let status: Vec<Status> = (0..piece_count as usize)
+            .map(|i| {
+                if have.get(i).copied().unwrap_or(false) {
+                    Status::Have
+                } else {
+                    Status::Missing
+                }
+            })
+            .collect();
+        let have_count = status.iter().filter(|s| **s == Status::Have).count() as u32;
+        Self {
+            piece_count,
+            piece_length,
+            total_length,
+            status,
+            availability: vec![0; piece_count as usize],
+            partial: HashMap::new(),
+            missing_pieces: piece_count - have_count,
+            have_count,
+            verified_this_session: 0,
+            max_partial: max_partial.max(1),
+            rng: SmallRng::seed_from_u64(rand::random()),
+        }
+    }
+
+    /// Number of pieces in the torrent.
+    pub fn piece_count(&self) -> u32 {
+        self.piece_count
+    }
+
+    /// Size in bytes of piece `index` (the last one may be short).
+    pub fn piece_size(&self, index: u32) -> u32 {
+        let start = u64::from(index) * u64::from(self.piece_length);
+        let end = (start + u64::from(self.piece_length)).min(self.total_length);
+        end.saturating_sub(start) as u32
+    }
+
+    /// Do we have piece `index`, verified?
+    pub fn has(&self, index: u32) -> bool {
+        self.status.get(index as usize) == Some(&Status::Have)
+    }
+
+    /// Number of verified pieces.
+    pub fn have_count(&self) -> u32 {
+        self.have_count
+    }
+
+    /// Is every piece verified?
+    pub fn is_complete(&self) -> bool {
+        self.have_count == self.piece_count
+    }
+
+    /// The verified pieces, as a list of flags (for the resume record).
+    pub fn have_flags(&self) -> Vec<bool> {
+        self.status.iter().map(|s| *s == Status::Have).collect()
+    }
+
+    /// The verified pieces as a bitfield (to send to peers).
+    pub fn have_bitfield(&self) -> Bitfield {
+        let mut field = Bitfield::new(self.piece_count);
+        for (i, s) in self.status.iter().enumerate() {
+            if *s == Status::Have {
+                let _ = field.set(i as u32);
+            }
+        }
+        field
+    }
+
+    /// Number of pieces being downloaded right now.
+    pub fn in_progress(&self) -> usize {
+        self.partial.len()
+    }
+
+    /// Would a peer holding `pieces` have something we lack?
+    pub fn is_interesting(&self, pieces: &Bitfield) -> bool {
+        pieces.iter_ones().any(|i| !self.has(i))
+    }
+
+    /// Is piece `index` one we still lack (so a peer that has it is interesting)?
+    pub fn wants(&self, index: u32) -> bool {
+        matches!(
+            self.status.get(index as usize),
+            Some(Status::Missing | Status::InProgress)
+        )
+    }
+
+    /// A peer announced its whole bitfield.
+    pub fn add_peer_pieces(&mut self, pieces: &Bitfield) {
+        for i in pieces.iter_ones() {
+            if let Some(a) = self.availability.get_mut(i as usize) {
+                *a += 1;
+            }
+        }
+    }
+
+    /// A peer announced one more piece (`have`).
+    pub fn add_peer_piece(&mut self, index: u32) {
+        if let Some(a) = self.availability.get_mut(index as usize) {
+            *a += 1;
+        }
+    }
+
+    /// A peer holding `pieces` left.
+    pub fn remove_peer_pieces(&mut self, pieces: &Bitfield) {
+        for i in pieces.iter_ones() {
+            if let Some(a) = self.availability.get_mut(i as usize) {
+                *a = a.saturating_sub(1);
+            }
+        }
+    }
+
+    /// Chooses up to `want` blocks to request from `peer`, which has `pieces`, appending them
+    /// to `out`. `already` says whether this peer has a request for a block outstanding.
+    pub fn pick(
+        &mut self,
+        peer: PeerKey,
+        pieces: &Bitfield,
+        want: usize,
+        already: impl Fn(&BlockRequest) -> bool,
+        out: &mut Vec<BlockRequest>,
+    ) {
+        let start = out.len();
+        let target = start + want;
+        // 1. pieces this peer started, 2. pieces others started.
+        self.pick_from_partials(peer, pieces, target, true, out);
+        if out.len() < target {
+            self.pick_from_partials(peer, pieces, target, false, out);
+        }
+        // 3. new pieces, rarest first.
+        while out.len() < target && self.partial.len() < self.max_partial {
+            let Some(index) = self.choose_new_piece(pieces) else {
+                break;
+            };
+            self.start_piece(index, peer);
+            self.take_missing_blocks(index, peer, target, out);
+        }
+        // 4. endgame: duplicate requests for blocks others are fetching.
+        if out.len() < target && self.missing_pieces == 0 {
+            self.pick_endgame(peer, pieces, target, &already, out);
+        }
+    }
+
+    fn pick_from_partials(
+        &mut self,
+        peer: PeerKey,
+        pieces: &Bitfield,
+        target: usize,
+        own: bool,
+        out: &mut Vec<BlockRequest>,
+    ) {
+        let mut candidates: Vec<u32> = self
+            .partial
+            .iter()
+            .filter(|(i, p)| p.missing > 0 && (p.owner == peer) == own && pieces.get(**i))
+            .map(|(i, _)| *i)
+            .collect();
+        // Finish the pieces closest to done first.
+        candidates.sort_unstable_by_key(|i| {
+            self.partial
+                .get(i)
+                .map(|p| (p.missing, *i))
+                .unwrap_or((u32::MAX, *i))
+        });
+        for index in candidates {
+            if out.len() >= target {
+                break;
+            }
+            self.take_missing_blocks(index, peer, target, out);
+        }
+    }
+
+    /// Picks a piece to start among those `pieces` holds and nobody is downloading.
+    fn choose_new_piece(&mut self, pieces: &Bitfield) -> Option<u32> {
+        if self.missing_pieces == 0 {
+            return None;
+        }
+        let random_first = self.verified_this_session < RANDOM_FIRST_PIECES && self.have_count == 0;
+        let mut best: Option<u32> = None;
+        let mut best_rank = u32::MAX;
+        let mut ties = 0u32;
+        for index in pieces.iter_ones() {
+            if self.status.get(index as usize) != Some(&Status::Missing) {
+                continue;
+            }
+            let rank = if random_first {
+                0
+            } else {
+                self.availability.get(index as usize).copied().unwrap_or(0)
+            };
+            if rank < best_rank {
+                best_rank = rank;
+                best = Some(index);
+                ties = 1;
+            } else if rank == best_rank {
+                // Reservoir sampling: each equally rare piece is kept with equal chance.
+                ties += 1;
+                if self.rng.random_range(0..ties) == 0 {
+                    best = Some(index);
+                }
+            }
+        }
+        best
+    }
+
+    fn start_piece(&mut self, index: u32, owner: PeerKey) {
+        let size = self.piece_size(index);
+        let block_count = size.div_ceil(BLOCK_SIZE) as usize;
+        self.partial.insert(
+            index,
+            Partial {
+                blocks: vec![Block::Missing; block_count],
+                first_missing: 0,
+                missing: block_count as u32,
+                received: 0,
+                data: vec![0; size as usize],
+                contributors: Vec::new(),
+                owner,
+            },
+        );
+        if let Some(s) = self.status.get_mut(index as usize) {
+            *s = Status::InProgress;
+        }
+        self.missing_pieces -= 1;
+    }
+
+    fn take_missing_blocks(
+        &mut self,
+        index: u32,
+        peer: PeerKey,
+        target: usize,
+        out: &mut Vec<BlockRequest>,
+    ) {
+        let size = self.piece_size(index);
+        let Some(p) = self.partial.get_mut(&index) else {
+            return;
+        };
+        let mut i = p.first_missing;
+        while i < p.blocks.len() && out.len() < target && p.missing > 0 {
+            if p.blocks[i] == Block::Missing {
+                p.blocks[i] = Block::Requested { by: peer, extra: 0 };
+                p.missing -= 1;
+                out.push(block_at(index, i, size));
+            }
+            i += 1;
+        }
+        while p.first_missing < p.blocks.len() && p.blocks[p.first_missing] != Block::Missing {
+            p.first_missing += 1;
+        }
+    }
+
+    fn pick_endgame(
+        &mut self,
+        peer: PeerKey,
+        pieces: &Bitfield,
+        target: usize,
+        already: &impl Fn(&BlockRequest) -> bool,
+        out: &mut Vec<BlockRequest>,
+    ) {
+        let mut indexes: Vec<u32> = self
+            .partial
+            .keys()
+            .copied()
+            .filter(|i| pieces.get(*i))
+            .collect();
+        indexes.sort_unstable();
+        for index in indexes {
+            let size = self.piece_size(index);
+            let Some(p) = self.partial.get_mut(&index) else {
+                continue;
+            };
+            for (i, block) in p.blocks.iter_mut().enumerate() {
+                if out.len() >= target {
+                    return;
+                }
+                if let Block::Requested { by, extra } = block
+                    && *by != peer
+                    && *extra < MAX_DUPLICATES
+                {
+                    let request = block_at(index, i, size);
+                    if !already(&request) {
+                        *extra += 1;
+                        out.push(request);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Puts requests of `peer` that will not be answered (choked, timed out, disconnected)
+    /// back so other peers can fetch those blocks.
+    pub fn release(&mut self, peer: PeerKey, requests: &[BlockRequest]) {
+        for r in requests {
+            let Some(p) = self.partial.get_mut(&r.index) else {
+                continue;
+            };
+            let i = (r.begin / BLOCK_SIZE) as usize;
+            let Some(block) = p.blocks.get_mut(i) else {
+                continue;
+            };
+            if let Block::Requested { by, extra } = *block {
+                if extra > 0 {
+                    *block = Block::Requested {
+                        by: if by == peer { PeerKey::MAX } else { by },
+                        extra: extra - 1,
+                    };
+                } else {
+                    *block = Block::Missing;
+                    p.missing += 1;
+                    p.first_missing = p.first_missing.min(i);
+                }
+            }
+        }
+        // Drop pieces nobody is working on and nothing arrived for: frees their buffers.
+        let idle: Vec<u32> = self
+            .partial
+            .iter()
+            .filter(|(_, p)| p.received == 0 && p.missing as usize == p.blocks.len())
+            .map(|(i, _)| *i)
+            .collect();
+        for index in idle {
+            self.partial.remove(&index);
+            if let Some(s) = self.status.get_mut(index as usize) {
+                *s = Status::Missing;
+            }
+            self.missing_pieces += 1;
+        }
+    }
+
+    /// Was the block `request` (as sent by a peer) one we still want? Checks the geometry
+    /// too: a block must start on a 16 KiB boundary and have the full block length.
+    pub fn is_expected_block(&self, index: u32, begin: u32, len: u32) -> bool {
+        begin % BLOCK_SIZE == 0
+            && index < self.piece_count
+            && u64::from(begin) + u64::from(len) <= u64::from(self.piece_size(index))
+            && len == BLOCK_SIZE.min(self.piece_size(index) - begin)
+    }
+
+    /// Stores a block received from `peer`. The caller has checked that it was requested.
+    pub fn block_received(
+        &mut self,
+        peer: PeerKey,
+        index: u32,
+        begin: u32,
+        data: &[u8],
+    ) -> Arrival {
+        if !self.is_expected_block(index, begin, data.len() as u32) {
+            return Arrival::NotNeeded;
+        }
+        let Some(p) = self.partial.get_mut(&index) else {
+            return Arrival::NotNeeded;
+        };
+        let i = (begin / BLOCK_SIZE) as usize;
+        let cancel_duplicates = match p.blocks.get(i) {
+            Some(Block::Received) | None => return Arrival::NotNeeded,
+            Some(Block::Missing) => {
+                p.missing -= 1;
+                false
+            }
+            Some(Block::Requested { by, extra }) => *extra > 0 || *by != peer,
+        };
+        p.blocks[i] = Block::Received;
+        p.received += 1;
+        let start = begin as usize;
+        if let Some(dst) = p.data.get_mut(start..start + data.len()) {
+            dst.copy_from_slice(data);
+        }
+        if !p.contributors.contains(&peer) {
+            p.contributors.push(peer);
+        }
+        if p.received as usize == p.blocks.len() {
+            let Some(done) = self.partial.remove(&index) else {
+                return Arrival::NotNeeded;
+            };
+            if let Some(s) = self.status.get_mut(index as usize) {
+                *s = Status::Verifying;
+            }
+            Arrival::PieceComplete {
+                index,
+                data: done.data,
+                contributors: done.contributors,
+                cancel_duplicates,
+            }
+        } else {
+            Arrival::Stored { cancel_duplicates }
+        }
+    }
+
+    /// Reports the hash check of a piece handed out by [`Arrival::PieceComplete`]:
+    /// a good piece counts as had; a bad one is fetched again.
+    pub fn verified(&mut self, index: u32, ok: bool) {
+        let Some(s) = self.status.get_mut(index as usize) else {
+            return;
+        };
+        if *s != Status::Verifying {
+            return;
+        }
+        if ok {
+            *s = Status::Have;
+            self.have_count += 1;
+            self.verified_this_session += 1;
+        } else {
+            *s = Status::Missing;
+            self.missing_pieces += 1;
+        }
+    }
+}
+
+/// The request for block `i` of piece `index` (`size` bytes long).
+fn block_at(index: u32, i: usize, size: u32) -> BlockRequest {
+    let begin = i as u32 * BLOCK_SIZE;
+    BlockRequest::new(index, begin, BLOCK_SIZE.min(size - begin))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PIECE: u32 = 4 * BLOCK_SIZE;
+
+    fn full(n: u32) -> Bitfield {
+        Bitfield::full(n)
+    }
+
+    fn field(n: u32, ones: &[u32]) -> Bitfield {
+        let mut f = Bitfield::new(n);
+        for i in ones {
+            f.set(*i).unwrap();
+        }
+        f
+    }
+
+    fn no(_: &BlockRequest) -> bool {
+        false
+    }
+
+    fn deliver(p: &mut Picker, peer: PeerKey, r: &BlockRequest) -> Arrival {
+        p.block_received(peer, r.index, r.begin, &vec![7u8; r.length as usize])
+    }
+
+    #[test]
+    fn a_peer_gets_whole_pieces_in_block_order() {
+        let mut p = Picker::new(10, PIECE, 10 * u64::from(PIECE), &[], 8);
+        let mut out = Vec::new();
+        p.pick(1, &full(10), 6, no, &mut out);
+        assert_eq!(out.len(), 6);
+        assert!(out[..4].iter().all(|r| r.index == out[0].index));
+        assert_eq!(
+            out[..4].iter().map(|r| r.begin).collect::<Vec<_>>(),
+            [0, BLOCK_SIZE, 2 * BLOCK_SIZE, 3 * BLOCK_SIZE]
+        );
+        assert_eq!(p.in_progress(), 2);
+    }
+
+    #[test]
+    fn last_piece_is_short() {
+        let total = 2 * u64::from(PIECE) + 100;
+        let mut p = Picker::new(3, PIECE, total, &[true, true], 8);
+        assert_eq!(p.piece_size(2), 100);
+        let mut out = Vec::new();
+        p.pick(1, &full(3), 10, no, &mut out);
+        assert_eq!(out, vec![BlockRequest::new(2, 0, 100)]);
+        match deliver(&mut p, 1, &out[0]) {
+            Arrival::PieceComplete { index, data, .. } => {
+                assert_eq!(index, 2);
+                assert_eq!(data.len(), 100);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        p.verified(2, true);
+        assert!(p.is_complete());
+    }
+
+    #[test]
+    fn rarest_piece_is_chosen_after_random_first() {
+        let have: Vec<bool> = (0..10).map(|i| i == 9).collect();
+        let mut p = Picker::new(10, PIECE, 10 * u64::from(PIECE), &have, 8);
+        p.add_peer_pieces(&full(10));
+        p.add_peer_pieces(&field(10, &[0, 1, 2, 3, 4, 5, 6, 7]));
+        p.add_peer_pieces(&field(10, &[0, 1, 2, 3, 4, 5, 6]));
+        // Piece 8 is held by one peer only (and 9 we have).
+        let mut out = Vec::new();
+        p.pick(1, &full(10), 4, no, &mut out);
+        assert!(out.iter().all(|r| r.index == 8), "{out:?}");
+    }
+
+    #[test]
+    fn partial_pieces_are_finished_before_new_ones() {
+        let mut p = Picker::new(10, PIECE, 10 * u64::from(PIECE), &[], 8);
+        let mut a = Vec::new();
+        p.pick(1, &full(10), 2, no, &mut a);
+        p.release(1, &a[1..]);
+        let mut b = Vec::new();
+        p.pick(2, &full(10), 3, no, &mut b);
+        assert!(b.iter().all(|r| r.index == a[0].index), "{a:?} {b:?}");
+    }
+
+    #[test]
+    fn in_progress_pieces_are_bounded() {
+        let mut p = Picker::new(100, PIECE, 100 * u64::from(PIECE), &[], 3);
+        let mut out = Vec::new();
+        p.pick(1, &full(100), 1000, no, &mut out);
+        assert_eq!(out.len(), 12);
+        assert_eq!(p.in_progress(), 3);
+    }
+
+    #[test]
+    fn endgame_duplicates_and_cancels() {
+        let mut p = Picker::new(1, PIECE, u64::from(PIECE), &[], 8);
+        let mut a = Vec::new();
+        p.pick(1, &full(1), 10, no, &mut a);
+        assert_eq!(a.len(), 4);
+        let mut b = Vec::new();
+        p.pick(2, &full(1), 10, no, &mut b);
+        assert_eq!(b.len(), 4, "endgame duplicates");
+        let mut c = Vec::new();
+        p.pick(2, &full(1), 10, |r| b.contains(r), &mut c);
+        assert!(c.is_empty(), "no double request by one peer");
+        assert_eq!(
+            deliver(&mut p, 2, &b[0]),
+            Arrival::Stored {
+                cancel_duplicates: true
+            }
+        );
+        assert_eq!(deliver(&mut p, 1, &a[0]), Arrival::NotNeeded);
+    }
+
+    #[test]
+    fn failed_piece_is_fetched_again() {
+        let mut p = Picker::new(1, PIECE, u64::from(PIECE), &[], 8);
+        let mut a = Vec::new();
+        p.pick(1, &full(1), 10, no, &mut a);
+        let mut last = None;
+        for r in &a {
+            last = Some(deliver(&mut p, 1, r));
+        }
+        match last {
+            Some(Arrival::PieceComplete { contributors, .. }) => assert_eq!(contributors, [1]),
+            other => panic!("unexpected {other:?}"),
+        }
+        let mut none = Vec::new();
+        p.pick(2, &full(1), 10, no, &mut none);
+        assert!(none.is_empty(), "nothing to pick while verifying");
+        p.verified(0, false);
+        let mut again = Vec::new();
+        p.pick(2, &full(1), 10, no, &mut again);
+        assert_eq!(again.len(), 4);
+        assert!(!p.is_complete());
+    }
+
+    #[test]
+    fn misshapen_blocks_are_not_stored() {
+        let mut p = Picker::new(2, PIECE, 2 * u64::from(PIECE), &[], 8);
+        let mut a = Vec::new();
+        p.pick(1, &full(2), 1, no, &mut a);
+        let r = a[0];
+        assert_eq!(
+            p.block_received(1, r.index, r.begin + 1, &[0; 16]),
+            Arrival::NotNeeded
+        );
+        assert_eq!(
+            p.block_received(1, r.index, r.begin, &[0; 16]),
+            Arrival::NotNeeded
+        );
+        assert_eq!(p.block_received(1, 9, 0, &[0; 16]), Arrival::NotNeeded);
+    }
+
+    #[test]
+    fn released_idle_pieces_free_their_slot() {
+        let mut p = Picker::new(4, PIECE, 4 * u64::from(PIECE), &[], 1);
+        let mut a = Vec::new();
+        p.pick(1, &full(4), 4, no, &mut a);
+        assert_eq!(p.in_progress(), 1);
+        p.release(1, &a);
+        assert_eq!(p.in_progress(), 0);
+        let mut b = Vec::new();
+        p.pick(2, &full(4), 4, no, &mut b);
+        assert_eq!(b.len(), 4);
+    }
+}
