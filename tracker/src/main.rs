@@ -1,1 +1,58 @@
-fn main() {}
+//! `tracker`: the HTTP + UDP BitTorrent tracker binary. See `tracker --help`.
+
+use anyhow::Context;
+use clap::Parser;
+use tracker::app;
+use tracker::config::Config;
+use tracker::shutdown::{self, Shutdown};
+
+fn main() -> anyhow::Result<()> {
+    let config = Config::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    raise_open_file_limit();
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(threads) = config.threads {
+        runtime.worker_threads(threads.max(1));
+    }
+    runtime
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?
+        .block_on(run(config))
+}
+
+async fn run(config: Config) -> anyhow::Result<()> {
+    let (trigger, shutdown) = Shutdown::new();
+    shutdown::on_signals(trigger).context("cannot install signal handlers")?;
+    let store = config.store.clone();
+    let running = app::start(config, shutdown).await?;
+    tracker::allowlist::reload_on_sighup(running.tracker.allowlist.clone())
+        .context("cannot install the SIGHUP handler")?;
+    tracing::info!(http = ?running.http, udp = ?running.udp, store = %store, "tracker listening");
+    running.wait().await;
+    tracing::info!("tracker stopped");
+    Ok(())
+}
+
+/// Many clients keep connections open: raise the soft open-file limit to the hard one.
+fn raise_open_file_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read and write the struct passed by pointer.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
+        {
+            limit.rlim_cur = limit.rlim_max;
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                tracing::debug!("could not raise the open-file limit");
+            }
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! Command-line flags (each also settable by a `TRACKER_*` environment variable).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+/// HTTP and UDP BitTorrent tracker.
+///
+/// Serves BEP 3/23/7 announces and BEP 48 scrapes over HTTP (`/announce`, `/scrape`,
+/// `/health`) and BEP 15 over UDP, from swarm state kept in memory or in Redis.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "tracker", version)]
+pub struct Config {
+    /// HTTP listen address(es), comma-separated (e.g. `0.0.0.0:6969,[::]:6969`).
+    #[arg(
+        long,
+        visible_alias = "http",
+        env = "TRACKER_LISTEN",
+        value_delimiter = ',',
+        default_value = "0.0.0.0:6969"
+    )]
+    pub listen: Vec<SocketAddr>,
+
+    /// UDP (BEP 15) listen address(es), comma-separated, or `off`. Default: the HTTP addresses.
+    #[arg(long, env = "TRACKER_UDP", value_delimiter = ',')]
+    pub udp: Vec<String>,
+
+    /// Seconds clients should wait between announces (`interval`).
+    #[arg(long, env = "TRACKER_INTERVAL", default_value_t = 1800,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub interval: u32,
+
+    /// Minimum seconds between announces (`min interval`).
+    #[arg(long, env = "TRACKER_MIN_INTERVAL", default_value_t = 60)]
+    pub min_interval: u32,
+
+    /// A peer that does not re-announce within interval × this factor is expired.
+    #[arg(long, env = "TRACKER_EXPIRY_FACTOR", default_value_t = 2,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub expiry_factor: u32,
+
+    /// Peers returned when the client sends no `numwant`.
+    #[arg(long, env = "TRACKER_DEFAULT_NUMWANT", default_value_t = 50)]
+    pub default_numwant: u32,
+
+    /// Upper bound on `numwant` (HTTP and UDP).
+    #[arg(long, env = "TRACKER_MAX_NUMWANT", default_value_t = 200)]
+    pub max_numwant: u32,
+
+    /// Swarm store: `memory`, or `redis://HOST:PORT[/DB]` to share swarms between instances.
+    #[arg(long, env = "TRACKER_STORE", default_value = "memory")]
+    pub store: String,
+
+    /// File of allowed info-hashes (40 hex digits per line, `#` comments); reloaded on
+    /// SIGHUP. Other torrents get a failure reason. Without it every torrent is served.
+    #[arg(long, env = "TRACKER_ALLOWLIST")]
+    pub allowlist: Option<PathBuf>,
+
+    /// Honour the `ip` announce parameter (otherwise the connection's source address is used).
+    #[arg(long, env = "TRACKER_TRUST_IP_PARAM")]
+    pub trust_ip_param: bool,
+
+    /// Take the peer address from the last `X-Forwarded-For` entry (only behind a proxy you run).
+    #[arg(long, env = "TRACKER_BEHIND_PROXY")]
+    pub behind_proxy: bool,
+
+    /// Allow `/scrape` without `info_hash` (a scrape of every torrent, up to 10,000).
+    #[arg(long, env = "TRACKER_FULL_SCRAPE")]
+    pub full_scrape: bool,
+
+    /// Most `info_hash` values accepted in one HTTP scrape.
+    #[arg(long, env = "TRACKER_MAX_SCRAPE", default_value_t = 100)]
+    pub max_scrape: usize,
+
+    /// Seconds a connection may take to send a request's headers, or stay idle between
+    /// keep-alive requests, before it is closed.
+    #[arg(long, env = "TRACKER_REQUEST_TIMEOUT", default_value_t = 10)]
+    pub request_timeout: u64,
+
+    /// Seconds after which a connection is closed (gracefully) however busy it is.
+    #[arg(long, env = "TRACKER_MAX_CONNECTION_AGE", default_value_t = 600)]
+    pub max_connection_age: u64,
+
+    /// Most simultaneous HTTP connections; more are closed at once.
+    #[arg(long, env = "TRACKER_MAX_CONNECTIONS", default_value_t = 20_000)]
+    pub max_connections: usize,
+
+    /// Worker threads (default: one per CPU).
+    #[arg(long, env = "TRACKER_THREADS")]
+    pub threads: Option<usize>,
+}
+
+impl Config {
+    /// How long a peer lives without re-announcing.
+    pub fn peer_ttl(&self) -> Duration {
+        Duration::from_secs(u64::from(self.interval) * u64::from(self.expiry_factor))
+    }
+
+    /// How often the sweeper runs: a quarter of the peer lifetime, 1 s to 5 min.
+    pub fn sweep_every(&self) -> Duration {
+        (self.peer_ttl() / 4).clamp(Duration::from_secs(1), Duration::from_secs(300))
+    }
+
+    /// The UDP addresses to bind: none for `off`, the HTTP addresses when unset.
+    pub fn udp_addrs(&self) -> Result<Vec<SocketAddr>, String> {
+        match self.udp.as_slice() {
+            [] => Ok(self.listen.clone()),
+            [off] if off == "off" => Ok(Vec::new()),
+            list => list
+                .iter()
+                .map(|a| {
+                    a.parse()
+                        .map_err(|_| format!("--udp: `{a}` is not ADDR:PORT or `off`"))
+                })
+                .collect(),
+        }
+    }
+
+    /// `numwant` as asked by a client, defaulted and capped.
+    pub fn numwant(&self, asked: Option<u32>) -> usize {
+        asked.unwrap_or(self.default_numwant).min(self.max_numwant) as usize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_udp_off() {
+        let c = Config::parse_from(["tracker"]);
+        assert_eq!(c.listen, vec!["0.0.0.0:6969".parse().unwrap()]);
+        assert_eq!(c.udp_addrs().unwrap(), c.listen);
+        assert_eq!((c.interval, c.min_interval), (1800, 60));
+        assert_eq!(c.peer_ttl(), Duration::from_secs(3600));
+        let off = Config::parse_from(["tracker", "--udp", "off", "--http", "127.0.0.1:1"]);
+        assert!(off.udp_addrs().unwrap().is_empty());
+        assert_eq!(off.numwant(Some(10_000)), 200);
+    }
+}

@@ -1,0 +1,170 @@
+//! The axum router and its handlers. Every refusal is HTTP 200 with a bencoded
+//! `failure reason`, the way BitTorrent clients read errors.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, HeaderValue, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use metainfo::tracker::{
+    AnnounceReply, Peer, PeerFormat, ReplyHead, decode_compact_v4, decode_compact_v6,
+    encode_failure, write_compact_announce, write_scrape,
+};
+
+use super::query::{AnnounceQuery, parse_announce, parse_scrape};
+use crate::core::{Announce, Tracker};
+use crate::store::{InfoHash, Store, SwarmView};
+
+/// Most torrents listed by a full scrape (when `--full-scrape` enables it).
+const FULL_SCRAPE_LIMIT: usize = 10_000;
+
+/// The tracker's routes.
+pub fn router(tracker: Arc<Tracker>) -> Router {
+    Router::new()
+        .route("/announce", get(announce))
+        .route("/scrape", get(scrape))
+        .route("/health", get(health))
+        .with_state(tracker)
+}
+
+async fn health() -> &'static str {
+    "ok\n"
+}
+
+async fn announce(
+    State(tracker): State<Arc<Tracker>>,
+    ConnectInfo(remote): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let query = match parse_announce(uri.query().unwrap_or("").as_bytes()) {
+        Ok(q) => q,
+        Err(e) => return failure(&e.to_string()),
+    };
+    let ip = match peer_ip(&tracker, remote, &headers, &query) {
+        Ok(ip) => ip,
+        Err(reason) => return failure(reason),
+    };
+    let request = Announce {
+        info_hash: query.info_hash,
+        ip,
+        port: query.port,
+        seeder: query.seeder(),
+        event: query.event,
+        numwant: query.numwant,
+    };
+    match tracker.announce(&request).await {
+        Ok(view) => bencoded(announce_body(&tracker, &query, &view)),
+        Err(e) => failure(&e.to_string()),
+    }
+}
+
+/// The peer's address: the `ip` parameter only with `--trust-ip-param`, the last
+/// `X-Forwarded-For` entry only with `--behind-proxy`, else the TCP source address.
+fn peer_ip(
+    tracker: &Tracker,
+    remote: SocketAddr,
+    headers: &HeaderMap,
+    query: &AnnounceQuery,
+) -> Result<IpAddr, &'static str> {
+    if let (true, Some(ip)) = (tracker.config.trust_ip_param, query.ip) {
+        return Ok(ip);
+    }
+    if tracker.config.behind_proxy {
+        let forwarded = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .next_back()
+            .ok_or("no X-Forwarded-For header from the proxy")?;
+        let last = forwarded
+            .to_str()
+            .ok()
+            .and_then(|v| v.rsplit(',').next())
+            .ok_or("unreadable X-Forwarded-For header")?;
+        return last
+            .trim()
+            .parse()
+            .map_err(|_| "X-Forwarded-For is not an IP address");
+    }
+    Ok(remote.ip())
+}
+
+fn announce_body(tracker: &Tracker, query: &AnnounceQuery, view: &SwarmView) -> Vec<u8> {
+    let head = ReplyHead {
+        interval: tracker.config.interval,
+        min_interval: Some(tracker.config.min_interval),
+        complete: Some(view.complete.into()),
+        incomplete: Some(view.incomplete.into()),
+        tracker_id: None,
+        warning_message: None,
+    };
+    if query.compact {
+        let mut body = Vec::with_capacity(96 + view.peers_v4.len() + view.peers_v6.len());
+        write_compact_announce(&mut body, &head, &view.peers_v4, &view.peers_v6);
+        return body;
+    }
+    // Dictionary list (compact=0). The store keeps no peer ids (see store docs), so entries
+    // carry `ip` and `port` only.
+    let peers: Vec<Peer> = decode_compact_v4(&view.peers_v4)
+        .unwrap_or_default()
+        .into_iter()
+        .chain(decode_compact_v6(&view.peers_v6).unwrap_or_default())
+        .map(Peer::from)
+        .collect();
+    let reply = AnnounceReply {
+        interval: head.interval,
+        min_interval: head.min_interval,
+        complete: head.complete,
+        incomplete: head.incomplete,
+        tracker_id: None,
+        warning_message: None,
+        peers,
+    };
+    reply.encode(PeerFormat::DictNoPeerId)
+}
+
+async fn scrape(State(tracker): State<Arc<Tracker>>, uri: Uri) -> Response {
+    let query = uri.query().unwrap_or("").as_bytes();
+    let hashes = match parse_scrape(query, tracker.config.max_scrape) {
+        Ok(h) => h,
+        Err(e) => return failure(&e.to_string()),
+    };
+    let mut files: Vec<([u8; 20], _)> = if hashes.is_empty() {
+        if !tracker.config.full_scrape {
+            return failure("full scrape is disabled: pass one or more info_hash parameters");
+        }
+        match tracker.store.full_scrape(FULL_SCRAPE_LIMIT).await {
+            Ok(all) => all.into_iter().map(|(h, s)| (h.0, s)).collect(),
+            Err(e) => return failure(&e.to_string()),
+        }
+    } else {
+        match tracker.scrape(&hashes).await {
+            Ok(stats) => hashes
+                .iter()
+                .map(InfoHash::as_bytes)
+                .copied()
+                .zip(stats)
+                .collect(),
+            Err(e) => return failure(&e.to_string()),
+        }
+    };
+    let mut body = Vec::with_capacity(16 + files.len() * 90);
+    write_scrape(&mut body, &mut files);
+    bencoded(body)
+}
+
+/// HTTP 200 with a bencoded `failure reason`.
+fn failure(reason: &str) -> Response {
+    bencoded(encode_failure(reason))
+}
+
+fn bencoded(body: Vec<u8>) -> Response {
+    let mut response = body.into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    response
+}

@@ -1,0 +1,302 @@
+//! Parsing the raw announce and scrape query strings into typed requests.
+//!
+//! `info_hash` and `peer_id` are arbitrary bytes percent-encoded, so the query is split and
+//! percent-decoded as bytes here rather than through a UTF-8 form decoder. Every problem is
+//! a [`QueryError`] whose message becomes the reply's `failure reason`.
+
+use std::net::IpAddr;
+
+use crate::store::{Event, InfoHash};
+
+/// Longest query string accepted (a 100-hash scrape takes about 6,200 bytes).
+pub const MAX_QUERY_LEN: usize = 8 * 1024;
+
+/// Why a query was refused; the message is sent as the `failure reason`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueryError {
+    #[error("request query is longer than {MAX_QUERY_LEN} bytes")]
+    TooLong,
+    #[error("missing parameter `{0}`")]
+    Missing(&'static str),
+    #[error("`{param}` must be 20 bytes, got {len}")]
+    BadLength { param: &'static str, len: usize },
+    #[error("`{0}` has a malformed percent-encoding")]
+    BadPercent(&'static str),
+    #[error("`{0}` is not a non-negative number")]
+    NotANumber(&'static str),
+    #[error("`port` must be 1 to 65535")]
+    BadPort,
+    #[error("`event` must be started, stopped, completed or empty")]
+    BadEvent,
+    #[error("`ip` is not an IP address")]
+    BadIp,
+    #[error("more than {0} info_hash values in one scrape")]
+    TooManyHashes(usize),
+}
+
+/// A parsed `/announce` query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnnounceQuery {
+    pub info_hash: InfoHash,
+    pub peer_id: [u8; 20],
+    pub port: u16,
+    pub uploaded: u64,
+    pub downloaded: u64,
+    /// Bytes the client still needs; `None` when absent (treated as a leecher).
+    pub left: Option<u64>,
+    pub event: Event,
+    pub numwant: Option<u32>,
+    /// BEP 23 compact reply (the default; `compact=0` asks for a dictionary list).
+    pub compact: bool,
+    pub no_peer_id: bool,
+    /// The `ip` parameter, if present and valid.
+    pub ip: Option<IpAddr>,
+}
+
+impl AnnounceQuery {
+    /// Does the client have everything?
+    pub fn seeder(&self) -> bool {
+        self.left == Some(0)
+    }
+}
+
+/// Parse an announce query string (without the `?`).
+pub fn parse_announce(query: &[u8]) -> Result<AnnounceQuery, QueryError> {
+    if query.len() > MAX_QUERY_LEN {
+        return Err(QueryError::TooLong);
+    }
+    let mut info_hash = None;
+    let mut peer_id = None;
+    let mut port = None;
+    let mut q = AnnounceQuery {
+        info_hash: InfoHash([0; 20]),
+        peer_id: [0; 20],
+        port: 0,
+        uploaded: 0,
+        downloaded: 0,
+        left: None,
+        event: Event::None,
+        numwant: None,
+        compact: true,
+        no_peer_id: false,
+        ip: None,
+    };
+    for (key, value) in pairs(query) {
+        match key {
+            b"info_hash" => info_hash = Some(InfoHash(decode_20(value, "info_hash")?)),
+            b"peer_id" => peer_id = Some(decode_20(value, "peer_id")?),
+            b"port" => port = Some(number(value, "port")?),
+            b"uploaded" => q.uploaded = number(value, "uploaded")?,
+            b"downloaded" => q.downloaded = number(value, "downloaded")?,
+            b"left" => q.left = Some(number(value, "left")?),
+            b"event" => q.event = event(value)?,
+            b"numwant" => q.numwant = numwant(value)?,
+            b"compact" => q.compact = value != b"0",
+            b"no_peer_id" => q.no_peer_id = value != b"0",
+            b"ip" => q.ip = Some(ip(value)?),
+            _ => {}
+        }
+    }
+    q.info_hash = info_hash.ok_or(QueryError::Missing("info_hash"))?;
+    q.peer_id = peer_id.ok_or(QueryError::Missing("peer_id"))?;
+    let port = port.ok_or(QueryError::Missing("port"))?;
+    q.port = u16::try_from(port)
+        .ok()
+        .filter(|&p| p != 0)
+        .ok_or(QueryError::BadPort)?;
+    Ok(q)
+}
+
+/// Parse a scrape query: every `info_hash` value, at most `max` of them (none = full scrape).
+pub fn parse_scrape(query: &[u8], max: usize) -> Result<Vec<InfoHash>, QueryError> {
+    if query.len() > MAX_QUERY_LEN {
+        return Err(QueryError::TooLong);
+    }
+    let mut hashes = Vec::new();
+    for (key, value) in pairs(query) {
+        if key == b"info_hash" {
+            if hashes.len() == max {
+                return Err(QueryError::TooManyHashes(max));
+            }
+            hashes.push(InfoHash(decode_20(value, "info_hash")?));
+        }
+    }
+    Ok(hashes)
+}
+
+/// `key=value` pairs split on `&` (empty pieces skipped; a bare `key` has an empty value).
+fn pairs(query: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
+    query
+        .split(|&b| b == b'&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| match pair.iter().position(|&b| b == b'=') {
+            Some(i) => (&pair[..i], &pair[i + 1..]),
+            None => (pair, &b""[..]),
+        })
+}
+
+/// Percent-decode a value that must come to exactly 20 bytes.
+fn decode_20(value: &[u8], param: &'static str) -> Result<[u8; 20], QueryError> {
+    let mut out = [0u8; 20];
+    let mut len = 0;
+    let mut i = 0;
+    while i < value.len() {
+        let byte = match value[i] {
+            b'%' => {
+                let hi = value.get(i + 1).and_then(|&b| hex_digit(b));
+                let lo = value.get(i + 2).and_then(|&b| hex_digit(b));
+                let (Some(hi), Some(lo)) = (hi, lo) else {
+                    return Err(QueryError::BadPercent(param));
+                };
+                i += 3;
+                hi << 4 | lo
+            }
+            b => {
+                i += 1;
+                b
+            }
+        };
+        if len < out.len() {
+            out[len] = byte;
+        }
+        len += 1;
+    }
+    if len != out.len() {
+        return Err(QueryError::BadLength { param, len });
+    }
+    Ok(out)
+}
+
+fn hex_digit(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// A non-negative decimal number (at most 20 digits, fitting in u64).
+fn number(value: &[u8], param: &'static str) -> Result<u64, QueryError> {
+    if value.is_empty() || value.len() > 20 {
+        return Err(QueryError::NotANumber(param));
+    }
+    value.iter().try_fold(0u64, |acc, &b| {
+        if !b.is_ascii_digit() {
+            return Err(QueryError::NotANumber(param));
+        }
+        acc.checked_mul(10)
+            .and_then(|v| v.checked_add(u64::from(b - b'0')))
+            .ok_or(QueryError::NotANumber(param))
+    })
+}
+
+/// `numwant`: a number, or a negative one (some clients send -1) meaning "the default".
+fn numwant(value: &[u8]) -> Result<Option<u32>, QueryError> {
+    if let Some(rest) = value.strip_prefix(b"-") {
+        number(rest, "numwant")?;
+        return Ok(None);
+    }
+    Ok(Some(
+        number(value, "numwant")?.min(u64::from(u32::MAX)) as u32
+    ))
+}
+
+fn event(value: &[u8]) -> Result<Event, QueryError> {
+    match value {
+        b"" | b"empty" | b"paused" => Ok(Event::None),
+        b"started" => Ok(Event::Started),
+        b"completed" => Ok(Event::Completed),
+        b"stopped" => Ok(Event::Stopped),
+        _ => Err(QueryError::BadEvent),
+    }
+}
+
+/// The `ip` parameter: an IPv4 or IPv6 address (percent-encoding allowed, e.g. `%3A`).
+fn ip(value: &[u8]) -> Result<IpAddr, QueryError> {
+    if value.len() > 3 * 45 {
+        return Err(QueryError::BadIp);
+    }
+    let decoded: Vec<u8> = percent_encoding::percent_decode(value).collect();
+    std::str::from_utf8(&decoded)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .ok_or(QueryError::BadIp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HASH: &str = "%124Vx%9A%BC%DE%F1%23Eg%89%AB%CD%EF%124Vx%9A";
+
+    fn announce(extra: &str) -> Result<AnnounceQuery, QueryError> {
+        parse_announce(
+            format!("info_hash={HASH}&peer_id=-XX0001-abcdefghijkl&port=6881{extra}").as_bytes(),
+        )
+    }
+
+    #[test]
+    fn parses_binary_hash_and_defaults() {
+        let q = announce("&left=0&event=started&numwant=5").unwrap();
+        assert_eq!(q.info_hash.0[..4], [0x12, b'4', b'V', b'x']);
+        assert_eq!(q.peer_id, *b"-XX0001-abcdefghijkl");
+        assert_eq!(
+            (q.port, q.event, q.numwant, q.compact),
+            (6881, Event::Started, Some(5), true)
+        );
+        assert!(q.seeder());
+        let q = announce("&compact=0&no_peer_id=1&numwant=-1").unwrap();
+        assert!(!q.compact && q.no_peer_id && q.numwant.is_none() && !q.seeder());
+    }
+
+    #[test]
+    fn every_error_has_a_reason() {
+        assert_eq!(
+            parse_announce(b"port=1&left=2"),
+            Err(QueryError::Missing("info_hash"))
+        );
+        assert!(matches!(
+            parse_announce(b"info_hash=short&peer_id=-XX0001-abcdefghijkl&port=1"),
+            Err(QueryError::BadLength {
+                param: "info_hash",
+                len: 5
+            })
+        ));
+        assert_eq!(announce("&port=0").unwrap_err(), QueryError::BadPort);
+        assert_eq!(announce("&port=70000").unwrap_err(), QueryError::BadPort);
+        assert_eq!(
+            announce("&left=abc").unwrap_err(),
+            QueryError::NotANumber("left")
+        );
+        assert_eq!(announce("&event=bogus").unwrap_err(), QueryError::BadEvent);
+        assert_eq!(announce("&ip=notanip").unwrap_err(), QueryError::BadIp);
+        assert_eq!(
+            announce("&ip=%3A%3A1").unwrap().ip,
+            Some("::1".parse().unwrap())
+        );
+        let bad_pct = format!("info_hash=%ZZ{}", &HASH[3..]);
+        assert_eq!(
+            parse_announce(bad_pct.as_bytes()),
+            Err(QueryError::BadPercent("info_hash"))
+        );
+        assert_eq!(
+            parse_announce(&vec![b'a'; MAX_QUERY_LEN + 1]),
+            Err(QueryError::TooLong)
+        );
+    }
+
+    #[test]
+    fn scrape_many() {
+        let q = (0..50)
+            .map(|_| format!("info_hash={HASH}"))
+            .collect::<Vec<_>>()
+            .join("&");
+        assert_eq!(parse_scrape(q.as_bytes(), 100).unwrap().len(), 50);
+        assert_eq!(
+            parse_scrape(q.as_bytes(), 10),
+            Err(QueryError::TooManyHashes(10))
+        );
+        assert!(parse_scrape(b"", 10).unwrap().is_empty());
+    }
+}

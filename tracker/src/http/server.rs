@@ -1,0 +1,122 @@
+//! The HTTP accept loop: each connection is served by hyper (HTTP/1.1, keep-alive) with
+//! a header-read timeout that also closes idle keep-alive connections, a bounded read
+//! buffer (request line + headers), a connection cap and a maximum connection age.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tower_service::Service;
+
+use crate::shutdown::Shutdown;
+
+/// Bytes hyper may buffer for one request's line and headers; larger requests are refused.
+/// (Queries up to [`super::query::MAX_QUERY_LEN`] get a bencoded failure instead.)
+const MAX_HEAD_BYTES: usize = 16 * 1024;
+/// Most header lines in one request.
+const MAX_HEADERS: usize = 32;
+/// How long in-flight requests get to finish after shutdown begins.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Connection limits for [`serve`].
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Time allowed to send a request head, and to sit idle between requests.
+    pub request_timeout: Duration,
+    /// After this long a connection is closed once its current request is answered.
+    pub max_age: Duration,
+    /// Most connections served at once; further ones are closed immediately.
+    pub max_connections: usize,
+}
+
+/// Accept connections on `listener` and serve `router` until `shutdown`, then let
+/// in-flight requests finish (up to a short grace period).
+pub async fn serve(listener: TcpListener, router: Router, limits: Limits, mut shutdown: Shutdown) {
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.request_timeout)
+        .max_buf_size(MAX_HEAD_BYTES)
+        .max_headers(MAX_HEADERS)
+        .keep_alive(true);
+    let builder = Arc::new(builder);
+    loop {
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    // Out of file descriptors or similar: back off briefly, keep serving.
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
+            },
+            _ = shutdown.wait() => break,
+        };
+        let Ok(permit) = slots.clone().try_acquire_owned() else {
+            tracing::debug!(%remote, "connection limit reached; closing");
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let connection = Connection {
+            builder: builder.clone(),
+            router: router.clone(),
+            limits,
+            _permit: permit,
+        };
+        tokio::spawn(connection.run(stream, remote, shutdown.clone()));
+    }
+    drop(listener);
+    // Wait for connections to finish: every one holds a permit until it ends.
+    let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, slots.acquire_many(all)).await;
+}
+
+struct Connection {
+    builder: Arc<http1::Builder>,
+    router: Router,
+    limits: Limits,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Connection {
+    async fn run(self, stream: TcpStream, remote: SocketAddr, mut shutdown: Shutdown) {
+        let router = self.router;
+        let service = service_fn(move |mut request: hyper::Request<Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(remote));
+            let mut router = router.clone();
+            async move { Ok::<_, Infallible>(router.call(request).await.unwrap_or_else(|e| match e {})) }
+        });
+        let conn = self.builder.serve_connection(TokioIo::new(stream), service);
+        tokio::pin!(conn);
+        let closing = tokio::select! {
+            result = conn.as_mut() => {
+                if let Err(e) = result {
+                    tracing::trace!(%remote, "connection ended: {e}");
+                }
+                return;
+            }
+            _ = tokio::time::sleep(self.limits.max_age) => false,
+            _ = shutdown.wait() => true,
+        };
+        // Finish the request in flight (if any), then close; a peer that will not read
+        // its reply is cut off after the grace period.
+        conn.as_mut().graceful_shutdown();
+        let grace = if closing {
+            SHUTDOWN_GRACE
+        } else {
+            self.limits.request_timeout
+        };
+        let _ = tokio::time::timeout(grace, conn).await;
+    }
+}
