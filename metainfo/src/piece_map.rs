@@ -208,6 +208,62 @@ mod tests {
         }
     }
 
+    /// Every request range of every piece, for every split of a small payload into files
+    /// (including zero-length ones) and every small piece length, against a byte-by-byte
+    /// reference.
+    #[test]
+    fn exhaustive_small_layouts() {
+        let layouts: &[&[u64]] = &[
+            &[7],
+            &[0, 7],
+            &[7, 0],
+            &[1, 1, 1, 1, 1, 1, 1],
+            &[3, 0, 0, 4],
+            &[2, 5],
+            &[6, 0, 1],
+        ];
+        for lengths in layouts {
+            let total: u64 = lengths.iter().sum();
+            // Owner file and offset of every byte.
+            let owner: Vec<(usize, u64)> = lengths
+                .iter()
+                .enumerate()
+                .flat_map(|(i, &len)| (0..len).map(move |off| (i, off)))
+                .collect();
+            for piece_length in 1..=8 {
+                let info = info(piece_length, lengths);
+                let map = PieceMap::new(&info);
+                for piece in 0..=info.piece_count() {
+                    let size = u64::from(info.piece_size(piece));
+                    for begin in 0..=9u32 {
+                        for len in 0..=9u32 {
+                            let start = (u64::from(piece) * piece_length + u64::from(begin))
+                                .min(u64::from(piece) * piece_length + size);
+                            let end = (start + u64::from(len))
+                                .min(u64::from(piece) * piece_length + size)
+                                .min(total);
+                            let expected: Vec<(usize, u64)> = owner
+                                .get(start as usize..end as usize)
+                                .unwrap_or_default()
+                                .to_vec();
+                            let got: Vec<(usize, u64)> = map
+                                .spans(piece, begin, len)
+                                .iter()
+                                .flat_map(|s| {
+                                    (0..s.len).map(move |k| (s.file_index, s.file_offset + k))
+                                })
+                                .collect();
+                            assert_eq!(
+                                got, expected,
+                                "{lengths:?} pl={piece_length} p={piece} {begin}+{len}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     proptest! {
         #[test]
         fn spans_cover_exactly_the_range_in_order(
