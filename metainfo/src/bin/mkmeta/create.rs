@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use indicatif::HumanBytes;
-use metainfo::create::{CreateOptions, create_with_report};
+use metainfo::create::{CreateOptions, create_with_report, input_length};
 
 use crate::{Args, progress};
 
@@ -20,8 +20,7 @@ pub const TRACKER_ENV: &str = "SWARM_TRACKER";
 
 /// Create the metainfo for `input` as `args` say, and print where it went.
 pub fn run(args: &Args, input: &Path) -> Result<()> {
-    let metadata =
-        fs::metadata(input).with_context(|| format!("cannot read {}", input.display()))?;
+    fs::metadata(input).with_context(|| format!("cannot read {}", input.display()))?;
     let output = match &args.output {
         Some(out) => out.clone(),
         None => default_output(input)?,
@@ -44,11 +43,8 @@ pub fn run(args: &Args, input: &Path) -> Result<()> {
         ..CreateOptions::default()
     };
 
-    let total = if metadata.is_dir() {
-        input_length(input, args.follow_symlinks)
-    } else {
-        metadata.len()
-    };
+    let total = input_length(input, &options)
+        .with_context(|| format!("cannot read {}", input.display()))?;
     let bar = progress::bytes_bar(total, "hashing");
     let started = Instant::now();
     let created = create_with_report(input, &options, |bytes| bar.inc(bytes))
@@ -160,30 +156,6 @@ fn write_output(path: &Path, bytes: &[u8], force: bool) -> Result<()> {
         .inspect_err(|_| {
             let _ = fs::remove_file(&temp);
         })
-}
-
-/// Total size of the regular files under `dir` (following symlinks only when asked), for
-/// the progress bar's total; unreadable entries count as zero (creation reports them).
-fn input_length(dir: &Path, follow_symlinks: bool) -> u64 {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .map(|entry| {
-            let path = entry.path();
-            let meta = if follow_symlinks {
-                fs::metadata(&path)
-            } else {
-                fs::symlink_metadata(&path)
-            };
-            match meta {
-                Ok(m) if m.is_dir() => input_length(&path, follow_symlinks),
-                Ok(m) if m.is_file() => m.len(),
-                _ => 0,
-            }
-        })
-        .sum()
 }
 
 #[cfg(test)]
