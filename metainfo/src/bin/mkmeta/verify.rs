@@ -59,6 +59,14 @@ pub fn run(meta_path: &Path, data: &Path) -> Result<bool> {
 
     let report = Report::new(info, &files, &bad_pieces);
     print!("{}", report.render(info));
+    let nothing_found = files.iter().all(|f| f.handle.is_none());
+    let nested = data.join(&info.name);
+    if nothing_found && !info.single_file && nested.is_dir() {
+        eprintln!(
+            "mkmeta: hint: PATH is the torrent's top directory itself; did you mean {}?",
+            nested.display()
+        );
+    }
     Ok(report.is_clean())
 }
 
@@ -170,7 +178,7 @@ fn piece_matches(
 struct Report {
     piece_count: u32,
     bad_pieces: Vec<u32>,
-    /// File index → the bad pieces it shares bytes with.
+    /// File index → the bad pieces it shares bytes with (present, right-size files only).
     damaged_files: BTreeMap<usize, Vec<u32>>,
     missing: Vec<(usize, String)>,
     wrong_size: Vec<(usize, u64)>,
@@ -182,6 +190,13 @@ impl Report {
         let mut damaged_files: BTreeMap<usize, Vec<u32>> = BTreeMap::new();
         for &piece in bad_pieces {
             for span in map.piece_spans(piece) {
+                // Missing and wrong-size files are listed as such, not again here.
+                let present = files
+                    .get(span.file_index)
+                    .is_some_and(|f| f.handle.is_some() && f.problem.is_none());
+                if !present {
+                    continue;
+                }
                 let pieces = damaged_files.entry(span.file_index).or_default();
                 if pieces.last() != Some(&piece) {
                     pieces.push(piece);
