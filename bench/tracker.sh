@@ -6,6 +6,8 @@
 #      requests/s and p99 latency.
 #   2. UDP (BEP 15): bench/udp-load, 2 threads, 64 and 256 requests in flight (ours, opentracker;
 #      aquatic_http has no UDP).
+#   Our tracker runs twice: with the default in-memory store (ours) and with --store redis://
+#   on a local redis-server (ours_redis), to show what the shared store costs.
 #   3. Memory: RSS after loading 1,000,000 peers (100 per torrent) into a fresh instance;
 #      bytes per peer. UDP for ours and opentracker (peer j sends from 127.1.x.y), HTTP for
 #      aquatic_http.
@@ -83,8 +85,10 @@ wait_port() { # PORT: wait until something accepts TCP on 127.0.0.1:PORT (10 s)
 
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
-# Tools that can run here; each start_* sets STARTED_PID.
+# Tools that can run here; each start_* sets STARTED_PID (and HELPER_PID for a helper
+# process such as redis-server). ours_redis = our tracker with --store redis://.
 TOOLS=(ours)
+have redis-server && TOOLS+=(ours_redis) || say "SKIP ours_redis: redis-server not installed"
 have opentracker && TOOLS+=(opentracker) || say "SKIP opentracker: not installed (apt-get install opentracker)"
 have aquatic_http && TOOLS+=(aquatic) || say "SKIP aquatic_http: not installed (cargo install --locked aquatic_http --no-default-features --features mimalloc)"
 if [[ " ${TOOLS[*]} " == *" opentracker "* ]] && [ "$(id -u)" != 0 ]; then
@@ -94,6 +98,17 @@ fi
 
 start_ours() {
   "$OURS_BIN" --listen "127.0.0.1:$1" --udp "127.0.0.1:$1" >"$WORK/ours.log" 2>&1 &
+  STARTED_PID=$!
+}
+start_ours_redis() {
+  local rport
+  rport=$(free_port)
+  redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no >"$WORK/redis.log" 2>&1 &
+  HELPER_PID=$!
+  PIDS+=("$HELPER_PID")
+  wait_port "$rport" || { say "redis-server did not start"; cat "$WORK/redis.log"; exit 1; }
+  "$OURS_BIN" --listen "127.0.0.1:$1" --udp "127.0.0.1:$1" --store "redis://127.0.0.1:$rport/" \
+    >"$WORK/ours_redis.log" 2>&1 &
   STARTED_PID=$!
 }
 start_opentracker() {
@@ -107,22 +122,33 @@ start_aquatic() {
   STARTED_PID=$!
 }
 
-declare -A PORT PID
+declare -A PORT PID HELPER
 start() { # TOOL
   local port
   port=$(free_port)
+  HELPER_PID=""
   "start_$1" "$port"
   PIDS+=("$STARTED_PID")
   PORT[$1]=$port
   PID[$1]=$STARTED_PID
+  HELPER[$1]=$HELPER_PID
   if ! wait_port "$port"; then
     say "$1 did not start; its log:"; cat "$WORK/$1.log" || true
     exit 1
   fi
 }
 stop() { # TOOL
-  kill "${PID[$1]}" 2>/dev/null || true
-  wait "${PID[$1]}" 2>/dev/null || true
+  for pid in "${PID[$1]}" ${HELPER[$1]}; do
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+}
+
+tool_rss_kb() { # TOOL: the server's RSS, plus its helper's (redis-server) if any
+  local total
+  total=$(rss_kb "${PID[$1]}")
+  [ -n "${HELPER[$1]}" ] && total=$((total + $(rss_kb "${HELPER[$1]}")))
+  echo "$total"
 }
 
 announce_url() { # TOOL HASH-INDEX PEER-PORT LEFT
@@ -210,20 +236,20 @@ done
 # --- 3: memory, one fresh instance at a time
 say ""
 PEERS=$((TORRENTS * PEERS_PER_TORRENT))
-say "Memory: RSS after loading $PEERS peers over $TORRENTS torrents into a fresh instance"
+say "Memory: RSS after loading $PEERS peers over $TORRENTS torrents into a fresh instance (ours_redis: tracker + redis-server)"
 declare -A PER_PEER
 for t in "${TOOLS[@]}"; do
   [ -n "$t" ] || continue
   start "$t"
   sleep 1
-  base=$(rss_kb "${PID[$t]}")
+  base=$(tool_rss_kb "$t")
   if [ "$t" = aquatic ]; then
     load=$("$LOAD_BIN" fill-http "127.0.0.1:${PORT[$t]}" "$HASHES" "$PEERS_PER_TORRENT" 32 2>&1) || true
   else
     load=$("$LOAD_BIN" fill "127.0.0.1:${PORT[$t]}" "$HASHES" "$PEERS_PER_TORRENT" 2>&1) || true
   fi
   sleep 2
-  after=$(rss_kb "${PID[$t]}")
+  after=$(tool_rss_kb "$t")
   # Check that the tracker kept them: scrape the first torrent.
   first=$(head -1 "$HASHES" | sed 's/../%&/g')
   scrape=$(curl -s --max-time 5 "http://127.0.0.1:${PORT[$t]}/scrape?info_hash=$first" | tr -d '\0' |
