@@ -2,5 +2,10 @@
 //! the storage, resume and progress pieces `swarm` is built from.
 pub mod choker;
 pub mod cli;
+pub mod peer_id;
 pub mod picker;
+pub mod progress;
+pub mod resume;
+pub mod storage;
+pub mod verify;
 pub mod wire;

@@ -1,0 +1,307 @@
+//! Resuming a download: a small record of verified pieces kept in the download directory,
+//! and a parallel recheck of the data when the record is missing or stale.
+//!
+//! The record lives at `DIR/.swarm/<info-hash-hex>.resume` and stores the info-hash, the
+//! verified-piece bitmap and every file's size and modification time at save time. It is
+//! trusted only if all of these still match; otherwise the caller rechecks. It is written
+//! atomically (temporary file, fsync, rename) and only after the data it describes has been
+//! flushed, so a crash at any point leaves either the old record, the new one, or none.
+//!
+//! Format (all integers little-endian):
+//! `"SWARMRES"`, version `u32`, info-hash `[u8; 20]`, piece count `u32`, file count `u64`,
+//! per file size `u64` + mtime in ns `i128`, bitmap (`ceil(pieces / 8)` bytes, high bit =
+//! lowest piece, as on the wire), then the SHA-1 of everything before it.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use metainfo::{Info, InfoHash, Metainfo};
+use rayon::prelude::*;
+
+use crate::storage::{FileStamp, Storage, StorageError};
+use crate::verify;
+
+/// The directory inside DIR holding swarm's own files.
+pub const STATE_DIR: &str = ".swarm";
+
+const MAGIC: &[u8; 8] = b"SWARMRES";
+const VERSION: u32 = 1;
+const HEADER_LEN: usize = 8 + 4 + 20 + 4 + 8;
+const STAMP_LEN: usize = 8 + 16;
+const CHECKSUM_LEN: usize = 20;
+
+/// A resume record: which pieces were verified, and the state of the files at that time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResumeRecord {
+    pub info_hash: InfoHash,
+    pub verified: Vec<bool>,
+    /// Size and mtime of each file, in torrent order (`None`: could not be read when saved).
+    pub files: Vec<Option<FileStamp>>,
+}
+
+impl ResumeRecord {
+    /// Where the record of torrent `info_hash` lives under `root`.
+    pub fn path(root: &Path, info_hash: &InfoHash) -> PathBuf {
+        root.join(STATE_DIR).join(format!("{info_hash}.resume"))
+    }
+
+    /// The verified pieces recorded for this torrent under `root`, or `None` if there is no
+    /// record or it cannot be trusted (unreadable, corrupt, another torrent, or any file's size
+    /// or mtime changed since it was saved): then the caller must [`recheck`].
+    pub fn load(root: &Path, meta: &Metainfo) -> Option<Vec<bool>> {
+        Self::load_for(root, &meta.info_hash, &meta.info)
+    }
+
+    /// [`ResumeRecord::load`] given the info-hash and info rather than the whole metainfo.
+    pub fn load_for(root: &Path, info_hash: &InfoHash, info: &Info) -> Option<Vec<bool>> {
+        let path = Self::path(root, info_hash);
+        let expected_len = encoded_len(info.piece_count(), info.files.len());
+        // Refuse anything not exactly the expected size before reading it.
+        if fs::metadata(&path).ok()?.len() != expected_len as u64 {
+            return None;
+        }
+        let record = Self::decode(&fs::read(&path).ok()?)?;
+        let stamps = current_stamps(root, info);
+        if record.info_hash != *info_hash
+            || record.verified.len() != info.piece_count() as usize
+            || stamps.iter().any(Option::is_none)
+            || record.files != stamps
+        {
+            return None;
+        }
+        Some(record.verified)
+    }
+
+    /// Saves `verified` as the record for this torrent under `root`, atomically.
+    ///
+    /// The data must already be durable: call [`Storage::flush`] first (or use
+    /// [`ResumeRecord::save_flushed`]), so the record never claims pieces a crash could lose.
+    pub fn save(root: &Path, meta: &Metainfo, verified: &[bool]) -> Result<(), StorageError> {
+        Self::save_for(root, &meta.info_hash, &meta.info, verified)
+    }
+
+    /// [`ResumeRecord::save`] given the info-hash and info rather than the whole metainfo.
+    pub fn save_for(
+        root: &Path,
+        info_hash: &InfoHash,
+        info: &Info,
+        verified: &[bool],
+    ) -> Result<(), StorageError> {
+        let record = ResumeRecord {
+            info_hash: *info_hash,
+            verified: verified.to_vec(),
+            files: current_stamps(root, info),
+        };
+        write_atomically(&Self::path(root, info_hash), &record.encode())
+    }
+
+    /// Flushes `storage`, then saves `verified` as the record in the storage's root.
+    pub fn save_flushed(
+        storage: &Storage,
+        meta: &Metainfo,
+        verified: &[bool],
+    ) -> Result<(), StorageError> {
+        storage.flush()?;
+        Self::save(storage.root(), meta, verified)
+    }
+
+    /// Deletes the record (e.g. when the data is known to be gone). Missing is fine.
+    pub fn remove(root: &Path, info_hash: &InfoHash) -> Result<(), StorageError> {
+        let path = Self::path(root, info_hash);
+        match fs::remove_file(&path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(StorageError::from_io(&path, e)),
+            _ => Ok(()),
+        }
+    }
+
+    /// The record in its on-disk format.
+    pub fn encode(&self) -> Vec<u8> {
+        let piece_count = u32::try_from(self.verified.len()).unwrap_or(u32::MAX);
+        let mut out = Vec::with_capacity(encoded_len(piece_count, self.files.len()));
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&VERSION.to_le_bytes());
+        out.extend_from_slice(self.info_hash.as_bytes());
+        out.extend_from_slice(&piece_count.to_le_bytes());
+        out.extend_from_slice(&(self.files.len() as u64).to_le_bytes());
+        for stamp in &self.files {
+            // An unreadable file gets a stamp no real file has, so it never matches.
+            let stamp = stamp.unwrap_or(FileStamp {
+                size: u64::MAX,
+                mtime_ns: i128::MIN,
+            });
+            out.extend_from_slice(&stamp.size.to_le_bytes());
+            out.extend_from_slice(&stamp.mtime_ns.to_le_bytes());
+        }
+        out.extend_from_slice(&pack_bits(&self.verified));
+        let checksum = verify::sha1(&out);
+        out.extend_from_slice(&checksum);
+        out
+    }
+
+    /// Parses a record, `None` if it is malformed in any way (bad magic, version, length,
+    /// checksum, or spare bits set).
+    pub fn decode(bytes: &[u8]) -> Option<ResumeRecord> {
+        let (body, checksum) = bytes.split_at_checked(bytes.len().checked_sub(CHECKSUM_LEN)?)?;
+        if verify::sha1(body) != checksum {
+            return None;
+        }
+        let mut reader = Reader(body);
+        if reader.take(8)? != MAGIC || u32::from_le_bytes(reader.array()?) != VERSION {
+            return None;
+        }
+        let info_hash = InfoHash(reader.array()?);
+        let piece_count = u32::from_le_bytes(reader.array()?);
+        let file_count = usize::try_from(u64::from_le_bytes(reader.array()?)).ok()?;
+        if body.len() + CHECKSUM_LEN != encoded_len_checked(piece_count, file_count)? {
+            return None;
+        }
+        let mut files = Vec::with_capacity(file_count);
+        for _ in 0..file_count {
+            let size = u64::from_le_bytes(reader.array()?);
+            let mtime_ns = i128::from_le_bytes(reader.array()?);
+            let unreadable = size == u64::MAX && mtime_ns == i128::MIN;
+            files.push((!unreadable).then_some(FileStamp { size, mtime_ns }));
+        }
+        let verified = unpack_bits(reader.take(bitmap_len(piece_count))?, piece_count)?;
+        reader.0.is_empty().then_some(ResumeRecord {
+            info_hash,
+            verified,
+            files,
+        })
+    }
+}
+
+/// Re-hashes every piece whose bytes were on disk when `storage` was opened, in parallel on
+/// the rayon pool with one piece buffer per worker. Pieces in missing or short files are
+/// `false` without being read. `progress` is called once per piece checked, with its index,
+/// from the worker threads. Read errors other than missing data are returned.
+pub fn recheck(
+    storage: &Storage,
+    info: &Info,
+    progress: impl Fn(u32) + Sync,
+) -> Result<Vec<bool>, StorageError> {
+    (0..info.piece_count())
+        .into_par_iter()
+        .map_init(Vec::new, |buf, piece| {
+            let good = check_piece(storage, info, piece, buf);
+            progress(piece);
+            good
+        })
+        .collect()
+}
+
+fn check_piece(
+    storage: &Storage,
+    info: &Info,
+    piece: u32,
+    buf: &mut Vec<u8>,
+) -> Result<bool, StorageError> {
+    let Some(expected) = info.piece_hash(piece) else {
+        return Ok(false);
+    };
+    if !storage.piece_was_on_disk(piece) {
+        return Ok(false);
+    }
+    match storage.read_piece_into(piece, buf) {
+        Ok(()) => Ok(verify::hash_matches(buf, expected)),
+        Err(StorageError::Missing { .. }) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Size and mtime of each of the torrent's files under `root`, now.
+fn current_stamps(root: &Path, info: &Info) -> Vec<Option<FileStamp>> {
+    info.files
+        .iter()
+        .map(|entry| FileStamp::of(&root.join(entry.relative_path())))
+        .collect()
+}
+
+/// Writes `contents` to `path` so that a crash leaves either the old file or the new one:
+/// a temporary file in the same directory, fsync, rename, fsync of the directory.
+fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), StorageError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).map_err(|e| StorageError::from_io(dir, e))?;
+    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
+    tmp_name.push(format!(".tmp{}", std::process::id()));
+    let tmp = dir.join(tmp_name);
+    let written = (|| {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp)?;
+        file.write_all(contents)?;
+        file.sync_all()
+    })();
+    if let Err(e) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(StorageError::from_io(&tmp, e));
+    }
+    fs::rename(&tmp, path).map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        StorageError::from_io(path, e)
+    })?;
+    // Make the rename itself durable; failure here is not worth failing the save for.
+    if let Ok(dir) = File::open(dir) {
+        let _ = dir.sync_all();
+    }
+    Ok(())
+}
+
+fn bitmap_len(piece_count: u32) -> usize {
+    (piece_count as usize).div_ceil(8)
+}
+
+fn encoded_len(piece_count: u32, file_count: usize) -> usize {
+    encoded_len_checked(piece_count, file_count).unwrap_or(usize::MAX)
+}
+
+fn encoded_len_checked(piece_count: u32, file_count: usize) -> Option<usize> {
+    file_count
+        .checked_mul(STAMP_LEN)?
+        .checked_add(HEADER_LEN + CHECKSUM_LEN)?
+        .checked_add(bitmap_len(piece_count))
+}
+
+/// Packs booleans into bytes, high bit first (the BitTorrent bitfield order).
+pub fn pack_bits(bits: &[bool]) -> Vec<u8> {
+    let mut out = vec![0u8; bits.len().div_ceil(8)];
+    for (i, _) in bits.iter().enumerate().filter(|(_, b)| **b) {
+        out[i / 8] |= 0x80 >> (i % 8);
+    }
+    out
+}
+
+/// Unpacks `count` booleans packed by [`pack_bits`]; `None` if the length is wrong or a spare
+/// bit is set.
+pub fn unpack_bits(bytes: &[u8], count: u32) -> Option<Vec<bool>> {
+    let count = count as usize;
+    if bytes.len() != count.div_ceil(8) {
+        return None;
+    }
+    let bit = |i: usize| bytes[i / 8] & (0x80 >> (i % 8)) != 0;
+    if (count..bytes.len() * 8).any(bit) {
+        return None;
+    }
+    Some((0..count).map(bit).collect())
+}
+
+/// A cursor over a byte slice that fails instead of panicking at the end.
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let (head, tail) = self.0.split_at_checked(n)?;
+        self.0 = tail;
+        Some(head)
+    }
+
+    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
+        self.take(N)?.try_into().ok()
+    }
+}
+
+#[cfg(test)]
+mod tests;
