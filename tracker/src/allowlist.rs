@@ -9,10 +9,10 @@ use crate::store::InfoHash;
 /// Why an allowlist file could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum AllowlistError {
-    #[error("cannot read allowlist {path}: {source}")]
+    #[error("cannot read allowlist {path}: {error}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("allowlist {path} line {line}: not a 40-digit hex info-hash")]
     BadLine { path: PathBuf, line: usize },
@@ -56,9 +56,9 @@ impl Allowlist {
 
 /// Parse the file: one hex info-hash per line; blank lines and `#` comments are skipped.
 fn load(path: &Path) -> Result<HashSet<InfoHash>, AllowlistError> {
-    let text = std::fs::read_to_string(path).map_err(|source| AllowlistError::Read {
+    let text = std::fs::read_to_string(path).map_err(|error| AllowlistError::Read {
         path: path.to_path_buf(),
-        source,
+        error,
     })?;
     let mut set = HashSet::new();
     for (index, line) in text.lines().enumerate() {

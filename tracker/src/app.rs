@@ -23,13 +23,13 @@ pub enum StartError {
     #[error("invalid configuration: {0}")]
     Config(String),
     #[error("cannot open the swarm store: {0}")]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Allowlist(#[from] AllowlistError),
-    #[error("cannot listen on {addr}: {source}")]
+    Store(StoreError),
+    #[error("{0}")]
+    Allowlist(AllowlistError),
+    #[error("cannot listen on {addr}: {error}")]
     Bind {
         addr: SocketAddr,
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 
@@ -57,18 +57,21 @@ pub async fn start(config: Config, shutdown: Shutdown) -> Result<Running, StartE
     let store_config = StoreConfig {
         peer_ttl: config.peer_ttl(),
     };
-    let store = AnyStore::open(&config.store, store_config).await?;
-    let allowlist = Arc::new(Allowlist::open(config.allowlist.clone())?);
+    let store = AnyStore::open(&config.store, store_config)
+        .await
+        .map_err(StartError::Store)?;
+    let allowlist =
+        Arc::new(Allowlist::open(config.allowlist.clone()).map_err(StartError::Allowlist)?);
     let mut listeners = Vec::new();
     for &addr in &config.listen {
         let listener = TcpListener::bind(addr)
             .await
-            .map_err(|source| StartError::Bind { addr, source })?;
+            .map_err(|error| StartError::Bind { addr, error })?;
         listeners.push(listener);
     }
     let mut sockets = Vec::new();
     for &addr in &udp_addrs {
-        let socket = UdpSocket::bind(addr).map_err(|source| StartError::Bind { addr, source })?;
+        let socket = UdpSocket::bind(addr).map_err(|error| StartError::Bind { addr, error })?;
         sockets.push(socket);
     }
     let limits = server::Limits {
@@ -97,7 +100,10 @@ pub async fn start(config: Config, shutdown: Shutdown) -> Result<Running, StartE
         let serve = server::serve(listener, router.clone(), limits, shutdown.clone());
         running.tasks.spawn(serve);
     }
-    let ids = Arc::new(ConnectionIds::new());
+    let ids = Arc::new(match tracker.config.udp_secret {
+        Some(key) => ConnectionIds::with_key(key),
+        None => ConnectionIds::new(),
+    });
     for socket in sockets {
         let serve = udp::server::serve(
             socket,

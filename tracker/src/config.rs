@@ -87,6 +87,11 @@ pub struct Config {
     #[arg(long, env = "TRACKER_MAX_CONNECTIONS", default_value_t = 20_000)]
     pub max_connections: usize,
 
+    /// Key for UDP connection ids, 32 hex digits. Give every instance behind one load
+    /// balancer the same secret so any of them accepts ids issued by another; random when absent.
+    #[arg(long, env = "TRACKER_UDP_SECRET", value_parser = parse_udp_secret, hide_env_values = true)]
+    pub udp_secret: Option<[u8; 16]>,
+
     /// Worker threads (default: one per CPU).
     #[arg(long, env = "TRACKER_THREADS")]
     pub threads: Option<usize>,
@@ -122,6 +127,14 @@ impl Config {
     pub fn numwant(&self, asked: Option<u32>) -> usize {
         asked.unwrap_or(self.default_numwant).min(self.max_numwant) as usize
     }
+}
+
+/// 32 hex digits → 16-byte key.
+fn parse_udp_secret(text: &str) -> Result<[u8; 16], String> {
+    let mut key = [0u8; 16];
+    hex::decode_to_slice(text.trim(), &mut key)
+        .map_err(|_| "expected 32 hex digits".to_string())?;
+    Ok(key)
 }
 
 #[cfg(test)]

@@ -6,7 +6,15 @@ use tracker::app;
 use tracker::config::Config;
 use tracker::shutdown::{self, Shutdown};
 
-fn main() -> anyhow::Result<()> {
+fn main() {
+    if let Err(e) = try_main() {
+        // One line: the error and its causes.
+        eprintln!("tracker: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn try_main() -> anyhow::Result<()> {
     let config = Config::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
