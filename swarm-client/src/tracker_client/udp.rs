@@ -1,0 +1,424 @@
+//! UDP tracker announces (BEP 15): connect, then announce with the connection id.
+//!
+//! Each exchange is retried with a doubling timeout (BEP 15's `15 * 2^n` shortened for a
+//! command-line client, see [`UdpConfig`]); transaction ids are random; a connection id is
+//! reused for up to a minute. The socket is connected to the tracker's address, so nothing
+//! else can answer. Replies from an IPv6 tracker carry 18-byte peers, IPv4 ones 6-byte.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
+
+use metainfo::tracker::{AnnounceReply, Peer, decode_compact_v4, decode_compact_v6};
+use tokio::net::UdpSocket;
+use tokio::time::Instant;
+
+use super::error::TrackerError;
+use super::request::AnnounceRequest;
+
+/// The magic `protocol_id` of a connect request.
+const PROTOCOL_ID: u64 = 0x417_2710_1980;
+const ACTION_CONNECT: u32 = 0;
+const ACTION_ANNOUNCE: u32 = 1;
+const ACTION_ERROR: u32 = 3;
+/// How long a tracker-issued connection id may be used (BEP 15: one minute).
+const CONNECTION_ID_LIFETIME: Duration = Duration::from_secs(60);
+/// Largest reply read; bigger datagrams are truncated by the OS and then rejected by length.
+const MAX_DATAGRAM: usize = 64 * 1024;
+/// Longest BEP 15 error message kept.
+const MAX_ERROR_MESSAGE: usize = 1024;
+
+/// Retry schedule for one UDP exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UdpConfig {
+    /// Timeout of the first try; it doubles on every retry.
+    pub initial_timeout: Duration,
+    /// Number of tries before giving up.
+    pub attempts: u32,
+}
+
+impl Default for UdpConfig {
+    /// 2 s, 4 s, 8 s: an unresponsive tracker is given up on after 14 s.
+    fn default() -> Self {
+        Self {
+            initial_timeout: Duration::from_secs(2),
+            attempts: 3,
+        }
+    }
+}
+
+/// One UDP tracker with its cached connection id.
+#[derive(Debug)]
+pub struct UdpTracker {
+    host: String,
+    port: u16,
+    config: UdpConfig,
+    socket: Option<UdpSocket>,
+    connection: Option<(u64, Instant)>,
+}
+
+/// Parses `udp://host:port[/path]` into host and port (the port is required).
+pub fn parse_udp_url(url: &str) -> Result<(String, u16), TrackerError> {
+    let invalid = |reason: &str| TrackerError::InvalidUrl {
+        url: url.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let parsed = reqwest::Url::parse(url).map_err(|e| invalid(&e.to_string()))?;
+    let host = match parsed.host_str() {
+        Some(host) if !host.is_empty() => host.trim_start_matches('[').trim_end_matches(']'),
+        _ => return Err(invalid("no host")),
+    };
+    let port = parsed.port().ok_or_else(|| invalid("no port"))?;
+    Ok((host.to_owned(), port))
+}
+
+impl UdpTracker {
+    /// A tracker at `udp://host:port/...`.
+    pub fn new(url: &str, config: UdpConfig) -> Result<Self, TrackerError> {
+        let (host, port) = parse_udp_url(url)?;
+        Ok(Self {
+            host,
+            port,
+            config,
+            socket: None,
+            connection: None,
+        })
+    }
+
+    /// Announces, connecting first when no fresh connection id is cached.
+    pub async fn announce(
+        &mut self,
+        request: &AnnounceRequest,
+    ) -> Result<AnnounceReply, TrackerError> {
+        let socket = match self.socket.take() {
+            Some(socket) => socket,
+            None => open_socket(&self.host, self.port).await?,
+        };
+        let result = self.announce_on(&socket, request).await;
+        self.socket = Some(socket);
+        result
+    }
+
+    async fn announce_on(
+        &mut self,
+        socket: &UdpSocket,
+        request: &AnnounceRequest,
+    ) -> Result<AnnounceReply, TrackerError> {
+        let ipv6 = socket.peer_addr()?.is_ipv6();
+        let mut timeout = self.config.initial_timeout;
+        for _ in 0..self.config.attempts {
+            match self.try_once(socket, request, ipv6, timeout).await {
+                Err(TrackerError::Timeout) => {
+                    self.connection = None;
+                    timeout = timeout.saturating_mul(2);
+                }
+                result => return result,
+            }
+        }
+        Err(TrackerError::Timeout)
+    }
+
+    /// One connect (if needed) and announce, each allowed `timeout`.
+    async fn try_once(
+        &mut self,
+        socket: &UdpSocket,
+        request: &AnnounceRequest,
+        ipv6: bool,
+        timeout: Duration,
+    ) -> Result<AnnounceReply, TrackerError> {
+        let connection_id = match self.connection {
+            Some((id, since)) if since.elapsed() < CONNECTION_ID_LIFETIME => id,
+            _ => {
+                let id = connect(socket, timeout).await?;
+                self.connection = Some((id, Instant::now()));
+                id
+            }
+        };
+        announce(socket, connection_id, request, ipv6, timeout).await
+    }
+}
+
+/// A UDP socket of the tracker's address family, connected to the tracker.
+async fn open_socket(host: &str, port: u16) -> Result<UdpSocket, TrackerError> {
+    let target = resolve(host, port).await?;
+    let local: IpAddr = match target {
+        SocketAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
+        SocketAddr::V6(_) => Ipv6Addr::UNSPECIFIED.into(),
+    };
+    let socket = UdpSocket::bind((local, 0)).await?;
+    socket.connect(target).await?;
+    Ok(socket)
+}
+
+async fn resolve(host: &str, port: u16) -> Result<SocketAddr, TrackerError> {
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, port));
+    }
+    tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|_| TrackerError::Resolve(host.to_owned()))?
+        .next()
+        .ok_or_else(|| TrackerError::Resolve(host.to_owned()))
+}
+
+/// Sends a connect request and returns the connection id.
+async fn connect(socket: &UdpSocket, timeout: Duration) -> Result<u64, TrackerError> {
+    let transaction = rand::random::<u32>();
+    let mut packet = Vec::with_capacity(16);
+    packet.extend_from_slice(&PROTOCOL_ID.to_be_bytes());
+    packet.extend_from_slice(&ACTION_CONNECT.to_be_bytes());
+    packet.extend_from_slice(&transaction.to_be_bytes());
+    let body = exchange(socket, &packet, ACTION_CONNECT, transaction, timeout).await?;
+    let id = body
+        .first_chunk::<8>()
+        .ok_or(TrackerError::BadUdpReply("short connect reply"))?;
+    Ok(u64::from_be_bytes(*id))
+}
+
+/// Sends an announce request and decodes the reply.
+async fn announce(
+    socket: &UdpSocket,
+    connection_id: u64,
+    request: &AnnounceRequest,
+    ipv6: bool,
+    timeout: Duration,
+) -> Result<AnnounceReply, TrackerError> {
+    let transaction = rand::random::<u32>();
+    let packet = announce_packet(connection_id, transaction, request);
+    let body = exchange(socket, &packet, ACTION_ANNOUNCE, transaction, timeout).await?;
+    decode_announce(&body, ipv6)
+}
+
+/// The 98-byte BEP 15 announce request.
+fn announce_packet(connection_id: u64, transaction: u32, request: &AnnounceRequest) -> Vec<u8> {
+    let mut packet = Vec::with_capacity(98);
+    packet.extend_from_slice(&connection_id.to_be_bytes());
+    packet.extend_from_slice(&ACTION_ANNOUNCE.to_be_bytes());
+    packet.extend_from_slice(&transaction.to_be_bytes());
+    packet.extend_from_slice(request.info_hash.as_bytes());
+    packet.extend_from_slice(&request.peer_id);
+    packet.extend_from_slice(&request.downloaded.to_be_bytes());
+    packet.extend_from_slice(&request.left.to_be_bytes());
+    packet.extend_from_slice(&request.uploaded.to_be_bytes());
+    packet.extend_from_slice(&request.event.udp_code().to_be_bytes());
+    packet.extend_from_slice(&0u32.to_be_bytes()); // IP: the sender's
+    packet.extend_from_slice(&request.key.to_be_bytes());
+    let numwant = i32::try_from(request.numwant).unwrap_or(i32::MAX);
+    packet.extend_from_slice(&numwant.to_be_bytes());
+    packet.extend_from_slice(&request.port.to_be_bytes());
+    packet
+}
+
+/// Decodes an announce reply body (after action and transaction id).
+fn decode_announce(body: &[u8], ipv6: bool) -> Result<AnnounceReply, TrackerError> {
+    let Some((head, peers)) = body.split_first_chunk::<12>() else {
+        return Err(TrackerError::BadUdpReply("short announce reply"));
+    };
+    let word = |i: usize| u32::from_be_bytes([head[i], head[i + 1], head[i + 2], head[i + 3]]);
+    let peers = if ipv6 {
+        decode_compact_v6(peers)?
+    } else {
+        decode_compact_v4(peers)?
+    };
+    Ok(AnnounceReply {
+        interval: word(0),
+        incomplete: Some(word(4).into()),
+        complete: Some(word(8).into()),
+        peers: peers.into_iter().map(Peer::from).collect(),
+        ..AnnounceReply::default()
+    })
+}
+
+/// Sends `packet` and waits up to `timeout` for the reply with our transaction id,
+/// returning what follows its 8-byte header. Stray datagrams are ignored.
+async fn exchange(
+    socket: &UdpSocket,
+    packet: &[u8],
+    action: u32,
+    transaction: u32,
+    timeout: Duration,
+) -> Result<Vec<u8>, TrackerError> {
+    socket.send(packet).await?;
+    let deadline = Instant::now() + timeout;
+    let mut buf = vec![0u8; MAX_DATAGRAM];
+    loop {
+        let len = match tokio::time::timeout_at(deadline, socket.recv(&mut buf)).await {
+            Err(_) => return Err(TrackerError::Timeout),
+            Ok(result) => result?,
+        };
+        let Some((header, body)) = buf[..len].split_first_chunk::<8>() else {
+            continue;
+        };
+        let reply_action = u32::from_be_bytes([header[0], header[1], header[2], header[3]]);
+        let reply_transaction = u32::from_be_bytes([header[4], header[5], header[6], header[7]]);
+        if reply_transaction != transaction {
+            continue;
+        }
+        if reply_action == ACTION_ERROR {
+            let message = &body[..body.len().min(MAX_ERROR_MESSAGE)];
+            return Err(TrackerError::Failure(
+                String::from_utf8_lossy(message).into_owned(),
+            ));
+        }
+        if reply_action != action {
+            return Err(TrackerError::BadUdpReply("unexpected action"));
+        }
+        return Ok(body.to_vec());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tracker_client::request::AnnounceEvent;
+    use crate::tracker_client::test_support::{UdpBehavior, UdpStub, sample_request};
+
+    fn quick() -> UdpConfig {
+        UdpConfig {
+            initial_timeout: Duration::from_millis(200),
+            attempts: 3,
+        }
+    }
+
+    #[test]
+    fn parses_urls() {
+        assert_eq!(
+            parse_udp_url("udp://t.example:6969/announce").unwrap(),
+            ("t.example".into(), 6969)
+        );
+        assert_eq!(parse_udp_url("udp://[::1]:80").unwrap(), ("::1".into(), 80));
+        assert!(matches!(
+            parse_udp_url("udp://t.example/announce"),
+            Err(TrackerError::InvalidUrl { .. })
+        ));
+    }
+
+    #[test]
+    fn announce_packet_layout() {
+        let mut request = sample_request();
+        request.event = AnnounceEvent::Started;
+        let packet = announce_packet(7, 9, &request);
+        assert_eq!(packet.len(), 98);
+        assert_eq!(&packet[..8], &7u64.to_be_bytes());
+        assert_eq!(&packet[16..36], &[0x11; 20]);
+        assert_eq!(&packet[56..64], &2u64.to_be_bytes()); // downloaded
+        assert_eq!(&packet[80..84], &2u32.to_be_bytes()); // started
+        assert_eq!(&packet[96..98], &6881u16.to_be_bytes());
+    }
+
+    #[tokio::test]
+    async fn connects_announces_and_reuses_the_connection_id() {
+        let peers = vec![
+            "127.0.0.1:7001".parse().unwrap(),
+            "10.0.0.2:7002".parse().unwrap(),
+        ];
+        let stub = UdpStub::start(
+            "127.0.0.1:0",
+            UdpBehavior {
+                interval: 120,
+                peers: peers.clone(),
+                ..UdpBehavior::default()
+            },
+        )
+        .await;
+        let mut tracker = UdpTracker::new(&stub.url(), quick()).unwrap();
+        let reply = tracker.announce(&sample_request()).await.unwrap();
+        assert_eq!(reply.interval, 120);
+        assert_eq!((reply.complete, reply.incomplete), (Some(5), Some(2)));
+        assert_eq!(
+            reply.peers.iter().map(|p| p.addr).collect::<Vec<_>>(),
+            peers
+        );
+        tracker.announce(&sample_request()).await.unwrap();
+        assert_eq!(stub.seen().connects, 1);
+        assert_eq!(stub.seen().events.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn ipv6_tracker_replies_with_18_byte_peers() {
+        let Ok(probe) = std::net::UdpSocket::bind("[::1]:0") else {
+            return; // no IPv6 loopback here
+        };
+        drop(probe);
+        let peers = vec!["[::1]:7001".parse().unwrap()];
+        let stub = UdpStub::start(
+            "[::1]:0",
+            UdpBehavior {
+                interval: 60,
+                peers: peers.clone(),
+                ..UdpBehavior::default()
+            },
+        )
+        .await;
+        let mut tracker = UdpTracker::new(&stub.url(), quick()).unwrap();
+        let reply = tracker.announce(&sample_request()).await.unwrap();
+        assert_eq!(
+            reply.peers.iter().map(|p| p.addr).collect::<Vec<_>>(),
+            peers
+        );
+    }
+
+    #[tokio::test]
+    async fn retries_lost_packets() {
+        let stub = UdpStub::start(
+            "127.0.0.1:0",
+            UdpBehavior {
+                drop_first: 1,
+                interval: 60,
+                ..UdpBehavior::default()
+            },
+        )
+        .await;
+        let mut tracker = UdpTracker::new(&stub.url(), quick()).unwrap();
+        tracker.announce(&sample_request()).await.unwrap();
+        assert_eq!(stub.seen().packets, 3);
+    }
+
+    #[tokio::test]
+    async fn error_action_is_a_failure_with_its_message() {
+        let stub = UdpStub::start(
+            "127.0.0.1:0",
+            UdpBehavior {
+                error: Some("torrent not registered".into()),
+                ..UdpBehavior::default()
+            },
+        )
+        .await;
+        let mut tracker = UdpTracker::new(&stub.url(), quick()).unwrap();
+        let error = tracker.announce(&sample_request()).await.unwrap_err();
+        assert!(matches!(&error, TrackerError::Failure(m) if m == "torrent not registered"));
+    }
+
+    #[tokio::test]
+    async fn silent_tracker_times_out_after_all_attempts() {
+        let silent = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("udp://{}/announce", silent.local_addr().unwrap());
+        let config = UdpConfig {
+            initial_timeout: Duration::from_millis(50),
+            attempts: 3,
+        };
+        let started = std::time::Instant::now();
+        let result = UdpTracker::new(&url, config)
+            .unwrap()
+            .announce(&sample_request())
+            .await;
+        assert!(matches!(result, Err(TrackerError::Timeout)));
+        assert!(started.elapsed() >= Duration::from_millis(350));
+        let mut buf = [0u8; 64];
+        let mut connects = 0;
+        while let Ok(Ok(_)) =
+            tokio::time::timeout(Duration::from_millis(10), silent.recv_from(&mut buf)).await
+        {
+            connects += 1;
+        }
+        assert_eq!(connects, 3);
+    }
+
+    #[test]
+    fn rejects_ragged_peer_lists() {
+        let mut body = vec![0u8; 12];
+        body.extend_from_slice(&[1, 2, 3]);
+        assert!(decode_announce(&body, false).is_err());
+        assert!(decode_announce(&[0; 11], false).is_err());
+        assert!(decode_announce(&[0; 12], true).unwrap().peers.is_empty());
+    }
+}
