@@ -235,7 +235,7 @@ impl Report {
         let mut out = String::new();
         if self.is_clean() {
             out.push_str(&format!(
-                "OK: all {} pieces match ({} bytes in {} files)\n",
+                "OK: all {} pieces match ({} bytes in {} file(s))\n",
                 self.piece_count,
                 info.total_length(),
                 info.files.len()

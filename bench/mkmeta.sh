@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Benchmark: metainfo creation speed of mkmeta against other tools, in one run, on the
+# same inputs and at the same piece length:
+#   - a 1 GiB file (1 MiB pieces) and a tree of 2,000 small files (256 KiB pieces);
+#   - mkmeta, mktorrent -t $(nproc), transmission-create, libtorrent's create_torrent
+#     (Python binding) and `imdl torrent create` when installed;
+#   - median wall time over REPS runs (and CPU time: transmission-create's wall time
+#     rounds up to 0.5 s steps because it polls for completion, so compare its CPU time);
+#   - the machine's SHA-1 ceiling (`openssl speed -multi $(nproc) sha1`, 16 KiB column),
+#     each tool's MB/s, the ratios mkmeta/other and mkmeta's share of the ceiling;
+#   - mkmeta's peak RSS on a 4 GiB input (`/usr/bin/time -v`).
+# Page cache: every input is read once before timing and is smaller than RAM, so all tools
+# hash from a warm cache (the figures measure hashing, not the disk). Nothing here uses the
+# network; the announce URL is only written into the files.
+#
+# Usage: bench/mkmeta.sh            (REPS=5 by default; BENCH_DIR to choose the temp dir)
+# Builds mkmeta in release mode (CARGO_TARGET_DIR is honoured; the build takes minutes).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+REPS=${REPS:-5}
+BIG_MIB=${BIG_MIB:-1024}   # size of the large file (a smaller one only to try the script)
+HUGE_MIB=${HUGE_MIB:-4096} # input for the peak-RSS measurement
+CORES=$(nproc)
+TRACKER=http://127.0.0.1:6969/announce
+PY=/usr/bin/python3.11
+
+need() { command -v "$1" >/dev/null || { echo "bench/mkmeta.sh: $1 is not installed" >&2; exit 1; }; }
+need mktorrent; need transmission-create; need openssl; need "$PY"
+[ -x /usr/bin/time ] || { echo "bench/mkmeta.sh: /usr/bin/time missing (apt-get install time)" >&2; exit 1; }
+$PY -c 'import libtorrent' 2>/dev/null || { echo "bench/mkmeta.sh: $PY cannot import libtorrent" >&2; exit 1; }
+HAVE_IMDL=0; command -v imdl >/dev/null && HAVE_IMDL=1
+
+echo "== building mkmeta (release)"
+cargo build --release --locked -p metainfo --bin mkmeta 2>&1 | tail -1
+MKMETA=${CARGO_TARGET_DIR:-target}/release/mkmeta
+[ -x "$MKMETA" ] || { echo "bench/mkmeta.sh: $MKMETA not built" >&2; exit 1; }
+
+WORK=$(mktemp -d "${BENCH_DIR:-${TMPDIR:-/tmp}}/mkmeta-bench.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+
+# --- inputs -------------------------------------------------------------------------
+# Incompressible bytes, fast: AES-CTR keystream over /dev/zero.
+# (openssl dies of SIGPIPE when head has enough: not an error.)
+random_bytes() { (openssl enc -aes-128-ctr -nosalt -pass pass:"$2" </dev/zero 2>/dev/null || true) | head -c "$1"; }
+
+echo "== making inputs in $WORK"
+random_bytes $((BIG_MIB << 20)) big >"$WORK/big.bin"
+$PY - "$WORK/tree" <<'EOF'
+import os, random, sys
+root, rng = sys.argv[1], random.Random(42)
+for i in range(2000):
+    d = os.path.join(root, f"dir{i % 40:02d}", f"sub{i % 7}")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, f"file{i:04d}.dat"), "wb") as f:
+        f.write(rng.randbytes(rng.randint(1, 100_000)))
+EOF
+TREE_BYTES=$(du -sb --apparent-size "$WORK/tree" | cut -f1)
+# Warm the page cache so every tool (the first one too) reads from memory.
+cat "$WORK/big.bin" >/dev/null
+find "$WORK/tree" -type f -exec cat {} + >/dev/null
+
+# --- measuring ------------------------------------------------------------------------
+# measure NAME CMD...: runs CMD REPS times; prints "median_wall median_cpu" in seconds.
+median() { sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
+measure() {
+  local walls=() cpus=() out="$WORK/out.meta" t0 t1 i
+  for ((i = 0; i < REPS; i++)); do
+    rm -f "$out"
+    t0=$(date +%s%N)
+    /usr/bin/time -f "%U %S" -o "$WORK/cpu" "$@" >/dev/null 2>&1 ||
+      { echo "bench/mkmeta.sh: failed: $*" >&2; return 1; }
+    t1=$(date +%s%N)
+    walls+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f", (b - a) / 1e9}')")
+    cpus+=("$(awk '{printf "%.4f", $1 + $2}' "$WORK/cpu")")
+  done
+  echo "$(printf '%s\n' "${walls[@]}" | median) $(printf '%s\n' "${cpus[@]}" | median)"
+}
+
+cat >"$WORK/lt_create.py" <<'EOF'
+import os, sys, libtorrent as lt
+src, piece, out, tracker = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+fs = lt.file_storage()
+lt.add_files(fs, src)
+ct = lt.create_torrent(fs, piece, flags=lt.create_torrent.v1_only)
+ct.add_tracker(tracker)
+lt.set_piece_hashes(ct, os.path.dirname(os.path.abspath(src)))
+open(out, "wb").write(lt.bencode(ct.generate()))
+EOF
+
+# run_tools INPUT PIECE_BYTES LABEL: times each tool; fills RESULTS[tool]="wall cpu".
+declare -A RESULTS
+run_tools() {
+  local input=$1 piece=$2 log2 kib=$(($2 / 1024)) out="$WORK/out.meta"
+  log2=$(awk -v p="$piece" 'BEGIN {print int(log(p) / log(2) + 0.5)}')
+  RESULTS=()
+  RESULTS[mkmeta]=$(measure "$MKMETA" "$input" --piece-length "$piece" -t "$TRACKER" -o "$out" --force)
+  RESULTS[mktorrent]=$(measure mktorrent -t "$CORES" -l "$log2" -a "$TRACKER" -o "$out" "$input")
+  RESULTS[transmission-create]=$(measure transmission-create -s "$kib" -t "$TRACKER" -o "$out" "$input")
+  RESULTS[libtorrent]=$(measure "$PY" "$WORK/lt_create.py" "$input" "$piece" "$out" "$TRACKER")
+  if [ "$HAVE_IMDL" = 1 ]; then
+    RESULTS[imdl]=$(measure imdl --quiet torrent create --input "$input" --piece-length "${kib}KiB" \
+      --announce "$TRACKER" --output "$out" --force --no-created-by)
+  fi
+}
+
+# report BYTES LABEL: the table for the last run_tools.
+report() {
+  local bytes=$1 label=$2 mk_wall mk_cpu
+  read -r mk_wall mk_cpu <<<"${RESULTS[mkmeta]}"
+  echo
+  echo "== $label: $(awk -v b="$bytes" 'BEGIN {printf "%.1f MB", b / 1e6}'), median of $REPS runs"
+  printf '%-20s %9s %9s %10s %12s %12s\n' tool wall_s cpu_s MB/s_wall wall_vs_mk cpu_vs_mk
+  for tool in mkmeta mktorrent transmission-create libtorrent imdl; do
+    [ -n "${RESULTS[$tool]:-}" ] || continue
+    read -r wall cpu <<<"${RESULTS[$tool]}"
+    awk -v t="$tool" -v w="$wall" -v c="$cpu" -v b="$bytes" -v mw="$mk_wall" -v mc="$mk_cpu" 'BEGIN {
+      printf "%-20s %9.3f %9.3f %10.0f %11.2fx %11.2fx\n", t, w, c, b / 1e6 / w, w / mw, c / mc }'
+  done
+  echo "(x = other tool's time / mkmeta's time: above 1 means mkmeta is faster)"
+}
+
+# --- SHA-1 ceiling ----------------------------------------------------------------------
+echo "== SHA-1 ceiling: openssl speed -multi $CORES sha1 (16 KiB column)"
+CEILING=$(openssl speed -multi "$CORES" -seconds 2 sha1 2>/dev/null |
+  awk '/^sha1 / {v = $NF} END {sub(/k$/, "", v); printf "%.0f", v * 1000 / 1e6}')
+echo "SHA-1 ceiling: ${CEILING} MB/s on $CORES cores"
+echo "load average before timing: $(cut -d' ' -f1-3 /proc/loadavg) (the machine may be shared)"
+
+run_tools "$WORK/big.bin" $((1 << 20))
+report $((BIG_MIB << 20)) "$BIG_MIB MiB file, 1 MiB pieces"
+read -r MK_WALL _ <<<"${RESULTS[mkmeta]}"
+awk -v w="$MK_WALL" -v c="$CEILING" -v m="$BIG_MIB" 'BEGIN {
+  printf "mkmeta reaches %.0f%% of the SHA-1 ceiling on the large file\n", 100 * (m * 2^20 / 1e6 / w) / c }'
+
+run_tools "$WORK/tree" $((256 << 10))
+report "$TREE_BYTES" "tree of 2,000 files in 280 directories, 256 KiB pieces"
+
+# --- peak memory on 4 GiB ------------------------------------------------------------------
+echo
+echo "== mkmeta peak RSS on a $HUGE_MIB MiB input (automatic piece length)"
+rm -f "$WORK/big.bin"
+random_bytes $((HUGE_MIB << 20)) huge >"$WORK/huge.bin"
+/usr/bin/time -v "$MKMETA" "$WORK/huge.bin" -t "$TRACKER" -o "$WORK/out.meta" --force \
+  2>"$WORK/rss" >/dev/null
+awk -F': ' '/Maximum resident set size/ {printf "peak RSS: %.1f MiB\n", $2 / 1024}
+            /Elapsed \(wall clock\)/ {print "wall time: " $2}' "$WORK/rss"
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
