@@ -27,7 +27,10 @@ PY=/usr/bin/python3.11
 
 need() { command -v "$1" >/dev/null || { echo "bench/mkmeta.sh: $1 is not installed" >&2; exit 1; }; }
 need mktorrent; need transmission-create; need openssl; need "$PY"
-[ -x /usr/bin/time ] || { echo "bench/mkmeta.sh: /usr/bin/time missing (apt-get install time)" >&2; exit 1; }
+if [ ! -x /usr/bin/time ]; then # GNU time, for CPU time and peak RSS
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get install -y -qq time >/dev/null || { echo "bench/mkmeta.sh: install GNU time (apt-get install time)" >&2; exit 1; }
+fi
 $PY -c 'import libtorrent' 2>/dev/null || { echo "bench/mkmeta.sh: $PY cannot import libtorrent" >&2; exit 1; }
 HAVE_IMDL=0; command -v imdl >/dev/null && HAVE_IMDL=1
 
