@@ -5,7 +5,7 @@
 //! - [`codec`]: length-prefixed framing for `tokio_util::codec`, bounded message length.
 //! - [`bitfield`]: the set of pieces a peer has, validated against the piece count.
 //! - [`block`]: block requests and the limits a peer's request must respect.
-//! - [`peer_id`]: our peer id and client names for others'.
+//! - [`peer_id`]: the peer id type (and, re-exported, generating ours and naming others).
 //!
 //! A typical connection: `handshake::initiate` (or `respond`) on the `TcpStream`, then
 //! `Framed::new(stream, MessageCodec::for_piece_count(n))`.
