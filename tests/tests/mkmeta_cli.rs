@@ -428,3 +428,19 @@ fn show_and_verify_reject_create_options() {
     let out = mkmeta(tmp.path(), &["--json"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
+
+#[test]
+fn bad_urls_are_usage_errors() {
+    let tmp = TempDir::new().expect("tempdir");
+    write_random_file(&tmp.path().join("f.bin"), 1_000, 1);
+    for args in [
+        ["-t", ""],
+        ["-t", "tracker.example"],
+        ["--web-seed", "not a url"],
+    ] {
+        let out = mkmeta(tmp.path(), &["f.bin", args[0], args[1]]);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("not a URL"), "{}", stderr(&out));
+    }
+    assert!(!tmp.path().join("f.meta").exists());
+}

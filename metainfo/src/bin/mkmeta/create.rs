@@ -60,6 +60,7 @@ pub fn run(args: &Args, input: &Path) -> Result<()> {
         );
     }
     let meta = created.metainfo;
+    warn_if_inside(&output, input);
     write_output(&output, &meta.to_bytes(), args.force)?;
 
     let info = &meta.info;
@@ -124,6 +125,25 @@ pub fn default_output(input: &Path) -> Result<PathBuf> {
     let mut name = stem.to_os_string();
     name.push(".meta");
     Ok(PathBuf::from(name))
+}
+
+/// Say so when the metainfo file lands inside the directory it describes: it is not part of
+/// this torrent, but a later run on the same directory would include it.
+fn warn_if_inside(output: &Path, input: &Path) {
+    let dir = output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if let (Ok(dir), Ok(input)) = (fs::canonicalize(dir), fs::canonicalize(input))
+        && input.is_dir()
+        && dir.starts_with(&input)
+    {
+        eprintln!(
+            "mkmeta: note: {} is inside {}; a later run on that directory would include it (use -o elsewhere)",
+            output.display(),
+            input.display()
+        );
+    }
 }
 
 /// Write the metainfo: refuses to replace an existing file unless `force`, and replaces

@@ -36,7 +36,7 @@ pub struct Args {
 
     /// Announce URL of a tracker; repeat for backup trackers (each one its own tier, tried
     /// in order). Default: $SWARM_TRACKER, else http://127.0.0.1:6969/announce.
-    #[arg(short = 't', long = "tracker", value_name = "URL")]
+    #[arg(short = 't', long = "tracker", value_name = "URL", value_parser = parse_url)]
     pub trackers: Vec<String>,
 
     /// Bytes per piece: 256K, 1M, 4MiB or a plain number of bytes (K = 1024). Default:
@@ -54,7 +54,7 @@ pub struct Args {
     pub comment: Option<String>,
 
     /// HTTP/FTP URL serving the same data (BEP 19 `url-list`); repeatable.
-    #[arg(long = "web-seed", value_name = "URL")]
+    #[arg(long = "web-seed", value_name = "URL", value_parser = parse_url)]
     pub web_seeds: Vec<String>,
 
     /// Name of the torrent (the file name, or the top directory). Default: PATH's file name.
@@ -97,6 +97,26 @@ impl Args {
             || self.name.is_some()
             || self.force
             || self.follow_symlinks
+    }
+}
+
+/// An absolute URL such as `http://host:port/announce` or `udp://host:port`.
+fn parse_url(text: &str) -> Result<String, String> {
+    let url = text.trim();
+    match url.split_once("://") {
+        Some((scheme, rest))
+            if !scheme.is_empty()
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+                && !rest.is_empty()
+                && !url.contains(char::is_whitespace) =>
+        {
+            Ok(url.to_string())
+        }
+        _ => Err(format!(
+            "`{text}` is not a URL: expected e.g. http://host:6969/announce"
+        )),
     }
 }
 
