@@ -5,8 +5,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, HeaderValue, Uri, header};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use metainfo::tracker::{
@@ -34,17 +34,21 @@ async fn health() -> &'static str {
     "ok\n"
 }
 
-async fn announce(
-    State(tracker): State<Arc<Tracker>>,
-    ConnectInfo(remote): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    let query = match parse_announce(uri.query().unwrap_or("").as_bytes()) {
+/// Takes the whole request (no extractor copies the headers); the connection's address
+/// was put in its extensions by the server.
+async fn announce(State(tracker): State<Arc<Tracker>>, request: Request) -> Response {
+    let query = match parse_announce(request.uri().query().unwrap_or("").as_bytes()) {
         Ok(q) => q,
         Err(e) => return failure(&e.to_string()),
     };
-    let ip = match peer_ip(&tracker, remote, &headers, &query) {
+    let Some(ConnectInfo(remote)) = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .copied()
+    else {
+        return failure("internal error: unknown client address");
+    };
+    let ip = match peer_ip(&tracker, remote, request.headers(), &query) {
         Ok(ip) => ip,
         Err(reason) => return failure(reason),
     };
@@ -126,8 +130,8 @@ fn announce_body(tracker: &Tracker, query: &AnnounceQuery, view: &SwarmView) -> 
     reply.encode(PeerFormat::DictNoPeerId)
 }
 
-async fn scrape(State(tracker): State<Arc<Tracker>>, uri: Uri) -> Response {
-    let query = uri.query().unwrap_or("").as_bytes();
+async fn scrape(State(tracker): State<Arc<Tracker>>, request: Request) -> Response {
+    let query = request.uri().query().unwrap_or("").as_bytes();
     let hashes = match parse_scrape(query, tracker.config.max_scrape) {
         Ok(h) => h,
         Err(e) => return failure(&e.to_string()),

@@ -7,7 +7,8 @@
 //! Peer identity is the pair (IP address, announced port): a re-announce from the same
 //! address and port updates the same record, whatever its `peer_id`. Peers are returned
 //! only to announcers of the same address family (IPv4 peers to IPv4 announcers in
-//! `peers`, IPv6 peers to IPv6 announcers in `peers6`).
+//! `peers`, IPv6 peers to IPv6 announcers in `peers6`). Stores keep no peer ids, so a
+//! `compact=0` reply lists `ip` and `port` only (as if `no_peer_id` were set).
 
 use std::future::Future;
 use std::net::SocketAddr;
