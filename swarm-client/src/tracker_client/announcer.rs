@@ -367,7 +367,8 @@ impl Schedule {
                 true
             }
             Some(Event::NeedPeers) => {
-                if let Some((at, min_gap)) = self.last_success {
+                // Only between successful announces: a backoff is not cut short.
+                if let (Some((at, min_gap)), 0) = (self.last_success, self.failed_rounds) {
                     let allowed = at + min_gap.max(config.min_reannounce);
                     *next = (*next).min(allowed.max(Instant::now()));
                 }
@@ -644,6 +645,18 @@ mod tests {
         let outcome = announce_round(&mut announcer.tiers, &base, false, &status_tx).await;
         assert!(outcome.reply.is_some());
         assert_eq!(announcer.tiers[0][0].tracker.url(), stub.url("/announce"));
+    }
+
+    #[tokio::test]
+    async fn need_peers_reannounces_after_min_interval() {
+        let body = b"d8:intervali3600e12:min intervali1e5:peers6:\x7f\x00\x00\x01\x1b\x58e";
+        let stub = HttpStub::start(vec![body.to_vec()]).await;
+        let mut harness = start(vec![vec![stub.url("/announce")]], quick_config());
+        next_peers(&mut harness).await;
+        harness.events.send(Event::NeedPeers).await.unwrap();
+        next_peers(&mut harness).await;
+        stop(harness).await;
+        assert_eq!(events_of(&stub.requests()), ["started", "", "stopped"]);
     }
 
     #[tokio::test]
