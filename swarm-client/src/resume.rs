@@ -15,6 +15,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use metainfo::{Info, InfoHash, Metainfo};
 use rayon::prelude::*;
@@ -223,8 +224,11 @@ fn current_stamps(root: &Path, info: &Info) -> Vec<Option<FileStamp>> {
 fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), StorageError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(|e| StorageError::from_io(dir, e))?;
+    // Unique per process and call, so concurrent saves never share a temporary file.
+    static SAVES: AtomicU64 = AtomicU64::new(0);
     let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
-    tmp_name.push(format!(".tmp{}", std::process::id()));
+    let call = SAVES.fetch_add(1, Ordering::Relaxed);
+    tmp_name.push(format!(".tmp{}-{call}", std::process::id()));
     let tmp = dir.join(tmp_name);
     let written = (|| {
         let mut file = OpenOptions::new()

@@ -220,3 +220,29 @@ fn recheck_of_complete_data_read_only() {
     let storage = Storage::open_read_only(dir.path(), &info).unwrap();
     assert!(recheck(&storage, &info, |_| {}).unwrap().iter().all(|v| *v));
 }
+
+#[test]
+fn concurrent_saves_never_corrupt_the_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let (info, data) = awkward_torrent();
+    write_files(dir.path(), &info, &data);
+    let count = info.piece_count() as usize;
+    std::thread::scope(|scope| {
+        for t in 0..4 {
+            let info = &info;
+            let root = dir.path();
+            scope.spawn(move || {
+                for i in 0..20 {
+                    let verified: Vec<bool> = (0..count).map(|p| (p + i + t) % 2 == 0).collect();
+                    ResumeRecord::save_for(root, &hash(), info, &verified).unwrap();
+                }
+            });
+        }
+    });
+    assert!(ResumeRecord::load_for(dir.path(), &hash(), &info).is_some());
+    let names: Vec<_> = fs::read_dir(dir.path().join(".swarm"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 1, "temporary files left: {names:?}");
+}
