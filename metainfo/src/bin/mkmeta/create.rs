@@ -43,9 +43,14 @@ pub fn run(args: &Args, input: &Path) -> Result<()> {
         ..CreateOptions::default()
     };
 
-    let total = input_length(input, &options)
-        .with_context(|| format!("cannot read {}", input.display()))?;
-    let bar = progress::bytes_bar(total, "hashing");
+    // The total (one more walk of the input) only matters when the bar is drawn.
+    let bar = if progress::visible() {
+        let total = input_length(input, &options)
+            .with_context(|| format!("cannot read {}", input.display()))?;
+        progress::bytes_bar(total, "hashing")
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
     let started = Instant::now();
     let created = create_with_report(input, &options, |bytes| bar.inc(bytes))
         .with_context(|| format!("cannot make metainfo for {}", input.display()))?;

@@ -4,9 +4,14 @@ use std::io::IsTerminal;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+/// Are progress bars drawn? Only when stderr is a terminal.
+pub fn visible() -> bool {
+    std::io::stderr().is_terminal()
+}
+
 /// A progress bar over `total` bytes labelled `label`; hidden unless stderr is a terminal.
 pub fn bytes_bar(total: u64, label: &str) -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
+    if !visible() {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
