@@ -104,8 +104,9 @@ run_tools() {
   RESULTS[transmission-create]=$(measure transmission-create -s "$kib" -t "$TRACKER" -o "$out" "$input")
   RESULTS[libtorrent]=$(measure "$PY" "$WORK/lt_create.py" "$input" "$piece" "$out" "$TRACKER")
   if [ "$HAVE_IMDL" = 1 ]; then
-    RESULTS[imdl]=$(measure imdl --quiet torrent create --input "$input" --piece-length "${kib}KiB" \
-      --announce "$TRACKER" --output "$out" --force --no-created-by)
+    # Optional tool: if its command line differs in the installed version, skip it.
+    RESULTS[imdl]=$(measure imdl torrent create --input "$input" --piece-length "${kib}KiB" \
+      --announce "$TRACKER" --output "$out" --force) || unset 'RESULTS[imdl]'
   fi
 }
 
