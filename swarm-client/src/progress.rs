@@ -76,6 +76,8 @@ pub struct Summary {
 
 /// How often `-v` prints the per-peer lines.
 const PEER_LINES_EVERY: Duration = Duration::from_secs(3);
+/// A recheck shorter than this (e.g. of a fresh download, where nothing is read) shows no bar.
+const RECHECK_BAR_AFTER: Duration = Duration::from_millis(300);
 /// How often a recheck is reported in JSON.
 const RECHECK_EVENT_EVERY: Duration = Duration::from_millis(500);
 
@@ -96,6 +98,8 @@ pub struct Progress {
 struct Timers {
     last_peer_lines: Option<Instant>,
     last_recheck_event: Option<Instant>,
+    /// When the current recheck started, for [`RECHECK_BAR_AFTER`].
+    recheck_started: Option<Instant>,
 }
 
 impl std::fmt::Debug for Progress {
@@ -196,6 +200,9 @@ impl Progress {
                 }
             }
             OutputMode::Bar => {
+                if !self.recheck_bar_due(done >= total) {
+                    return;
+                }
                 let mut slot = lock(&self.recheck_bar);
                 let bar = slot.get_or_insert_with(|| {
                     let bar = ProgressBar::with_draw_target(Some(u64::from(total)), self.target());
@@ -264,6 +271,21 @@ impl Progress {
             bar
         })
         .clone()
+    }
+
+    /// Whether the recheck bar should be drawn now: only once a recheck has run for
+    /// [`RECHECK_BAR_AFTER`] (or already has a bar).
+    fn recheck_bar_due(&self, finished: bool) -> bool {
+        if lock(&self.recheck_bar).is_some() {
+            return true;
+        }
+        let mut timers = lock(&self.timers);
+        let started = *timers.recheck_started.get_or_insert_with(Instant::now);
+        if finished {
+            timers.recheck_started = None;
+            return false;
+        }
+        started.elapsed() >= RECHECK_BAR_AFTER
     }
 
     fn finish_recheck_bar(&self) {
