@@ -246,3 +246,35 @@ fn concurrent_saves_never_corrupt_the_record() {
         .collect();
     assert_eq!(names.len(), 1, "temporary files left: {names:?}");
 }
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn decode_never_panics_on_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let _ = ResumeRecord::decode(&bytes);
+        }
+
+        #[test]
+        fn round_trip_and_any_single_change_is_caught(
+            bits in proptest::collection::vec(any::<bool>(), 0..70),
+            sizes in proptest::collection::vec(any::<u64>(), 0..5),
+            index in any::<prop::sample::Index>(),
+            flip in 1u8..=255,
+        ) {
+            let record = ResumeRecord {
+                info_hash: hash(),
+                verified: bits,
+                files: sizes.iter().map(|&size| Some(FileStamp { size: size >> 1, mtime_ns: i128::from(size) * 3 })).collect(),
+            };
+            let bytes = record.encode();
+            prop_assert_eq!(ResumeRecord::decode(&bytes), Some(record));
+            let mut changed = bytes.clone();
+            changed[index.index(bytes.len())] ^= flip;
+            prop_assert_eq!(ResumeRecord::decode(&changed), None);
+        }
+    }
+}
