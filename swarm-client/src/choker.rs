@@ -66,7 +66,7 @@ impl Choker {
         let still_there = self
             .optimistic
             .is_some_and(|k| peers.iter().any(|c| c.key == k && c.interested));
-        if !still_there || self.round % OPTIMISTIC_ROUNDS == 0 {
+        if !still_there || self.round.is_multiple_of(OPTIMISTIC_ROUNDS) {
             self.optimistic = None;
             let choked: Vec<PeerKey> = peers
                 .iter()

@@ -2,10 +2,13 @@
 //! the storage, resume and progress pieces `swarm` is built from.
 pub mod choker;
 pub mod cli;
+pub mod engine;
+pub mod peer;
 pub mod peer_id;
 pub mod picker;
 pub mod progress;
 pub mod resume;
 pub mod storage;
+pub mod tracker_client;
 pub mod verify;
 pub mod wire;

@@ -443,7 +443,7 @@ impl Picker {
     /// Was the block `request` (as sent by a peer) one we still want? Checks the geometry
     /// too: a block must start on a 16 KiB boundary and have the full block length.
     pub fn is_expected_block(&self, index: u32, begin: u32, len: u32) -> bool {
-        begin % BLOCK_SIZE == 0
+        begin.is_multiple_of(BLOCK_SIZE)
             && index < self.piece_count
             && u64::from(begin) + u64::from(len) <= u64::from(self.piece_size(index))
             && len == BLOCK_SIZE.min(self.piece_size(index) - begin)

@@ -1,0 +1,127 @@
+//! The writing half of a peer connection: batches outgoing messages into few syscalls and
+//! serves upload requests, reading their blocks from storage off the runtime.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use futures::SinkExt;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::sync::mpsc;
+use tokio_util::codec::FramedWrite;
+
+use crate::engine::shared::{PeerStats, Shared};
+use crate::wire::{BlockRequest, Message, MessageCodec};
+
+/// Most queued items handled before a flush.
+const MAX_BATCH: usize = 256;
+/// Bytes buffered before the sink writes to the socket on its own.
+const WRITE_BUFFER: usize = 512 * 1024;
+
+/// What the reader side hands the writer.
+#[derive(Debug)]
+pub(crate) enum Out {
+    /// Messages to send in order.
+    Msgs(Vec<Message>),
+    /// Serve this block (the request was validated; we have the piece).
+    Upload(BlockRequest),
+    /// The peer cancelled a request: drop it if not served yet.
+    CancelUpload(BlockRequest),
+    /// We choke the peer: send `choke` and drop its queued requests.
+    Choke,
+}
+
+/// Runs until the channel closes or the socket fails.
+pub(crate) async fn run(
+    wr: OwnedWriteHalf,
+    mut rx: mpsc::UnboundedReceiver<Out>,
+    shared: Arc<Shared>,
+    stats: Arc<PeerStats>,
+    queued_uploads: Arc<AtomicUsize>,
+) {
+    let mut sink = FramedWrite::new(wr, MessageCodec::new());
+    sink.set_backpressure_boundary(WRITE_BUFFER);
+    let mut uploads: Vec<BlockRequest> = Vec::new();
+    while let Some(first) = rx.recv().await {
+        let mut item = Some(first);
+        let mut handled = 0;
+        while let Some(out) = item.take() {
+            handled += 1;
+            match out {
+                Out::Msgs(msgs) => {
+                    for m in msgs {
+                        if sink.feed(m).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                Out::Upload(r) => uploads.push(r),
+                Out::CancelUpload(r) => {
+                    let before = uploads.len();
+                    uploads.retain(|u| *u != r);
+                    queued_uploads.fetch_sub(before - uploads.len(), Ordering::Relaxed);
+                }
+                Out::Choke => {
+                    queued_uploads.fetch_sub(uploads.len(), Ordering::Relaxed);
+                    uploads.clear();
+                    if sink.feed(Message::Choke).await.is_err() {
+                        return;
+                    }
+                }
+            }
+            if handled < MAX_BATCH {
+                item = rx.try_recv().ok();
+            }
+        }
+        if !uploads.is_empty() {
+            let batch = std::mem::take(&mut uploads);
+            queued_uploads.fetch_sub(batch.len(), Ordering::Relaxed);
+            if !serve(&mut sink, batch, &shared, &stats).await {
+                return;
+            }
+        }
+        if SinkExt::<Message>::flush(&mut sink).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Reads the requested blocks (one blocking job for the batch) and queues them.
+async fn serve(
+    sink: &mut FramedWrite<OwnedWriteHalf, MessageCodec>,
+    batch: Vec<BlockRequest>,
+    shared: &Arc<Shared>,
+    stats: &Arc<PeerStats>,
+) -> bool {
+    let storage = shared.storage.clone();
+    let read = tokio::task::spawn_blocking(move || {
+        batch
+            .into_iter()
+            .map(|r| (r, storage.read_block(r.index, r.begin, r.length)))
+            .collect::<Vec<_>>()
+    })
+    .await;
+    let Ok(blocks) = read else {
+        return false;
+    };
+    for (r, data) in blocks {
+        let data = match data {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::warn!("cannot read block {}:{} for upload: {e}", r.index, r.begin);
+                return false;
+            }
+        };
+        let len = data.len() as u64;
+        let msg = Message::Piece {
+            index: r.index,
+            begin: r.begin,
+            data,
+        };
+        if sink.feed(msg).await.is_err() {
+            return false;
+        }
+        stats.uploaded.fetch_add(len, Ordering::Relaxed);
+        shared.uploaded.fetch_add(len, Ordering::Relaxed);
+    }
+    true
+}

@@ -1,0 +1,88 @@
+//! `swarm get` from other `swarm` processes given with `--peer` (no tracker): one seeder, three
+//! seeders at once, a multi-file torrent with zero-length files and a short last piece, and a
+//! download re-seeded with `swarm seed DIR`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use swarm_tests::metafile::write_meta;
+use swarm_tests::ours::{done_event, swarm_get, swarm_get_seed, swarm_seed};
+use swarm_tests::{same_contents, write_random_file};
+
+const LONG: Duration = Duration::from_secs(180);
+
+/// A seeder (`swarm get --seed` on a directory already holding the payload) for `meta`.
+fn seeder(meta: &Path, data_dir: &Path) -> swarm_tests::output::Proc {
+    swarm_get_seed(meta, data_dir, &[])
+}
+
+#[test]
+fn one_seeder_to_one_leecher() {
+    let tmp = tempfile::tempdir().unwrap();
+    let seed_dir = tmp.path().join("seed");
+    let payload = seed_dir.join("payload.bin");
+    write_random_file(&payload, 3 * 1024 * 1024 + 12345, 1);
+    let t = write_meta(&payload, &tmp.path().join("t.meta"), 64 * 1024, None);
+
+    let seed = seeder(&t.meta, &seed_dir);
+    let out = tmp.path().join("out");
+    let mut get = swarm_get(&t.meta, &out, &[seed.addr()], &[]);
+    get.wait_success(LONG);
+
+    assert!(same_contents(&payload, &out.join("payload.bin")));
+    let done = done_event(&get).expect("done event");
+    assert_eq!(done["complete"], true);
+    assert_eq!(done["total_bytes"], t.total_length);
+    // The metainfo is kept next to the data so `swarm seed DIR` can re-seed it.
+    assert!(out.join("payload.bin.meta").is_file());
+}
+
+#[test]
+fn three_seeders_at_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let first = tmp.path().join("seed0");
+    let payload = first.join("payload.bin");
+    write_random_file(&payload, 6 * 1024 * 1024, 2);
+    let t = write_meta(&payload, &tmp.path().join("t.meta"), 128 * 1024, None);
+    let mut seeds = Vec::new();
+    for i in 0..3 {
+        let dir = tmp.path().join(format!("seed{i}"));
+        if i > 0 {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::copy(&payload, dir.join("payload.bin")).unwrap();
+        }
+        seeds.push(seeder(&t.meta, &dir));
+    }
+    let peers: Vec<String> = seeds.iter().map(|s| s.addr()).collect();
+    let out = tmp.path().join("out");
+    let mut get = swarm_get(&t.meta, &out, &peers, &[]);
+    get.wait_success(LONG);
+    assert!(same_contents(&payload, &out.join("payload.bin")));
+    let done = done_event(&get).expect("done event");
+    assert!(
+        done["peers_used"].as_u64().unwrap_or(0) >= 2,
+        "several seeders used: {done}"
+    );
+}
+
+#[test]
+fn downloaded_data_is_reseeded_with_swarm_seed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let seed_dir = tmp.path().join("seed");
+    let payload = seed_dir.join("payload.bin");
+    write_random_file(&payload, 2 * 1024 * 1024, 3);
+    let t = write_meta(&payload, &tmp.path().join("t.meta"), 32 * 1024, None);
+
+    let mid = tmp.path().join("mid");
+    {
+        let seed = seeder(&t.meta, &seed_dir);
+        let mut get = swarm_get(&t.meta, &mid, &[seed.addr()], &[]);
+        get.wait_success(LONG);
+    }
+    // The original seeder is gone; `swarm seed DIR` serves what was downloaded.
+    let reseed = swarm_seed(&mid);
+    let out = tmp.path().join("out");
+    let mut get = swarm_get(&t.meta, &out, &[reseed.addr()], &[]);
+    get.wait_success(LONG);
+    assert!(same_contents(&payload, &out.join("payload.bin")));
+}
