@@ -66,20 +66,24 @@ cat "$WORK/big.bin" >/dev/null
 find "$WORK/tree" -type f -exec cat {} + >/dev/null
 
 # --- measuring ------------------------------------------------------------------------
-# measure NAME CMD...: runs CMD REPS times; prints "median_wall median_cpu" in seconds.
+# Runs are interleaved (round r runs every tool once), so a change in the machine's other
+# load during the benchmark affects all tools alike.
 median() { sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
-measure() {
-  local walls=() cpus=() out="$WORK/out.meta" t0 t1 i
-  for ((i = 0; i < REPS; i++)); do
-    rm -f "$out"
-    t0=$(date +%s%N)
-    /usr/bin/time -f "%U %S" -o "$WORK/cpu" "$@" >/dev/null 2>&1 ||
-      { echo "bench/mkmeta.sh: failed: $*" >&2; return 1; }
-    t1=$(date +%s%N)
-    walls+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f", (b - a) / 1e9}')")
-    cpus+=("$(awk '{printf "%.4f", $1 + $2}' "$WORK/cpu")")
-  done
-  echo "$(printf '%s\n' "${walls[@]}" | median) $(printf '%s\n' "${cpus[@]}" | median)"
+# run_once TOOL CMD...: one timed run; appends "wall cpu" (seconds) to $WORK/times.TOOL.
+run_once() {
+  local tool=$1 t0 t1
+  shift
+  rm -f "$WORK/out.meta"
+  t0=$(date +%s%N)
+  /usr/bin/time -f "%U %S" -o "$WORK/cpu" "$@" >/dev/null 2>&1 ||
+    { echo "bench/mkmeta.sh: failed: $*" >&2; return 1; }
+  t1=$(date +%s%N)
+  awk -v a="$t0" -v b="$t1" '{printf "%.4f %.4f\n", (b - a) / 1e9, $1 + $2}' "$WORK/cpu" \
+    >>"$WORK/times.$tool"
+}
+# summary TOOL: "median_wall median_cpu".
+summary() {
+  echo "$(cut -d' ' -f1 "$WORK/times.$1" | median) $(cut -d' ' -f2 "$WORK/times.$1" | median)"
 }
 
 cat >"$WORK/lt_create.py" <<'EOF'
@@ -93,21 +97,28 @@ lt.set_piece_hashes(ct, os.path.dirname(os.path.abspath(src)))
 open(out, "wb").write(lt.bencode(ct.generate()))
 EOF
 
-# run_tools INPUT PIECE_BYTES LABEL: times each tool; fills RESULTS[tool]="wall cpu".
+# run_tools INPUT PIECE_BYTES: times each tool REPS times; fills RESULTS[tool]="wall cpu".
 declare -A RESULTS
 run_tools() {
-  local input=$1 piece=$2 log2 kib=$(($2 / 1024)) out="$WORK/out.meta"
+  local input=$1 piece=$2 log2 kib=$(($2 / 1024)) out="$WORK/out.meta" r tool imdl_ok=$HAVE_IMDL
   log2=$(awk -v p="$piece" 'BEGIN {print int(log(p) / log(2) + 0.5)}')
+  rm -f "$WORK"/times.*
+  for ((r = 0; r < REPS; r++)); do
+    run_once mkmeta "$MKMETA" "$input" --piece-length "$piece" -t "$TRACKER" -o "$out" --force
+    run_once mktorrent mktorrent -t "$CORES" -l "$log2" -a "$TRACKER" -o "$out" "$input"
+    run_once transmission-create transmission-create -s "$kib" -t "$TRACKER" -o "$out" "$input"
+    run_once libtorrent "$PY" "$WORK/lt_create.py" "$input" "$piece" "$out" "$TRACKER"
+    if [ "$imdl_ok" = 1 ]; then
+      # Optional tool: if its command line differs in the installed version, skip it.
+      run_once imdl imdl torrent create --input "$input" --piece-length "${kib}KiB" \
+        --announce "$TRACKER" --output "$out" --force || { imdl_ok=0; rm -f "$WORK/times.imdl"; }
+    fi
+  done
   RESULTS=()
-  RESULTS[mkmeta]=$(measure "$MKMETA" "$input" --piece-length "$piece" -t "$TRACKER" -o "$out" --force)
-  RESULTS[mktorrent]=$(measure mktorrent -t "$CORES" -l "$log2" -a "$TRACKER" -o "$out" "$input")
-  RESULTS[transmission-create]=$(measure transmission-create -s "$kib" -t "$TRACKER" -o "$out" "$input")
-  RESULTS[libtorrent]=$(measure "$PY" "$WORK/lt_create.py" "$input" "$piece" "$out" "$TRACKER")
-  if [ "$HAVE_IMDL" = 1 ]; then
-    # Optional tool: if its command line differs in the installed version, skip it.
-    RESULTS[imdl]=$(measure imdl torrent create --input "$input" --piece-length "${kib}KiB" \
-      --announce "$TRACKER" --output "$out" --force) || unset 'RESULTS[imdl]'
-  fi
+  for tool in mkmeta mktorrent transmission-create libtorrent imdl; do
+    [ -s "$WORK/times.$tool" ] && RESULTS[$tool]=$(summary "$tool")
+  done
+  return 0
 }
 
 # report BYTES LABEL: the table for the last run_tools.
