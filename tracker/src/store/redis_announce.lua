@@ -24,32 +24,33 @@ local numwant, ttl = tonumber(ARGV[4]), tonumber(ARGV[5])
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local cutoff = now - ttl
-for i = 1, 4 do
-  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', cutoff)
-end
+-- Stale peers of the announcer's family are dropped; the other family's are only not counted
+-- (they are dropped on that family's next announce, or with their key).
+redis.call('ZREMRANGEBYSCORE', seeders, '-inf', cutoff)
+redis.call('ZREMRANGEBYSCORE', leechers, '-inf', cutoff)
 
 if event == 'stopped' then
   redis.call('ZREM', seeders, me)
   redis.call('ZREM', leechers, me)
   numwant = 0
 else
-  local was_seeder = redis.call('ZSCORE', seeders, me)
+  -- A completion counts once per peer: not again from a peer already seeding.
+  if event == 'completed' and not redis.call('ZSCORE', seeders, me) then
+    redis.call('INCR', KEYS[5])
+  end
   local mine, other = leechers, seeders
   if is_seeder then mine, other = seeders, leechers end
   redis.call('ZADD', mine, now, me)
   redis.call('ZREM', other, me)
   redis.call('PEXPIRE', mine, ttl)
-  -- A completion counts once per peer: not again from a peer already seeding.
-  if event == 'completed' and not was_seeder then
-    redis.call('INCR', KEYS[5])
-  end
   redis.call('PEXPIRE', KEYS[5], ttl)
 end
 
 local n_seeders = redis.call('ZCARD', seeders)
 local n_leechers = redis.call('ZCARD', leechers)
-local all_seeders = n_seeders + redis.call('ZCARD', KEYS[3])
-local all_leechers = n_leechers + redis.call('ZCARD', KEYS[4])
+local fresh = '(' .. cutoff
+local all_seeders = n_seeders + redis.call('ZCOUNT', KEYS[3], fresh, '+inf')
+local all_leechers = n_leechers + redis.call('ZCOUNT', KEYS[4], fresh, '+inf')
 
 local peers = {}
 local function take(key, count)
