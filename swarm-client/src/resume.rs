@@ -16,6 +16,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use metainfo::{Info, InfoHash, Metainfo};
 use rayon::prelude::*;
@@ -56,6 +57,17 @@ impl ResumeRecord {
 
     /// [`ResumeRecord::load`] given the info-hash and info rather than the whole metainfo.
     pub fn load_for(root: &Path, info_hash: &InfoHash, info: &Info) -> Option<Vec<bool>> {
+        Self::load_matching(root, info_hash, info, &current_stamps(root, info))
+    }
+
+    /// The recorded verified pieces if the record is intact and was saved when the files had
+    /// exactly `stamps`.
+    fn load_matching(
+        root: &Path,
+        info_hash: &InfoHash,
+        info: &Info,
+        stamps: &[Option<FileStamp>],
+    ) -> Option<Vec<bool>> {
         let path = Self::path(root, info_hash);
         let expected_len = encoded_len(info.piece_count(), info.files.len());
         // Refuse anything not exactly the expected size before reading it.
@@ -63,7 +75,6 @@ impl ResumeRecord {
             return None;
         }
         let record = Self::decode(&fs::read(&path).ok()?)?;
-        let stamps = current_stamps(root, info);
         if record.info_hash != *info_hash
             || record.verified.len() != info.piece_count() as usize
             || stamps.iter().any(Option::is_none)
@@ -83,16 +94,33 @@ impl ResumeRecord {
     }
 
     /// [`ResumeRecord::save`] given the info-hash and info rather than the whole metainfo.
+    ///
+    /// Saves may overlap (a periodic background save finishing after the final one): they run
+    /// one at a time, and a record that is still valid (files unchanged) and already claims
+    /// every piece in `verified` is kept rather than replaced by an older, smaller snapshot.
     pub fn save_for(
         root: &Path,
         info_hash: &InfoHash,
         info: &Info,
         verified: &[bool],
     ) -> Result<(), StorageError> {
+        static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+        let _saving = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
+        let stamps = current_stamps(root, info);
+        if let Some(existing) = Self::load_matching(root, info_hash, info, &stamps) {
+            let covers = existing.len() == verified.len()
+                && existing
+                    .iter()
+                    .zip(verified)
+                    .all(|(&had, &new)| had || !new);
+            if covers {
+                return Ok(());
+            }
+        }
         let record = ResumeRecord {
             info_hash: *info_hash,
             verified: verified.to_vec(),
-            files: current_stamps(root, info),
+            files: stamps,
         };
         write_atomically(&Self::path(root, info_hash), &record.encode())
     }

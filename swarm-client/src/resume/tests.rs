@@ -278,3 +278,34 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn an_older_smaller_snapshot_never_replaces_a_valid_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let (info, data) = awkward_torrent();
+    write_files(dir.path(), &info, &data);
+    let count = info.piece_count() as usize;
+    let all = vec![true; count];
+    let some: Vec<bool> = (0..count).map(|p| p < 3).collect();
+    ResumeRecord::save_for(dir.path(), &hash(), &info, &all).unwrap();
+    // A background save of an earlier state finishing late.
+    ResumeRecord::save_for(dir.path(), &hash(), &info, &some).unwrap();
+    assert_eq!(
+        ResumeRecord::load_for(dir.path(), &hash(), &info),
+        Some(all.clone())
+    );
+    // Once the data changes the old record is void, and the smaller one is saved.
+    let d = dir.path().join("t/d");
+    backdate(&d);
+    ResumeRecord::save_for(dir.path(), &hash(), &info, &some).unwrap();
+    assert_eq!(
+        ResumeRecord::load_for(dir.path(), &hash(), &info),
+        Some(some.clone())
+    );
+    // More pieces always replace fewer.
+    ResumeRecord::save_for(dir.path(), &hash(), &info, &all).unwrap();
+    assert_eq!(
+        ResumeRecord::load_for(dir.path(), &hash(), &info),
+        Some(all)
+    );
+}
