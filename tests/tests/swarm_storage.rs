@@ -283,3 +283,69 @@ fn disk_full_stops_with_status_5_and_a_second_run_resumes() {
         t.total_length
     );
 }
+
+/// The `recheck` JSON events a run printed (a run that trusted its resume record has none
+/// that read anything: its recheck, if any, is skipped entirely).
+fn rechecked(proc: &Proc) -> bool {
+    swarm_tests::ours::json_events(proc)
+        .iter()
+        .any(|e| e["event"] == "recheck")
+}
+
+fn downloaded(proc: &Proc) -> u64 {
+    let done = done_event(proc).expect("a done event");
+    done["downloaded_bytes"].as_u64().expect("downloaded_bytes")
+}
+
+#[test]
+fn data_changed_on_disk_is_rechecked_and_repaired_and_unchanged_data_is_trusted() {
+    let root = tempfile::tempdir().unwrap();
+    let t = torrent(root.path(), 2 * MIB, 64 * KIB);
+    let honest = FakePeer::start(&t, Mode::Honest);
+    let out = root.path().join("out");
+    let file = out.join(&t.name);
+    let run = || {
+        let mut get = swarm_get(&t.meta, &out, &[honest.addr()], &[]);
+        get.wait_success(LIMIT);
+        assert!(
+            same_contents(&file, &t.payload),
+            "data differs after a run:\n{}",
+            get.out.tail(20)
+        );
+        get
+    };
+    let first = run();
+    assert_eq!(downloaded(&first), t.total_length);
+
+    // Untouched data: the resume record is trusted, nothing is read or fetched.
+    let again = run();
+    assert_eq!(downloaded(&again), 0, "output:\n{}", again.out.tail(20));
+    assert!(
+        !rechecked(&again),
+        "a valid resume record should make a recheck unnecessary"
+    );
+
+    // One byte changed in piece 5: the record is stale, the recheck finds that piece bad and
+    // only it is fetched again.
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes[5 * 64 * 1024 + 100] ^= 0x55;
+    std::fs::write(&file, &bytes).unwrap();
+    let repaired = run();
+    assert!(rechecked(&repaired), "changed data must be rechecked");
+    assert_eq!(
+        downloaded(&repaired),
+        64 * KIB,
+        "only the changed piece should be fetched"
+    );
+
+    // Truncated to 1.5 MiB: the missing quarter is fetched again, the rest kept.
+    let f = std::fs::File::options().write(true).open(&file).unwrap();
+    f.set_len(3 * MIB / 2).unwrap();
+    drop(f);
+    let extended = run();
+    assert_eq!(
+        downloaded(&extended),
+        MIB / 2,
+        "only the cut-off part should be fetched"
+    );
+}
