@@ -19,6 +19,9 @@ use super::message::{DecodeError, Message, PIECE_HEADER_LEN};
 /// `piece` header.
 pub const DEFAULT_MAX_MESSAGE_LEN: u32 = BLOCK_SIZE + PIECE_HEADER_LEN as u32;
 
+/// Spare buffer room requested while a frame is incomplete (a few 16 KiB blocks).
+const READ_AHEAD: usize = 64 * 1024;
+
 /// The longest header [`Message::encode_header`] produces (a `request` or `cancel`).
 const MAX_HEADER_LEN: usize = 17;
 
@@ -86,7 +89,9 @@ impl Decoder for MessageCodec {
         }
         let frame_len = 4 + len as usize;
         if src.len() < frame_len {
-            src.reserve(frame_len - src.len());
+            // Room for the rest of this frame and then some, so one read can bring in
+            // several pipelined blocks.
+            src.reserve((frame_len - src.len()).max(READ_AHEAD));
             return Ok(None);
         }
         src.advance(4);
