@@ -444,3 +444,17 @@ fn bad_urls_are_usage_errors() {
     }
     assert!(!tmp.path().join("f.meta").exists());
 }
+
+#[test]
+fn same_input_gives_the_same_info_hash() {
+    let tmp = TempDir::new().expect("tempdir");
+    make_tree(&tmp.path().join("tree"));
+    assert_ok(&mkmeta(tmp.path(), &["tree", "-o", "one.meta"]));
+    assert_ok(&mkmeta(tmp.path(), &["tree", "-o", "two.meta"]));
+    let (one, two) = (
+        load(&tmp.path().join("one.meta")),
+        load(&tmp.path().join("two.meta")),
+    );
+    assert_eq!(one.info_hash, two.info_hash);
+    assert_eq!(one.info, two.info);
+}
