@@ -62,8 +62,8 @@ struct Partial {
     missing: u32,
     received: u32,
     data: Vec<u8>,
-    /// Peers that sent blocks of this piece (blamed if the piece fails its hash check).
-    contributors: Vec<PeerKey>,
+    /// The peer that sent each block (blamed if the piece fails its hash check).
+    senders: Vec<PeerKey>,
     /// The peer that started the piece; it prefers to finish it.
     owner: PeerKey,
 }
@@ -78,7 +78,8 @@ pub enum Arrival {
     PieceComplete {
         index: u32,
         data: Vec<u8>,
-        contributors: Vec<PeerKey>,
+        /// Who sent each block, in block order.
+        senders: Vec<PeerKey>,
         cancel_duplicates: bool,
     },
     /// We already had this block (an endgame duplicate or a late one); nothing stored.
@@ -327,7 +328,7 @@ impl Picker {
                 missing: block_count as u32,
                 received: 0,
                 data: vec![0; size as usize],
-                contributors: Vec::new(),
+                senders: vec![PeerKey::MAX; block_count],
                 owner,
             },
         );
@@ -478,8 +479,8 @@ impl Picker {
         if let Some(dst) = p.data.get_mut(start..start + data.len()) {
             dst.copy_from_slice(data);
         }
-        if !p.contributors.contains(&peer) {
-            p.contributors.push(peer);
+        if let Some(s) = p.senders.get_mut(i) {
+            *s = peer;
         }
         if p.received as usize == p.blocks.len() {
             let Some(done) = self.partial.remove(&index) else {
@@ -491,7 +492,7 @@ impl Picker {
             Arrival::PieceComplete {
                 index,
                 data: done.data,
-                contributors: done.contributors,
+                senders: done.senders,
                 cancel_duplicates,
             }
         } else {
@@ -648,7 +649,7 @@ mod tests {
             last = Some(deliver(&mut p, 1, r));
         }
         match last {
-            Some(Arrival::PieceComplete { contributors, .. }) => assert_eq!(contributors, [1]),
+            Some(Arrival::PieceComplete { senders, .. }) => assert_eq!(senders, [1, 1, 1, 1]),
             other => panic!("unexpected {other:?}"),
         }
         let mut none = Vec::new();

@@ -4,6 +4,7 @@
 //! The session loop owns the peer list; peer tasks work on [`shared::Shared`] (the picker
 //! behind a briefly held mutex) and report back through [`shared::Event`]s.
 
+mod blame;
 pub mod listener;
 pub(crate) mod shared;
 
@@ -35,9 +36,10 @@ const TICK: Duration = Duration::from_millis(500);
 const CHOKE_EVERY: Duration = Duration::from_secs(10);
 /// How often the resume record is saved while pieces keep arriving.
 const RESUME_EVERY: Duration = Duration::from_secs(5);
-/// Penalty points for a failed piece this peer alone sent, and for one it shared.
+/// Penalty points for a failed piece this peer alone sent, and for a wrong block proven by
+/// comparing with the piece's good copy.
 const STRIKE_SOLE: u32 = 2;
-const STRIKE_SHARED: u32 = 1;
+const STRIKE_PROVEN: u32 = 2;
 /// A peer with this many points is banned.
 const BAN_POINTS: u32 = 4;
 
@@ -356,7 +358,8 @@ impl Session {
                 index,
                 ok,
                 contributors,
-            } => return Ok(self.on_piece_checked(index, ok, contributors)),
+                culprits,
+            } => return Ok(self.on_piece_checked(index, ok, contributors, culprits)),
             Event::StorageFailed(e) => return Err(e.into()),
             Event::Incoming(stream, addr) => self.on_incoming(stream, addr),
             Event::TrackerPeers(addrs) => {
@@ -375,7 +378,11 @@ impl Session {
         index: u32,
         ok: bool,
         contributors: Vec<PeerKey>,
+        culprits: Vec<PeerKey>,
     ) -> Option<Outcome> {
+        for key in culprits {
+            self.strike(key, STRIKE_PROVEN);
+        }
         if !ok {
             tracing::info!(
                 piece = index,
@@ -385,13 +392,10 @@ impl Session {
                 "piece_failed",
                 serde_json::json!({ "piece": index, "peers": contributors.len() }),
             );
-            let points = if contributors.len() == 1 {
-                STRIKE_SOLE
-            } else {
-                STRIKE_SHARED
-            };
-            for key in contributors {
-                self.strike(key, points);
+            // A piece from one peer alone is surely its fault; a shared one is settled when
+            // the piece passes (see `blame`).
+            if let [only] = contributors.as_slice() {
+                self.strike(*only, STRIKE_SOLE);
             }
             self.broadcast(|| PeerCmd::Refill);
             return None;
@@ -421,8 +425,9 @@ impl Session {
             return;
         };
         let total = self.strikes.entry(addr).or_insert(0);
+        let before = *total;
         *total += points;
-        if *total < BAN_POINTS {
+        if *total < BAN_POINTS || before >= BAN_POINTS {
             return;
         }
         self.progress.event(

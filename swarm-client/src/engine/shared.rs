@@ -34,7 +34,10 @@ pub(crate) enum Event {
     PieceChecked {
         index: u32,
         ok: bool,
+        /// The peers that sent its blocks (each once).
         contributors: Vec<PeerKey>,
+        /// For a good piece that failed before: the peers proven to have sent wrong blocks.
+        culprits: Vec<PeerKey>,
     },
     /// Writing a verified piece failed.
     StorageFailed(StorageError),
@@ -66,6 +69,8 @@ pub(crate) struct Shared {
     pub piece_count: u32,
     pub hashes: Vec<[u8; 20]>,
     pub storage: Arc<Storage>,
+    /// Block records of failed pieces, to find who sent bad data.
+    pub blame: super::blame::Blame,
     picker: Mutex<Picker>,
     /// `have[i]`: piece `i` verified and on disk (lock-free check for serving requests).
     have: Vec<AtomicBool>,
@@ -101,6 +106,7 @@ impl Shared {
             piece_count: picker.piece_count(),
             hashes,
             storage,
+            blame: super::blame::Blame::default(),
             complete: AtomicBool::new(picker.is_complete()),
             picker: Mutex::new(picker),
             have,
