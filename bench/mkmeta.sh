@@ -34,7 +34,8 @@ if [ ! -x /usr/bin/time ]; then # GNU time, for CPU time and peak RSS
   $SUDO apt-get install -y -qq time >/dev/null || { echo "bench/mkmeta.sh: install GNU time (apt-get install time)" >&2; exit 1; }
 fi
 $PY -c 'import libtorrent' 2>/dev/null || { echo "bench/mkmeta.sh: $PY cannot import libtorrent" >&2; exit 1; }
-HAVE_IMDL=0; command -v imdl >/dev/null && HAVE_IMDL=1
+IMDL=${IMDL:-imdl} # or a path to an imdl binary
+HAVE_IMDL=0; command -v "$IMDL" >/dev/null && HAVE_IMDL=1
 
 echo "== building mkmeta (release)"
 cargo build --release --locked -p metainfo --bin mkmeta 2>&1 | tail -1
@@ -110,7 +111,7 @@ run_tools() {
     run_once libtorrent "$PY" "$WORK/lt_create.py" "$input" "$piece" "$out" "$TRACKER"
     if [ "$imdl_ok" = 1 ]; then
       # Optional tool: if its command line differs in the installed version, skip it.
-      run_once imdl imdl torrent create --input "$input" --piece-length "${kib}KiB" \
+      run_once imdl "$IMDL" torrent create --input "$input" --piece-length "${kib}KiB" \
         --announce "$TRACKER" --output "$out" --force || { imdl_ok=0; rm -f "$WORK/times.imdl"; }
     fi
   done
