@@ -216,7 +216,7 @@ case "$THIRD" in
     [ -n "$RQBIT" ] || say "rqbit is not installed: the third seeder is our own \`swarm seed\`"
     [ -x "$SWARM" ] || die "$SWARM is not built: no third seeder (THIRD_SEEDER=none to run with two)"
     mkdir -p "$W/swarm-seed"
-    ln -sf "$PAYLOAD" "$W/swarm-seed/$NAME"
+    ln -f "$PAYLOAD" "$W/swarm-seed/$NAME" 2>/dev/null || cp "$PAYLOAD" "$W/swarm-seed/$NAME"
     cp "$META" "$W/swarm-seed/"
     "$SWARM" seed "$W/swarm-seed" --port "$(port 3)" --bind 127.0.0.1 -q >"$W/seed-swarm.log" 2>&1 &
     PIDS+=($!) ;;
