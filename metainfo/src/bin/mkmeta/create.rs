@@ -79,9 +79,12 @@ pub fn run(args: &Args, input: &Path) -> Result<()> {
         secs,
         HumanBytes((info.total_length() as f64 / secs) as u64),
     );
-    println!("wrote:     {}", output.display());
-    println!("info-hash: {}", meta.info_hash);
-    println!("magnet:    {}", meta.magnet());
+    crate::print_out(&format!(
+        "wrote:     {}\ninfo-hash: {}\nmagnet:    {}\n",
+        output.display(),
+        meta.info_hash,
+        meta.magnet()
+    ))?;
     Ok(())
 }
 

@@ -141,6 +141,19 @@ fn main() -> ExitCode {
     }
 }
 
+/// Write `text` to stdout. A closed pipe (`mkmeta --show x | head`) is not an error: the
+/// reader has what it wanted.
+pub fn print_out(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(anyhow::Error::new(e).context("cannot write to stdout"))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Dispatch to the chosen mode; `Ok(false)` means "ran, but the answer is no" (bad data).
 fn run(args: &Args) -> anyhow::Result<bool> {
     if let Some(meta) = &args.show {

@@ -20,9 +20,9 @@ pub fn run(path: &Path, as_json: bool) -> Result<()> {
     if as_json {
         let text = serde_json::to_string_pretty(&to_json(&meta))
             .context("cannot format the metainfo as JSON")?;
-        println!("{text}");
+        crate::print_out(&format!("{text}\n"))?;
     } else {
-        print!("{}", to_text(&meta));
+        crate::print_out(&to_text(&meta))?;
     }
     Ok(())
 }

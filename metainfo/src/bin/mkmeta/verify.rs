@@ -58,7 +58,7 @@ pub fn run(meta_path: &Path, data: &Path) -> Result<bool> {
     bar.finish_and_clear();
 
     let report = Report::new(info, &files, &bad_pieces);
-    print!("{}", report.render(info));
+    crate::print_out(&report.render(info))?;
     let nothing_found = files.iter().all(|f| f.handle.is_none());
     let nested = data.join(&info.name);
     if nothing_found && !info.single_file && nested.is_dir() {
