@@ -196,6 +196,13 @@ fn handle_cache_stays_bounded_and_io_still_works() {
         thread.join().unwrap();
     }
     assert!(storage.cache().open.len() <= 4);
+    // The process really holds at most 4 descriptors for this torrent's files.
+    let open_here = fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|entry| fs::read_link(entry.ok()?.path()).ok())
+        .filter(|target| target.starts_with(dir.path()))
+        .count();
+    assert!(open_here <= 4, "{open_here} files open");
     storage.flush().unwrap();
     for entry in &info.files {
         let start = entry.offset as usize;
