@@ -107,8 +107,6 @@ pub(crate) enum Violation {
     Message(CodecError),
     #[error("bad bitfield: {0}")]
     Bitfield(#[from] BitfieldError),
-    #[error("bitfield after other messages")]
-    LateBitfield,
     #[error("have for piece {0}, out of range")]
     HaveOutOfRange(u32),
     #[error("bad request: {0}")]
@@ -163,8 +161,6 @@ struct Connection {
     queued_uploads: Arc<AtomicUsize>,
     /// Pieces the peer has.
     pieces: Bitfield,
-    /// Has any message other than the bitfield arrived?
-    got_message: bool,
     peer_choking: bool,
     am_interested: bool,
     am_choking: bool,
@@ -217,7 +213,6 @@ impl Connection {
             stats,
             out,
             queued_uploads,
-            got_message: false,
             peer_choking: true,
             am_interested: false,
             am_choking: true,
@@ -279,16 +274,17 @@ impl Connection {
 
     /// Handles one message; `Ok(false)` ends the connection in an orderly way.
     fn on_message(&mut self, message: Message) -> Result<bool, Violation> {
-        let first = !self.got_message;
-        self.got_message = true;
         match message {
             Message::KeepAlive | Message::Port(_) | Message::Unknown { .. } => {}
             Message::Bitfield(bytes) => {
-                if !first {
-                    return Err(Violation::LateBitfield);
-                }
                 let field = Bitfield::from_wire(&bytes, self.shared.piece_count)?;
-                self.shared.picker().add_peer_pieces(&field);
+                {
+                    // A repeated bitfield (aria2 sends one after its `have`s) replaces
+                    // what we knew.
+                    let mut picker = self.shared.picker();
+                    picker.remove_peer_pieces(&self.pieces);
+                    picker.add_peer_pieces(&field);
+                }
                 self.pieces = field;
                 self.stats
                     .pieces
