@@ -26,6 +26,10 @@ pub type PeerKey = u64;
 /// How many pieces are picked at random before rarest-first takes over.
 const RANDOM_FIRST_PIECES: u32 = 4;
 
+/// Endgame starts only when at most this many requested blocks are still awaited (so early
+/// on, while many pieces are in flight, no bandwidth goes to duplicates).
+const ENDGAME_MAX_AWAITED: u32 = 64;
+
 /// In endgame, at most this many extra requests for the same block are outstanding.
 const MAX_DUPLICATES: u8 = 2;
 
@@ -250,7 +254,10 @@ impl Picker {
             self.take_missing_blocks(index, peer, target, out);
         }
         // 4. endgame: duplicate requests for blocks others are fetching.
-        if out.len() < target && self.missing_pieces == 0 {
+        if out.len() < target
+            && self.missing_pieces == 0
+            && self.awaited_blocks() <= ENDGAME_MAX_AWAITED
+        {
             self.pick_endgame(peer, pieces, target, &already, out);
         }
     }
@@ -399,6 +406,14 @@ impl Picker {
                 }
             }
         }
+    }
+
+    /// Blocks requested and not yet received, over all pieces in progress.
+    fn awaited_blocks(&self) -> u32 {
+        self.partial
+            .values()
+            .map(|p| p.blocks.len() as u32 - p.received - p.missing)
+            .sum()
     }
 
     /// Puts requests of `peer` that will not be answered (choked, timed out, disconnected)
