@@ -187,7 +187,8 @@ ARIA_SAFE=(--enable-dht=false --enable-dht6=false --bt-enable-lpd=false
   --summary-interval=0 --console-log-level=warn --file-allocation=none
   --auto-file-renaming=false --allow-overwrite=true --bt-save-metadata=false
   --follow-torrent=mem --no-conf=true --stop-with-process=$$)
-RQ_SAFE=(--disable-dht --disable-dht-persistence --disable-upnp-port-forward)
+RQ_SAFE=(--disable-dht --disable-dht-persistence --disable-lsd --disable-upnp-port-forward --ipv4-only
+  --listen-ip 127.0.0.1)
 
 say "starting seeders ..."
 # libtorrent seeder, controlled through a FIFO ("connect HOST:PORT" lines).
@@ -207,9 +208,8 @@ case "$THIRD" in
     mkdir -p "$W/rqbit-seed-state"
     HOME=$W/rqbit-seed-state XDG_CACHE_HOME=$W/rqbit-seed-state XDG_CONFIG_HOME=$W/rqbit-seed-state \
     XDG_DATA_HOME=$W/rqbit-seed-state \
-    "$RQBIT" "${RQ_SAFE[@]}" --http-api-listen-addr "127.0.0.1:$(port 4)" \
-      download --listen-ip 127.0.0.1 --listen-port "$(port 3)" --announce-port "$(port 3)" \
-      --disable-upnp --overwrite -o "$SEED" "$META" >"$W/seed-rqbit.log" 2>&1 &
+    "$RQBIT" "${RQ_SAFE[@]}" --listen-port "$(port 3)" --announce-port "$(port 3)" \
+      download --disable-http-api --overwrite -o "$SEED" "$META" >"$W/seed-rqbit.log" 2>&1 &
     PIDS+=($!) ;;
   swarm)
     THIRD="swarm seed"
@@ -313,9 +313,8 @@ EOF
       mkdir -p "$W/rqbit-leech-state"; rm -rf "$W/rqbit-leech-state/"*
       CMD=(env HOME="$W/rqbit-leech-state" XDG_CACHE_HOME="$W/rqbit-leech-state"
         XDG_CONFIG_HOME="$W/rqbit-leech-state" XDG_DATA_HOME="$W/rqbit-leech-state"
-        "$RQBIT" "${RQ_SAFE[@]}" --http-api-listen-addr "127.0.0.1:$(port 11)"
-        download --listen-ip 127.0.0.1 --listen-port "$(port 10)" --announce-port "$(port 10)"
-        --disable-upnp --exit-on-finish -o "$out" "$META") ;;
+        "$RQBIT" "${RQ_SAFE[@]}" --listen-port "$(port 10)" --announce-port "$(port 10)"
+        download --disable-http-api --exit-on-finish -o "$out" "$META") ;;
   esac
 }
 
