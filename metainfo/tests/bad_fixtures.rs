@@ -271,4 +271,3 @@ fn errors_distinguish_each_rule() {
     }
     assert_eq!(messages.len(), CASES.len());
 }
-

@@ -128,7 +128,10 @@ pub fn wait_for_port(port: u16, timeout: Duration) {
     let ok = wait_until(timeout, || {
         std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
     });
-    assert!(ok, "nothing listening on 127.0.0.1:{port} after {timeout:?}");
+    assert!(
+        ok,
+        "nothing listening on 127.0.0.1:{port} after {timeout:?}"
+    );
 }
 
 /// Is an external tool available? When it is not: with `CI` set the test fails;
@@ -215,7 +218,10 @@ pub fn same_contents(a: &Path, b: &Path) -> bool {
             v
         };
         let (la, lb) = (list(a), list(b));
-        return la == lb && la.iter().all(|rel| same_contents(&a.join(rel), &b.join(rel)));
+        return la == lb
+            && la
+                .iter()
+                .all(|rel| same_contents(&a.join(rel), &b.join(rel)));
     }
     match (std::fs::read(a), std::fs::read(b)) {
         (Ok(x), Ok(y)) => x == y,
