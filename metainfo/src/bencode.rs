@@ -7,6 +7,9 @@
 //! small, sane input. It also reports the exact byte span of each top-level dictionary value,
 //! which is how the info-hash is taken over the `info` dictionary's raw bytes.
 //!
+//! [`parse`] builds a borrowed [`Value`] tree with the same checks and bounds, for small
+//! documents read field by field (tracker announce and scrape replies).
+//!
 //! Dictionary key order is *not* checked: files made by other tools are not always sorted and
 //! must still parse (their info-hash covers the bytes as they are).
 
@@ -76,6 +79,123 @@ pub enum BencodeError {
     /// The top-level value is not a dictionary (from [`dict_entries`]).
     #[error("the top-level value is not a dictionary")]
     NotADictionary,
+}
+
+impl BencodeError {
+    /// The byte offset the error refers to, when it has one.
+    pub fn offset(&self) -> Option<usize> {
+        match *self {
+            BencodeError::Empty => Some(0),
+            BencodeError::Truncated(offset)
+            | BencodeError::UnexpectedByte { offset, .. }
+            | BencodeError::InvalidInteger(offset)
+            | BencodeError::NonCanonicalInteger(offset)
+            | BencodeError::IntegerOutOfRange(offset)
+            | BencodeError::InvalidStringLength(offset)
+            | BencodeError::StringPastEnd { offset, .. }
+            | BencodeError::NonStringKey(offset)
+            | BencodeError::TooDeep { offset, .. }
+            | BencodeError::TrailingData(offset) => Some(offset),
+            BencodeError::TooManyValues(_) | BencodeError::NotADictionary => None,
+        }
+    }
+
+    /// A short, fixed description of the error, without offsets or sizes.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            BencodeError::Empty | BencodeError::Truncated(_) => "unexpected end of input",
+            BencodeError::UnexpectedByte { .. } => "not a bencode value",
+            BencodeError::InvalidInteger(_) => "malformed integer",
+            BencodeError::NonCanonicalInteger(_) => "non-canonical integer",
+            BencodeError::IntegerOutOfRange(_) => "integer out of range",
+            BencodeError::InvalidStringLength(_) => "malformed string length",
+            BencodeError::StringPastEnd { .. } => "string longer than the input",
+            BencodeError::NonStringKey(_) => "dictionary key is not a string",
+            BencodeError::TooDeep { .. } => "nesting too deep",
+            BencodeError::TooManyValues(_) => "too many values",
+            BencodeError::TrailingData(_) => "data after the end of the value",
+            BencodeError::NotADictionary => "not a dictionary",
+        }
+    }
+}
+
+/// A bencode value borrowing its strings from the input, as built by [`parse`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value<'a> {
+    /// `i<n>e`.
+    Int(i64),
+    /// `<len>:<bytes>`.
+    Bytes(&'a [u8]),
+    /// `l...e`.
+    List(Vec<Value<'a>>),
+    /// `d...e`: entries in input order (keys are not required to be sorted or unique).
+    Dict(Vec<(&'a [u8], Value<'a>)>),
+}
+
+impl<'a> Value<'a> {
+    /// The dictionary entry for `key` (the last one if the dictionary repeats it); `None`
+    /// when absent or when this is not a dictionary.
+    pub fn get(&self, key: &[u8]) -> Option<&Value<'a>> {
+        match self {
+            Value::Dict(entries) => entries
+                .iter()
+                .rev()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// A short name of the value's type, for error messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Value::Int(_) => "integer",
+            Value::Bytes(_) => "string",
+            Value::List(_) => "list",
+            Value::Dict(_) => "dictionary",
+        }
+    }
+}
+
+/// Checks `input` like [`validate`] and returns the value as a borrowed tree.
+pub fn parse(input: &[u8], limits: Limits) -> Result<Value<'_>, BencodeError> {
+    let mut tokenizer = Tokenizer::new(input, limits)?;
+    let value = tokenizer.value(1)?;
+    tokenizer.finish()?;
+    Ok(value)
+}
+
+/// Appends `i<n>e`.
+pub(crate) fn write_int(out: &mut Vec<u8>, n: i64) {
+    out.push(b'i');
+    write_decimal(out, n);
+    out.push(b'e');
+}
+
+/// Appends `<len>:<bytes>`.
+pub(crate) fn write_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    write_decimal(out, bytes.len() as i64);
+    out.push(b':');
+    out.extend_from_slice(bytes);
+}
+
+/// Appends the decimal digits of `n` without allocating.
+fn write_decimal(out: &mut Vec<u8>, n: i64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut v = n.unsigned_abs();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(&digits[i..]);
 }
 
 /// One entry of a top-level dictionary: its key and the byte span of its value.
@@ -165,14 +285,53 @@ impl<'a> Tokenizer<'a> {
         Ok(())
     }
 
-    /// Skips one value at nesting `depth`, checking it and everything inside it.
-    fn skip_value(&mut self, depth: usize) -> Result<(), BencodeError> {
+    fn check_depth(&self, depth: usize) -> Result<(), BencodeError> {
         if depth > self.limits.max_depth {
             return Err(BencodeError::TooDeep {
                 offset: self.pos,
                 max: self.limits.max_depth,
             });
         }
+        Ok(())
+    }
+
+    /// Reads one value at nesting `depth` into a tree, with the checks of [`Self::skip_value`].
+    fn value(&mut self, depth: usize) -> Result<Value<'a>, BencodeError> {
+        self.check_depth(depth)?;
+        match self.peek()? {
+            b'i' => self.integer().map(Value::Int),
+            b'0'..=b'9' => self.string().map(Value::Bytes),
+            b'l' => {
+                self.count_value()?;
+                self.pos += 1;
+                let mut items = Vec::new();
+                while self.peek()? != b'e' {
+                    items.push(self.value(depth + 1)?);
+                }
+                self.pos += 1;
+                Ok(Value::List(items))
+            }
+            b'd' => {
+                self.count_value()?;
+                self.pos += 1;
+                let mut entries = Vec::new();
+                while self.peek()? != b'e' {
+                    let key = self.key()?;
+                    entries.push((key, self.value(depth + 1)?));
+                }
+                self.pos += 1;
+                Ok(Value::Dict(entries))
+            }
+            byte => Err(BencodeError::UnexpectedByte {
+                offset: self.pos,
+                byte,
+            }),
+        }
+    }
+
+    /// Skips one value at nesting `depth`, checking it and everything inside it.
+    fn skip_value(&mut self, depth: usize) -> Result<(), BencodeError> {
+        self.check_depth(depth)?;
         match self.peek()? {
             b'i' => self.integer().map(drop),
             b'0'..=b'9' => self.string().map(drop),
@@ -406,6 +565,97 @@ mod tests {
         assert_eq!(
             validate(b"li1ei2ei3ee", limits),
             Err(BencodeError::TooManyValues(3))
+        );
+    }
+
+    #[test]
+    fn parse_builds_a_tree() {
+        let v = parse(b"d1:ai-12e1:bl3:xyze1:ai3ee", Limits::default()).unwrap();
+        assert_eq!(v.get(b"a"), Some(&Value::Int(3)), "last duplicate wins");
+        assert_eq!(v.get(b"b"), Some(&Value::List(vec![Value::Bytes(b"xyz")])));
+        assert_eq!(v.get(b"c"), None);
+        assert_eq!(v.kind(), "dictionary");
+        assert_eq!(Value::Int(1).get(b"a"), None);
+    }
+
+    #[test]
+    fn parse_checks_like_validate() {
+        for input in [
+            &b""[..],
+            b"i12",
+            b"ie",
+            b"i1x2e",
+            b"i03e",
+            b"i-0e",
+            b"5:abc",
+            b"d1:a",
+            b"di1ei2ee",
+            b"x",
+            b"i99999999999999999999e",
+            b"-1:",
+            b"i1ejunk",
+            b"li1ee ",
+        ] {
+            assert_eq!(
+                parse(input, Limits::default()).map(drop),
+                validate(input, Limits::default()),
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
+            assert!(parse(input, Limits::default()).is_err());
+        }
+        let limits = Limits {
+            max_depth: 16,
+            max_values: 100,
+        };
+        let ok = [vec![b'l'; 16], vec![b'e'; 16]].concat();
+        assert!(parse(&ok, limits).is_ok());
+        let deep = [vec![b'l'; 17], vec![b'e'; 17]].concat();
+        assert_eq!(
+            parse(&deep, limits),
+            Err(BencodeError::TooDeep {
+                offset: 16,
+                max: 16
+            })
+        );
+        let huge = [vec![b'l'; 1_000_000], vec![b'e'; 1_000_000]].concat();
+        assert!(matches!(
+            parse(&huge, limits),
+            Err(BencodeError::TooDeep { .. })
+        ));
+        let small = Limits {
+            max_depth: 4,
+            max_values: 3,
+        };
+        assert_eq!(
+            parse(b"li1ei2ei3ee", small),
+            Err(BencodeError::TooManyValues(3))
+        );
+    }
+
+    #[test]
+    fn error_offsets_and_reasons() {
+        assert_eq!(BencodeError::TrailingData(7).offset(), Some(7));
+        assert_eq!(BencodeError::TooManyValues(3).offset(), None);
+        assert_eq!(BencodeError::Empty.reason(), "unexpected end of input");
+    }
+
+    #[test]
+    fn writes_integers_and_strings() {
+        let mut out = Vec::new();
+        write_int(&mut out, 0);
+        write_int(&mut out, -7);
+        write_int(&mut out, i64::MIN);
+        write_int(&mut out, i64::MAX);
+        write_bytes(&mut out, b"ab");
+        write_bytes(&mut out, b"");
+        assert_eq!(
+            out,
+            b"i0ei-7ei-9223372036854775808ei9223372036854775807e2:ab0:"
+        );
+        assert_eq!(
+            validate(b"i-9223372036854775808e", Limits::default()),
+            Ok(())
         );
     }
 

@@ -3,11 +3,21 @@
 use std::net::{IpAddr, SocketAddr};
 
 use super::ReplyError;
-use super::bencode::{self, Value, write_bytes, write_int};
 use super::compact::{decode_compact_v4, decode_compact_v6, push_compact};
+use crate::bencode::{self, Limits, Value, write_bytes, write_int};
 
 /// Largest announce or scrape reply body the decoders accept (4 MiB).
 pub const MAX_REPLY_LEN: usize = 4 << 20;
+
+/// Deepest nesting of lists/dictionaries accepted in a reply (the top level is depth 1).
+const MAX_REPLY_DEPTH: usize = 16;
+
+/// Bounds for reading replies: the size bound [`MAX_REPLY_LEN`] already bounds the value count
+/// (every value takes at least two bytes), so only the depth is tighter than the input's.
+const REPLY_LIMITS: Limits = Limits {
+    max_depth: MAX_REPLY_DEPTH,
+    max_values: MAX_REPLY_LEN,
+};
 
 /// Longest `failure reason` / `warning message` kept when decoding (longer text is cut).
 const MAX_MESSAGE_LEN: usize = 1024;
@@ -87,16 +97,7 @@ impl AnnounceReply {
     /// Accepts compact (`peers` string) and dictionary-list peers plus `peers6`; bodies over
     /// [`MAX_REPLY_LEN`] are refused. A `failure reason` becomes [`ReplyError::Failure`].
     pub fn decode(body: &[u8]) -> Result<AnnounceReply, ReplyError> {
-        if body.len() > MAX_REPLY_LEN {
-            return Err(ReplyError::TooLarge {
-                len: body.len(),
-                max: MAX_REPLY_LEN,
-            });
-        }
-        let root = bencode::parse(body)?;
-        if !matches!(root, Value::Dict(_)) {
-            return Err(ReplyError::NotADict(root.kind()));
-        }
+        let root = parse_reply(body)?;
         if let Some(reason) = root.get(b"failure reason") {
             return Err(ReplyError::Failure(message(reason, "failure reason")?));
         }
@@ -205,6 +206,25 @@ pub fn encode_failure(reason: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(reason.len() + 24);
     write_failure(&mut out, reason);
     out
+}
+
+/// Reads a reply body (announce or scrape) with the shared bencode reader: at most
+/// [`MAX_REPLY_LEN`] bytes, nesting at most [`MAX_REPLY_DEPTH`], canonical bencode; trailing
+/// ASCII whitespace (a newline some trackers append) is ignored. The top level must be a
+/// dictionary.
+pub(super) fn parse_reply(body: &[u8]) -> Result<Value<'_>, ReplyError> {
+    if body.len() > MAX_REPLY_LEN {
+        return Err(ReplyError::TooLarge {
+            len: body.len(),
+            max: MAX_REPLY_LEN,
+        });
+    }
+    let root = bencode::parse(body.trim_ascii_end(), REPLY_LIMITS)
+        .map_err(|err| ReplyError::bencode(&err))?;
+    if !matches!(root, Value::Dict(_)) {
+        return Err(ReplyError::NotADict(root.kind()));
+    }
+    Ok(root)
 }
 
 /// The single writer of the announce reply format. Keys are written in sorted order.
@@ -424,6 +444,66 @@ mod tests {
             AnnounceReply::decode(&huge),
             Err(ReplyError::TooLarge { .. })
         ));
+    }
+
+    #[test]
+    fn reader_bounds_and_errors() {
+        let ok = [
+            &b"d8:intervali5e1:x"[..],
+            &[b'l'; MAX_REPLY_DEPTH - 1],
+            &[b'e'; MAX_REPLY_DEPTH - 1],
+            b"e",
+        ]
+        .concat();
+        assert_eq!(AnnounceReply::decode(&ok).unwrap().interval, 5);
+        let deep = [
+            &b"d8:intervali5e1:x"[..],
+            &[b'l'; MAX_REPLY_DEPTH],
+            &[b'e'; MAX_REPLY_DEPTH],
+            b"e",
+        ]
+        .concat();
+        assert_eq!(
+            AnnounceReply::decode(&deep),
+            Err(ReplyError::Bencode {
+                offset: 17 + MAX_REPLY_DEPTH - 1,
+                what: "nesting too deep"
+            })
+        );
+        let huge = [vec![b'l'; 1_000_000], vec![b'e'; 1_000_000]].concat();
+        assert!(matches!(
+            AnnounceReply::decode(&huge),
+            Err(ReplyError::Bencode { .. })
+        ));
+        assert_eq!(
+            AnnounceReply::decode(b"d8:intervali5e5:peers0:e\r\n").unwrap(),
+            AnnounceReply {
+                interval: 5,
+                ..AnnounceReply::default()
+            }
+        );
+        assert_eq!(
+            AnnounceReply::decode(b"d8:intervali5e5:peers0:ejunk"),
+            Err(ReplyError::Bencode {
+                offset: 24,
+                what: "data after the end of the value"
+            })
+        );
+        for bad in [
+            &b""[..],
+            b"d8:intervali5e",
+            b"d8:intervali05ee",
+            b"d8:intervali99999999999999999999ee",
+            b"d5:peers5:abce",
+            b"di1ei2ee",
+            b"x",
+        ] {
+            assert!(
+                matches!(AnnounceReply::decode(bad), Err(ReplyError::Bencode { .. })),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
     }
 
     #[test]

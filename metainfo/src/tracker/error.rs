@@ -1,5 +1,7 @@
 //! Errors from decoding tracker replies.
 
+use crate::bencode::BencodeError;
+
 /// Why a tracker reply could not be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReplyError {
@@ -38,4 +40,14 @@ pub enum ReplyError {
     /// A scrape reply key that is not a 20-byte info-hash.
     #[error("scrape reply has a {0}-byte key in `files`, expected a 20-byte info-hash")]
     BadInfoHash(usize),
+}
+
+impl ReplyError {
+    /// A bencode error from the shared reader, as [`ReplyError::Bencode`].
+    pub(super) fn bencode(error: &BencodeError) -> ReplyError {
+        ReplyError::Bencode {
+            offset: error.offset().unwrap_or(0),
+            what: error.reason(),
+        }
+    }
 }

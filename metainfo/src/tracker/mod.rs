@@ -10,7 +10,6 @@
 //! Both go through one writer, so there is one definition of the format.
 
 mod announce;
-mod bencode;
 mod compact;
 mod error;
 mod scrape;

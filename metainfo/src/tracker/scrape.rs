@@ -1,8 +1,8 @@
 //! The scrape reply (BEP 48): `files` maps each 20-byte info-hash to its swarm counts.
 
 use super::ReplyError;
-use super::announce::MAX_REPLY_LEN;
-use super::bencode::{self, Value, write_bytes, write_int};
+use super::announce::parse_reply;
+use crate::bencode::{Value, write_bytes, write_int};
 
 /// Counts for one torrent in a scrape reply.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -22,19 +22,10 @@ pub struct ScrapeReply {
 }
 
 impl ScrapeReply {
-    /// Decode a scrape reply body (at most [`MAX_REPLY_LEN`] bytes). Missing counts are 0;
-    /// a `failure reason` becomes [`ReplyError::Failure`].
+    /// Decode a scrape reply body (at most [`MAX_REPLY_LEN`](super::MAX_REPLY_LEN) bytes).
+    /// Missing counts are 0; a `failure reason` becomes [`ReplyError::Failure`].
     pub fn decode(body: &[u8]) -> Result<ScrapeReply, ReplyError> {
-        if body.len() > MAX_REPLY_LEN {
-            return Err(ReplyError::TooLarge {
-                len: body.len(),
-                max: MAX_REPLY_LEN,
-            });
-        }
-        let root = bencode::parse(body)?;
-        if !matches!(root, Value::Dict(_)) {
-            return Err(ReplyError::NotADict(root.kind()));
-        }
+        let root = parse_reply(body)?;
         if let Some(reason) = root.get(b"failure reason") {
             let text = match reason {
                 Value::Bytes(b) => String::from_utf8_lossy(&b[..b.len().min(1024)]).into_owned(),
