@@ -58,6 +58,12 @@ pub struct Config {
     #[arg(long, env = "TRACKER_ALLOWLIST")]
     pub allowlist: Option<PathBuf>,
 
+    /// Keep every peer's 20-byte peer id, so that `compact=0` replies list `peer id` (unless
+    /// the client sends `no_peer_id=1`). Off by default: it costs about 20 bytes per peer,
+    /// more than the rest of the peer's record.
+    #[arg(long, env = "TRACKER_PEER_IDS")]
+    pub peer_ids: bool,
+
     /// Honour the `ip` announce parameter (otherwise the connection's source address is used).
     #[arg(long, env = "TRACKER_TRUST_IP_PARAM")]
     pub trust_ip_param: bool,
@@ -92,7 +98,8 @@ pub struct Config {
     #[arg(long, env = "TRACKER_UDP_SECRET", value_parser = parse_udp_secret, hide_env_values = true)]
     pub udp_secret: Option<[u8; 16]>,
 
-    /// Worker threads (default: one per CPU).
+    /// HTTP threads, each serving its share of the connections, and threads for UDP and
+    /// the rest (default: one per CPU).
     #[arg(long, env = "TRACKER_THREADS")]
     pub threads: Option<usize>,
 }

@@ -33,9 +33,12 @@ pub struct Announce {
     pub info_hash: InfoHash,
     pub ip: IpAddr,
     pub port: u16,
+    pub peer_id: [u8; 20],
     pub seeder: bool,
     pub event: Event,
     pub numwant: Option<u32>,
+    /// The reply lists peers with their ids (`compact=0` without `no_peer_id`).
+    pub want_peer_ids: bool,
 }
 
 impl Tracker {
@@ -47,9 +50,11 @@ impl Tracker {
         let params = AnnounceParams {
             info_hash: a.info_hash,
             peer: SocketAddr::new(a.ip.to_canonical(), a.port),
+            peer_id: a.peer_id,
             seeder: a.seeder,
             event: a.event,
             numwant: self.config.numwant(a.numwant),
+            want_peer_ids: a.want_peer_ids,
             now: unix_now(),
         };
         self.store.announce(&params).await.map_err(|e| {

@@ -5,10 +5,12 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::body::Body;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
+use hyper::body::Incoming;
 use metainfo::tracker::{
     AnnounceReply, Peer, PeerFormat, ReplyHead, decode_compact_v4, decode_compact_v6,
     encode_failure, write_compact_announce, write_scrape,
@@ -21,10 +23,9 @@ use crate::store::{InfoHash, Store, SwarmView};
 /// Most torrents listed by a full scrape (when `--full-scrape` enables it).
 const FULL_SCRAPE_LIMIT: usize = 10_000;
 
-/// The tracker's routes.
+/// The routes other than `/announce` (which [`announce`] serves directly, without routing).
 pub fn router(tracker: Arc<Tracker>) -> Router {
     Router::new()
-        .route("/announce", get(announce))
         .route("/scrape", get(scrape))
         .route("/health", get(health))
         .with_state(tracker)
@@ -34,21 +35,18 @@ async fn health() -> &'static str {
     "ok\n"
 }
 
-/// Takes the whole request (no extractor copies the headers); the connection's address
-/// was put in its extensions by the server.
-async fn announce(State(tracker): State<Arc<Tracker>>, request: Request) -> Response {
+/// `GET /announce`, the hot path: called by the server for every request to that path with
+/// the connection's address, without a router or extractors in between.
+pub async fn announce(
+    tracker: &Tracker,
+    remote: SocketAddr,
+    request: &Request<Incoming>,
+) -> Response {
     let query = match parse_announce(request.uri().query().unwrap_or("").as_bytes()) {
         Ok(q) => q,
         Err(e) => return failure(&e.to_string()),
     };
-    let Some(ConnectInfo(remote)) = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .copied()
-    else {
-        return failure("internal error: unknown client address");
-    };
-    let ip = match peer_ip(&tracker, remote, request.headers(), &query) {
+    let ip = match peer_ip(tracker, remote, request.headers(), &query) {
         Ok(ip) => ip,
         Err(reason) => return failure(reason),
     };
@@ -56,12 +54,14 @@ async fn announce(State(tracker): State<Arc<Tracker>>, request: Request) -> Resp
         info_hash: query.info_hash,
         ip,
         port: query.port,
+        peer_id: query.peer_id,
         seeder: query.seeder(),
         event: query.event,
         numwant: query.numwant,
+        want_peer_ids: !query.compact && !query.no_peer_id,
     };
     match tracker.announce(&request).await {
-        Ok(view) => bencoded(announce_body(&tracker, &query, &view)),
+        Ok(view) => bencoded(announce_body(tracker, &query, &view)),
         Err(e) => failure(&e.to_string()),
     }
 }
@@ -110,14 +110,20 @@ fn announce_body(tracker: &Tracker, query: &AnnounceQuery, view: &SwarmView) -> 
         write_compact_announce(&mut body, &head, &view.peers_v4, &view.peers_v6);
         return body;
     }
-    // Dictionary list (compact=0). The store keeps no peer ids (see store docs), so entries
-    // carry `ip` and `port` only.
-    let peers: Vec<Peer> = decode_compact_v4(&view.peers_v4)
+    // Dictionary list (compact=0): with `peer id` when the store keeps ids (`--peer-ids`)
+    // and the client did not send `no_peer_id`, else `ip` and `port` only.
+    let mut peers: Vec<Peer> = decode_compact_v4(&view.peers_v4)
         .unwrap_or_default()
         .into_iter()
         .chain(decode_compact_v6(&view.peers_v6).unwrap_or_default())
         .map(Peer::from)
         .collect();
+    let with_ids = !query.no_peer_id && !peers.is_empty() && view.peer_ids.len() == peers.len();
+    if with_ids {
+        for (peer, id) in peers.iter_mut().zip(&view.peer_ids) {
+            peer.peer_id = Some(*id);
+        }
+    }
     let reply = AnnounceReply {
         interval: head.interval,
         min_interval: head.min_interval,
@@ -127,7 +133,11 @@ fn announce_body(tracker: &Tracker, query: &AnnounceQuery, view: &SwarmView) -> 
         warning_message: None,
         peers,
     };
-    reply.encode(PeerFormat::DictNoPeerId)
+    reply.encode(if with_ids {
+        PeerFormat::Dict
+    } else {
+        PeerFormat::DictNoPeerId
+    })
 }
 
 async fn scrape(State(tracker): State<Arc<Tracker>>, request: Request) -> Response {
@@ -166,7 +176,7 @@ fn failure(reason: &str) -> Response {
 }
 
 fn bencoded(body: Vec<u8>) -> Response {
-    let mut response = body.into_response();
+    let mut response = Response::new(Body::from(body));
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));

@@ -1,10 +1,12 @@
-//! The HTTP accept loop: each connection is served by hyper (HTTP/1.1, keep-alive) with
-//! a header-read timeout that also closes idle keep-alive connections, a bounded read
-//! buffer (request line + headers), a connection cap and a maximum connection age.
+//! The HTTP accept loop: each connection is handed to one of the worker threads and served
+//! there by hyper (HTTP/1.1, keep-alive) with a header-read timeout that also closes idle
+//! keep-alive connections, a bounded read buffer (request line + headers), a connection cap
+//! and a maximum connection age.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -14,9 +16,12 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::task::JoinSet;
 use tower_service::Service;
 
+use super::handlers;
+use crate::core::Tracker;
 use crate::shutdown::Shutdown;
 
 /// Bytes hyper may buffer for one request's line and headers; larger requests are refused.
@@ -38,9 +43,92 @@ pub struct Limits {
     pub max_connections: usize,
 }
 
-/// Accept connections on `listener` and serve `router` until `shutdown`, then let
-/// in-flight requests finish (up to a short grace period).
-pub async fn serve(listener: TcpListener, router: Router, limits: Limits, mut shutdown: Shutdown) {
+/// What every connection serves: `/announce` directly (the hot path), everything else
+/// through the axum router.
+#[derive(Clone)]
+pub struct App {
+    pub tracker: Arc<Tracker>,
+    pub router: Router,
+}
+
+/// Threads that each run a single-threaded runtime serving the connections handed to them
+/// (round robin). Every connection stays on one thread, so a request never wakes another
+/// thread and no task migrates; the threads exit once every [`Workers`] handle is dropped
+/// and their connections have ended.
+pub struct Workers {
+    queues: Vec<mpsc::UnboundedSender<Accepted>>,
+    next: AtomicUsize,
+}
+
+/// An accepted connection on its way to a worker thread.
+struct Accepted {
+    stream: std::net::TcpStream,
+    remote: SocketAddr,
+    connection: Connection,
+}
+
+impl Workers {
+    /// Start `count` worker threads (at least one).
+    pub fn start(count: usize) -> std::io::Result<(Workers, Vec<std::thread::JoinHandle<()>>)> {
+        let mut queues = Vec::new();
+        let mut threads = Vec::new();
+        for index in 0..count.max(1) {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let (tx, rx) = mpsc::unbounded_channel();
+            let thread = std::thread::Builder::new()
+                .name(format!("http-{index}"))
+                .spawn(move || runtime.block_on(run_worker(rx)))?;
+            queues.push(tx);
+            threads.push(thread);
+        }
+        let workers = Workers {
+            queues,
+            next: AtomicUsize::new(0),
+        };
+        Ok((workers, threads))
+    }
+
+    /// Hand a connection to the next worker.
+    fn dispatch(&self, accepted: Accepted) {
+        let index = self.next.fetch_add(1, Ordering::Relaxed) % self.queues.len();
+        if self.queues[index].send(accepted).is_err() {
+            tracing::error!("http worker {index} has stopped; connection dropped");
+        }
+    }
+}
+
+/// One worker thread's loop: serve each connection it is given until the queue closes,
+/// then let the open ones finish.
+async fn run_worker(mut queue: mpsc::UnboundedReceiver<Accepted>) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = queue.recv() => match accepted {
+                Some(a) => match TcpStream::from_std(a.stream) {
+                    Ok(stream) => {
+                        connections.spawn(a.connection.run(stream, a.remote));
+                    }
+                    Err(e) => tracing::warn!("cannot register a connection: {e}"),
+                },
+                None => break,
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    while connections.join_next().await.is_some() {}
+}
+
+/// Accept connections on `listener` and serve `app` on the `workers` threads until
+/// `shutdown`, then let in-flight requests finish (up to a short grace period).
+pub async fn serve(
+    listener: TcpListener,
+    app: App,
+    workers: Arc<Workers>,
+    limits: Limits,
+    shutdown: Shutdown,
+) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let mut builder = http1::Builder::new();
     builder
@@ -50,6 +138,7 @@ pub async fn serve(listener: TcpListener, router: Router, limits: Limits, mut sh
         .max_headers(MAX_HEADERS)
         .keep_alive(true);
     let builder = Arc::new(builder);
+    let mut stopping = shutdown.clone();
     loop {
         let (stream, remote) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -61,7 +150,7 @@ pub async fn serve(listener: TcpListener, router: Router, limits: Limits, mut sh
                     continue;
                 }
             },
-            _ = shutdown.wait() => break,
+            _ = stopping.wait() => break,
         };
         let Ok(permit) = slots.clone().try_acquire_owned() else {
             tracing::debug!(%remote, "connection limit reached; closing");
@@ -70,13 +159,22 @@ pub async fn serve(listener: TcpListener, router: Router, limits: Limits, mut sh
         let _ = stream.set_nodelay(true);
         let connection = Connection {
             builder: builder.clone(),
-            router: router.clone(),
+            app: app.clone(),
             limits,
+            shutdown: shutdown.clone(),
             _permit: permit,
         };
-        tokio::spawn(connection.run(stream, remote, shutdown.clone()));
+        match stream.into_std() {
+            Ok(stream) => workers.dispatch(Accepted {
+                stream,
+                remote,
+                connection,
+            }),
+            Err(e) => tracing::warn!(%remote, "cannot hand over a connection: {e}"),
+        }
     }
     drop(listener);
+    drop(workers);
     // Wait for connections to finish: every one holds a permit until it ends.
     let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, slots.acquire_many(all)).await;
@@ -84,21 +182,31 @@ pub async fn serve(listener: TcpListener, router: Router, limits: Limits, mut sh
 
 struct Connection {
     builder: Arc<http1::Builder>,
-    router: Router,
+    app: App,
     limits: Limits,
+    shutdown: Shutdown,
     _permit: OwnedSemaphorePermit,
 }
 
 impl Connection {
-    async fn run(self, stream: TcpStream, remote: SocketAddr, mut shutdown: Shutdown) {
-        let router = self.router;
+    async fn run(self, stream: TcpStream, remote: SocketAddr) {
+        let App { tracker, router } = self.app;
         let service = service_fn(move |mut request: hyper::Request<Incoming>| {
-            request.extensions_mut().insert(ConnectInfo(remote));
+            let tracker = tracker.clone();
             let mut router = router.clone();
-            async move { Ok::<_, Infallible>(router.call(request).await.unwrap_or_else(|e| match e {})) }
+            async move {
+                if request.uri().path() == "/announce" {
+                    return Ok::<_, Infallible>(
+                        handlers::announce(&tracker, remote, &request).await,
+                    );
+                }
+                request.extensions_mut().insert(ConnectInfo(remote));
+                Ok(router.call(request).await.unwrap_or_else(|e| match e {}))
+            }
         });
         let conn = self.builder.serve_connection(TokioIo::new(stream), service);
         tokio::pin!(conn);
+        let mut shutdown = self.shutdown;
         let closing = tokio::select! {
             result = conn.as_mut() => {
                 if let Err(e) = result {

@@ -9,6 +9,10 @@
 //! 100–150 bytes per torrent (map slot, counters, allocation headers): about 10–11 bytes
 //! per peer at 100 peers per torrent (bench/tracker.sh measures RSS per peer).
 //!
+//! With `peer_ids` on (`--peer-ids`), each torrent also has a side table of 20-byte peer
+//! ids, parallel to its record arrays (same index, same order), so a peer costs about 20
+//! bytes more; without it the side table is never allocated.
+//!
 //! # Time
 //! Timestamps count in units of `max(1, ceil(ttl / 4096))` seconds modulo 2^15, so the
 //! peer lifetime is at most 4096 units and a stamp is unambiguous for eight lifetimes;
@@ -61,6 +65,16 @@ impl<const N: usize> Record<N> {
     }
 }
 
+/// A peer's 20-byte id.
+type PeerId = [u8; 20];
+
+/// The peer ids of one torrent: `v4[i]` belongs to `Swarm::v4[i]`, `v6[i]` to `Swarm::v6[i]`.
+#[derive(Debug, Default)]
+struct PeerIds {
+    v4: Vec<PeerId>,
+    v6: Vec<PeerId>,
+}
+
 /// One torrent's peers and counters.
 #[derive(Debug, Default)]
 struct Swarm {
@@ -68,12 +82,31 @@ struct Swarm {
     v4: Vec<Record<6>>,
     /// IPv6 peers sorted by address.
     v6: Vec<Record<18>>,
+    /// Their peer ids, only when the store keeps them.
+    ids: Option<Box<PeerIds>>,
     seeders: u32,
     leechers: u32,
     downloaded: u32,
 }
 
 impl Swarm {
+    fn new(keep_ids: bool) -> Swarm {
+        Swarm {
+            ids: keep_ids.then(Box::default),
+            ..Swarm::default()
+        }
+    }
+
+    /// The IPv4 records and, if kept, their ids.
+    fn v4_mut(&mut self) -> (&mut Vec<Record<6>>, Option<&mut Vec<PeerId>>) {
+        (&mut self.v4, self.ids.as_deref_mut().map(|ids| &mut ids.v4))
+    }
+
+    /// The IPv6 records and, if kept, their ids.
+    fn v6_mut(&mut self) -> (&mut Vec<Record<18>>, Option<&mut Vec<PeerId>>) {
+        (&mut self.v6, self.ids.as_deref_mut().map(|ids| &mut ids.v6))
+    }
+
     fn stats(&self) -> ScrapeStats {
         ScrapeStats {
             complete: self.seeders.into(),
@@ -131,6 +164,7 @@ impl Clock {
 pub struct MemoryStore {
     shards: Box<[Mutex<HashMap<InfoHash, Swarm>>]>,
     clock: Clock,
+    keep_ids: bool,
 }
 
 impl MemoryStore {
@@ -142,6 +176,7 @@ impl MemoryStore {
                 .map(|_| Mutex::new(HashMap::with_hasher(hasher.clone())))
                 .collect(),
             clock: Clock::new(config),
+            keep_ids: config.peer_ids,
         }
     }
 
@@ -162,8 +197,8 @@ impl MemoryStore {
                 return SwarmView::default();
             };
             let before = match p.peer {
-                SocketAddr::V4(a) => remove(&mut swarm.v4, &compact_v4(a)),
-                SocketAddr::V6(a) => remove(&mut swarm.v6, &compact_v6(a)),
+                SocketAddr::V4(a) => remove(swarm.v4_mut(), &compact_v4(a)),
+                SocketAddr::V6(a) => remove(swarm.v6_mut(), &compact_v6(a)),
             };
             swarm.count(before, None);
             return SwarmView {
@@ -172,19 +207,29 @@ impl MemoryStore {
                 ..SwarmView::default()
             };
         }
-        let swarm = shard.entry(p.info_hash).or_default();
+        let swarm = shard
+            .entry(p.info_hash)
+            .or_insert_with(|| Swarm::new(self.keep_ids));
         let mut view = SwarmView::default();
+        let mut sampler = Sampler {
+            p,
+            clock: self.clock,
+            now_stamp: stamp,
+            ids_out: &mut view.peer_ids,
+        };
         let before = match p.peer {
             SocketAddr::V4(a) => {
                 let me = compact_v4(a);
-                let before = upsert(&mut swarm.v4, Record::new(me, p.seeder, stamp));
-                view.peers_v4 = sample(&swarm.v4, &me, p, self.clock, stamp);
+                let (list, ids) = swarm.v4_mut();
+                let before = upsert(list, ids, Record::new(me, p.seeder, stamp), p.peer_id);
+                view.peers_v4 = sampler.sample(&swarm.v4, swarm.ids.as_ref().map(|i| &i.v4), &me);
                 before
             }
             SocketAddr::V6(a) => {
                 let me = compact_v6(a);
-                let before = upsert(&mut swarm.v6, Record::new(me, p.seeder, stamp));
-                view.peers_v6 = sample(&swarm.v6, &me, p, self.clock, stamp);
+                let (list, ids) = swarm.v6_mut();
+                let before = upsert(list, ids, Record::new(me, p.seeder, stamp), p.peer_id);
+                view.peers_v6 = sampler.sample(&swarm.v6, swarm.ids.as_ref().map(|i| &i.v6), &me);
                 before
             }
         };
@@ -205,8 +250,9 @@ impl MemoryStore {
             let mut map = shard.lock().unwrap_or_else(|p| p.into_inner());
             map.retain(|_, swarm| {
                 let before = swarm.v4.len() + swarm.v6.len();
-                swarm.v4.retain(|r| !clock.expired(r.stamp(), now_stamp));
-                swarm.v6.retain(|r| !clock.expired(r.stamp(), now_stamp));
+                let fresh = |stamp| !clock.expired(stamp, now_stamp);
+                retain_fresh(swarm.v4_mut(), fresh);
+                retain_fresh(swarm.v6_mut(), fresh);
                 stats.peers_expired += before - swarm.v4.len() - swarm.v6.len();
                 let seeders = swarm.v4.iter().filter(|r| r.seeder()).count()
                     + swarm.v6.iter().filter(|r| r.seeder()).count();
@@ -214,6 +260,10 @@ impl MemoryStore {
                 swarm.leechers = (swarm.v4.len() + swarm.v6.len() - seeders) as u32;
                 shrink(&mut swarm.v4);
                 shrink(&mut swarm.v6);
+                if let Some(ids) = swarm.ids.as_deref_mut() {
+                    shrink(&mut ids.v4);
+                    shrink(&mut ids.v6);
+                }
                 if swarm.is_empty() {
                     stats.torrents_removed += 1;
                 }
@@ -254,61 +304,122 @@ impl Store for MemoryStore {
     }
 }
 
-/// Insert or refresh `record`; returns the peer's previous seeder flag if it was present.
-fn upsert<const N: usize>(list: &mut Vec<Record<N>>, record: Record<N>) -> Option<bool> {
+/// Insert or refresh `record` (and its id, if ids are kept); returns the peer's previous
+/// seeder flag if it was present.
+fn upsert<const N: usize>(
+    list: &mut Vec<Record<N>>,
+    ids: Option<&mut Vec<PeerId>>,
+    record: Record<N>,
+    peer_id: PeerId,
+) -> Option<bool> {
     match list.binary_search_by(|r| r.addr.cmp(&record.addr)) {
         Ok(i) => {
             let before = list[i].seeder();
             list[i] = record;
+            if let Some(slot) = ids.and_then(|ids| ids.get_mut(i)) {
+                *slot = peer_id;
+            }
             Some(before)
         }
         Err(i) => {
-            // Grow by an eighth rather than doubling: a full array costs at most ~12 %
-            // slack, and inserting into a sorted array is O(n) anyway.
-            if list.len() == list.capacity() {
-                list.reserve_exact(list.len() / 8 + 2);
+            insert_at(list, i, record);
+            if let Some(ids) = ids {
+                insert_at(ids, i.min(ids.len()), peer_id);
             }
-            list.insert(i, record);
             None
         }
     }
 }
 
-/// Remove the peer at `addr`; returns its seeder flag if it was present.
-fn remove<const N: usize>(list: &mut Vec<Record<N>>, addr: &[u8; N]) -> Option<bool> {
+/// Insert into a sorted array, growing it by an eighth rather than doubling: a full array
+/// costs at most ~12 % slack, and inserting into a sorted array is O(n) anyway.
+fn insert_at<T>(list: &mut Vec<T>, index: usize, item: T) {
+    if list.len() == list.capacity() {
+        list.reserve_exact(list.len() / 8 + 2);
+    }
+    list.insert(index, item);
+}
+
+/// Remove the peer at `addr` (and its id); returns its seeder flag if it was present.
+fn remove<const N: usize>(
+    (list, ids): (&mut Vec<Record<N>>, Option<&mut Vec<PeerId>>),
+    addr: &[u8; N],
+) -> Option<bool> {
     let i = list.binary_search_by(|r| r.addr.cmp(addr)).ok()?;
+    if let Some(ids) = ids.filter(|ids| i < ids.len()) {
+        ids.remove(i);
+    }
     Some(list.remove(i).seeder())
 }
 
-/// Up to `numwant` compact addresses from `list`, starting at a random position: never
-/// `me`, never an expired peer, and no seeders when the announcer is a seeder.
-fn sample<const N: usize>(
-    list: &[Record<N>],
-    me: &[u8; N],
-    p: &AnnounceParams,
+/// Keep only the records whose stamp passes `fresh`, and their ids with them.
+fn retain_fresh<const N: usize>(
+    (list, ids): (&mut Vec<Record<N>>, Option<&mut Vec<PeerId>>),
+    fresh: impl Fn(u16) -> bool,
+) {
+    let Some(ids) = ids else {
+        list.retain(|r| fresh(r.stamp()));
+        return;
+    };
+    let mut kept = 0;
+    for i in 0..list.len() {
+        if fresh(list[i].stamp()) {
+            list[kept] = list[i];
+            if let (Some(&id), true) = (ids.get(i), kept < ids.len()) {
+                ids[kept] = id;
+            }
+            kept += 1;
+        }
+    }
+    list.truncate(kept);
+    ids.truncate(kept);
+}
+
+/// Draws the peers returned to one announcer.
+struct Sampler<'a> {
+    p: &'a AnnounceParams,
     clock: Clock,
     now_stamp: u16,
-) -> Vec<u8> {
-    let want = p.numwant.min(list.len().saturating_sub(1));
-    let mut out = Vec::with_capacity(want * N);
-    if want == 0 {
-        return out;
-    }
-    let start = random_below(list.len());
-    let (tail, head) = list.split_at(start);
-    for record in head.iter().chain(tail) {
-        if out.len() >= want * N {
-            break;
+    /// Where the sampled peers' ids go, when they are asked for and kept.
+    ids_out: &'a mut Vec<PeerId>,
+}
+
+impl Sampler<'_> {
+    /// Up to `numwant` compact addresses from `list`, starting at a random position: never
+    /// `me`, never an expired peer, and no seeders when the announcer is a seeder. Their
+    /// ids (from `ids`, parallel to `list`) go to `ids_out` if the announcer wants them.
+    fn sample<const N: usize>(
+        &mut self,
+        list: &[Record<N>],
+        ids: Option<&Vec<PeerId>>,
+        me: &[u8; N],
+    ) -> Vec<u8> {
+        let p = self.p;
+        let want = p.numwant.min(list.len().saturating_sub(1));
+        let mut out = Vec::with_capacity(want * N);
+        if want == 0 {
+            return out;
         }
-        if &record.addr == me
-            || (p.seeder && record.seeder())
-            || clock.expired(record.stamp(), now_stamp)
-        {
-            continue;
+        let ids = ids.filter(|ids| p.want_peer_ids && ids.len() == list.len());
+        let start = random_below(list.len());
+        for i in (start..list.len()).chain(0..start) {
+            if out.len() >= want * N {
+                break;
+            }
+            let record = &list[i];
+            if &record.addr == me
+                || (p.seeder && record.seeder())
+                || self.clock.expired(record.stamp(), self.now_stamp)
+            {
+                continue;
+            }
+            out.extend_from_slice(&record.addr);
+            if let Some(id) = ids.and_then(|ids| ids.get(i)) {
+                self.ids_out.push(*id);
+            }
         }
-        out.extend_from_slice(&record.addr);
+        out
     }
-    out
 }
 
 /// Release memory of arrays that shrank to well under their capacity.
@@ -343,6 +454,7 @@ mod tests {
     fn store(ttl: u64) -> MemoryStore {
         MemoryStore::new(StoreConfig {
             peer_ttl: Duration::from_secs(ttl),
+            peer_ids: false,
         })
     }
 
@@ -350,11 +462,21 @@ mod tests {
         AnnounceParams {
             info_hash: InfoHash([1; 20]),
             peer: peer.parse().unwrap(),
+            peer_id: id_of(peer),
             seeder,
             event,
             numwant: 50,
+            want_peer_ids: true,
             now,
         }
+    }
+
+    /// A distinct binary peer id per address (all 256 byte values appear across peers).
+    fn id_of(peer: &str) -> PeerId {
+        let seed = peer
+            .bytes()
+            .fold(7u8, |a, b| a.wrapping_mul(31).wrapping_add(b));
+        std::array::from_fn(|i| seed.wrapping_add(i as u8 * 13))
     }
 
     #[test]
@@ -421,5 +543,78 @@ mod tests {
         assert_eq!(s.announce_now(&p).peers_v4.len(), 42);
         p.numwant = 0;
         assert!(s.announce_now(&p).peers_v4.is_empty());
+    }
+}
+
+#[cfg(test)]
+mod peer_id_tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn store(peer_ids: bool) -> MemoryStore {
+        MemoryStore::new(StoreConfig {
+            peer_ttl: Duration::from_secs(10),
+            peer_ids,
+        })
+    }
+
+    fn params(port: u16, id: u8, event: Event, now: u64) -> AnnounceParams {
+        AnnounceParams {
+            info_hash: InfoHash([2; 20]),
+            peer: SocketAddr::from(([10, 0, 0, 1], port)),
+            peer_id: [id; 20],
+            seeder: false,
+            event,
+            numwant: 50,
+            want_peer_ids: true,
+            now,
+        }
+    }
+
+    /// (port, id byte) of each sampled peer.
+    fn sampled(view: &SwarmView) -> Vec<(u16, u8)> {
+        let mut out: Vec<(u16, u8)> = view
+            .peers_v4
+            .chunks_exact(6)
+            .zip(&view.peer_ids)
+            .map(|(c, id)| (u16::from_be_bytes([c[4], c[5]]), id[0]))
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn ids_follow_their_peers_through_updates_stops_and_expiry() {
+        let s = store(true);
+        for (port, id) in [(3, 0xff), (1, 0x00), (2, 0x80)] {
+            s.announce_now(&params(port, id, Event::Started, 1000));
+        }
+        let view = s.announce_now(&params(9, 9, Event::None, 1000));
+        assert_eq!(view.peer_ids.len(), 3);
+        assert_eq!(sampled(&view), [(1, 0x00), (2, 0x80), (3, 0xff)]);
+        // A re-announce with a new id replaces it; a stop removes peer and id together.
+        s.announce_now(&params(2, 0x42, Event::None, 1005));
+        s.announce_now(&params(1, 0x00, Event::Stopped, 1005));
+        let view = s.announce_now(&params(9, 9, Event::None, 1005));
+        assert_eq!(sampled(&view), [(2, 0x42), (3, 0xff)]);
+        // Port 3 and 9 announced last at 1000 and 1005; at 1012 only 2 and 9 (1005) are left.
+        assert_eq!(s.sweep_now(1012).peers_expired, 1);
+        let view = s.announce_now(&params(7, 7, Event::None, 1012));
+        assert_eq!(sampled(&view), [(2, 0x42), (9, 9)]);
+    }
+
+    #[test]
+    fn ids_only_when_kept_and_asked() {
+        let s = store(true);
+        s.announce_now(&params(1, 1, Event::Started, 0));
+        let mut p = params(2, 2, Event::Started, 0);
+        p.want_peer_ids = false;
+        let view = s.announce_now(&p);
+        assert_eq!((view.peers_v4.len(), view.peer_ids.len()), (6, 0));
+        let off = store(false);
+        off.announce_now(&params(1, 1, Event::Started, 0));
+        let view = off.announce_now(&params(2, 2, Event::Started, 0));
+        assert_eq!((view.peers_v4.len(), view.peer_ids.len()), (6, 0));
     }
 }

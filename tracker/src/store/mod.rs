@@ -7,8 +7,12 @@
 //! Peer identity is the pair (IP address, announced port): a re-announce from the same
 //! address and port updates the same record, whatever its `peer_id`. Peers are returned
 //! only to announcers of the same address family (IPv4 peers to IPv4 announcers in
-//! `peers`, IPv6 peers to IPv6 announcers in `peers6`). Stores keep no peer ids, so a
-//! `compact=0` reply lists `ip` and `port` only (as if `no_peer_id` were set).
+//! `peers`, IPv6 peers to IPv6 announcers in `peers6`).
+//!
+//! Peer ids are kept only when [`StoreConfig::peer_ids`] is on (`--peer-ids`): they are
+//! needed for nothing but `compact=0` replies, and cost more than the compact record itself
+//! (20 bytes per peer against 8). Without them a `compact=0` reply lists `ip` and `port`
+//! only (as if `no_peer_id` were set).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -40,11 +44,16 @@ pub struct AnnounceParams {
     pub info_hash: InfoHash,
     /// The peer's address and announced port: its identity and what others connect to.
     pub peer: SocketAddr,
+    /// The peer's 20-byte id (kept only by a store configured with `peer_ids`).
+    pub peer_id: [u8; 20],
     /// `left == 0`: the peer has everything. Seeders are not sent other seeders.
     pub seeder: bool,
     pub event: Event,
     /// How many peers to return at most (already capped).
     pub numwant: usize,
+    /// Return the sampled peers' ids too (a `compact=0` reply without `no_peer_id`), if
+    /// the store keeps them.
+    pub want_peer_ids: bool,
     /// Now, in seconds since the Unix epoch. A store with its own shared clock (Redis)
     /// may use that instead.
     pub now: u64,
@@ -61,6 +70,9 @@ pub struct SwarmView {
     pub peers_v4: Vec<u8>,
     /// Compact IPv6 peers, 18 bytes each; same rules.
     pub peers_v6: Vec<u8>,
+    /// The ids of the peers in `peers_v4` then `peers_v6`, in the same order; empty unless
+    /// asked for (`want_peer_ids`) and kept by the store.
+    pub peer_ids: Vec<[u8; 20]>,
 }
 
 /// What a sweep removed.
@@ -77,6 +89,8 @@ pub struct SweepStats {
 pub struct StoreConfig {
     /// A peer that has not announced for this long is expired (interval × expiry factor).
     pub peer_ttl: Duration,
+    /// Keep each peer's id, for `compact=0` replies with `peer id` (`--peer-ids`).
+    pub peer_ids: bool,
 }
 
 /// A failure of the store's backend (not of the request).

@@ -301,9 +301,15 @@ mod tests {
 
     async fn store(server: &RedisServer, ttl: Duration) -> RedisStore {
         let url = format!("redis://127.0.0.1:{}/", server.port);
-        RedisStore::connect(&url, StoreConfig { peer_ttl: ttl })
-            .await
-            .expect("connect")
+        RedisStore::connect(
+            &url,
+            StoreConfig {
+                peer_ttl: ttl,
+                peer_ids: false,
+            },
+        )
+        .await
+        .expect("connect")
     }
 
     fn hash(n: u8) -> InfoHash {
@@ -314,9 +320,11 @@ mod tests {
         AnnounceParams {
             info_hash: hash(n),
             peer: peer.parse().expect("socket address"),
+            peer_id: [n; 20],
             seeder,
             event,
             numwant: 50,
+            want_peer_ids: false,
             now: 0,
         }
     }
@@ -497,6 +505,7 @@ mod tests {
         let url = format!("redis://127.0.0.1:{port}/");
         let config = StoreConfig {
             peer_ttl: Duration::from_secs(1),
+            peer_ids: false,
         };
         let err = RedisStore::connect(&url, config).await.unwrap_err();
         assert!(matches!(err, StoreError::Backend(_)), "{err}");

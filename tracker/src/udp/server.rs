@@ -123,9 +123,11 @@ impl Worker {
             info_hash: a.info_hash,
             ip,
             port: a.port,
+            peer_id: a.peer_id,
             seeder: a.left == 0,
             event: a.event,
             numwant: a.num_want,
+            want_peer_ids: false,
         };
         match self.tracker.announce(&request).await {
             Ok(view) => {
