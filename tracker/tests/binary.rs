@@ -130,6 +130,8 @@ fn help_documents_every_flag_and_variable() {
         "--max-connections",
         "--udp-secret",
         "--threads",
+        "--peer-ids",
+        "TRACKER_PEER_IDS",
         "[default: 0.0.0.0:6969]",
         "[default: 1800]",
         "[default: 60]",
