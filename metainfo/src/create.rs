@@ -11,6 +11,7 @@
 //! listed in [`Created::skipped_symlinks`]. FIFOs, sockets and devices are errors.
 
 mod hash;
+mod sha1_lanes;
 mod walk;
 
 use std::path::{Path, PathBuf};

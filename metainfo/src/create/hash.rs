@@ -1,35 +1,43 @@
 //! Hashing the pieces of new metainfo in parallel.
 //!
-//! The pieces are cut into tasks of about [`TASK_BYTES`] each; rayon runs the tasks on every
-//! core. A task opens the files its byte range touches and reads them with positional reads
-//! into a [`CHUNK_BYTES`] buffer small enough to stay in the core's cache while SHA-1 reads it
-//! back. Memory stays at one chunk buffer per worker however large the input; each worker
-//! reads its own contiguous range sequentially, with no hand-off between threads.
+//! The pieces are cut into tasks of about [`TASK_BYTES`] each (at least [`LANES`] pieces);
+//! rayon runs the tasks on every core. A task hashes its pieces [`LANES`] at a time, side by
+//! side on one core ([`sha1_lanes`]), which is about twice as fast as one after the other.
+//! Each lane reads its piece with positional reads into its own [`LANE_CHUNK`] buffer (the
+//! lanes' buffers together stay in the core's cache while SHA-1 reads them back), across file
+//! boundaries. Memory stays at `LANES * LANE_CHUNK` bytes per worker however large the input;
+//! no data is handed between threads.
 
 use std::fs::File;
 use std::io;
+use std::ops::Range;
 
 use rayon::prelude::*;
-use sha1::{Digest, Sha1};
 
 use super::CreateError;
+use super::sha1_lanes::{self, BLOCK, LANES, State};
 use super::walk::InputFile;
 
-/// Bytes of pieces per parallel task (at least one piece).
+/// Bytes of pieces per parallel task (at least [`LANES`] pieces).
 pub(crate) const TASK_BYTES: u64 = 8 << 20;
 
-/// Bytes per read.
-pub(crate) const CHUNK_BYTES: usize = 256 << 10;
+/// Bytes per read of one lane: whole SHA-1 blocks.
+pub(crate) const LANE_CHUNK: usize = 16 << 10;
+
+const _: () = assert!(LANE_CHUNK.is_multiple_of(BLOCK));
+
+/// How many files a task keeps open at once.
+const OPEN_FILES: usize = 8;
 
 /// The SHA-1 of every piece of the concatenation of `files`, in order. `progress` gets the
-/// number of bytes hashed after each read.
+/// number of bytes hashed as the work goes.
 pub(crate) fn hash_pieces(
     files: &[InputFile],
     piece_length: u64,
     progress: &(impl Fn(u64) + Sync),
 ) -> Result<Vec<[u8; 20]>, CreateError> {
     let layout = Layout::new(files, piece_length);
-    let pieces_per_task = (TASK_BYTES / piece_length).max(1);
+    let pieces_per_task = (TASK_BYTES / piece_length).max(LANES as u64);
     let task_count = layout.piece_count.div_ceil(pieces_per_task);
     let hashes: Vec<Vec<[u8; 20]>> = (0..task_count)
         .into_par_iter()
@@ -67,96 +75,188 @@ impl Layout {
         }
     }
 
-    /// Hashes pieces `pieces`, reading the files that hold their bytes.
+    /// The payload bytes of piece `piece`.
+    fn piece_bytes(&self, piece: u64) -> Range<u64> {
+        let start = piece * self.piece_length;
+        start..(start + self.piece_length).min(self.total_length)
+    }
+
+    /// Hashes pieces `pieces`, [`LANES`] at a time.
     fn hash_range(
         &self,
         files: &[InputFile],
-        pieces: std::ops::Range<u64>,
+        pieces: Range<u64>,
         progress: &(impl Fn(u64) + Sync),
     ) -> Result<Vec<[u8; 20]>, CreateError> {
-        let start = pieces.start * self.piece_length;
-        let end = (pieces.end * self.piece_length).min(self.total_length);
-        let mut hasher = PieceHasher::new(self.piece_length, start, self.total_length);
-        let mut buffer = vec![0u8; CHUNK_BYTES];
-        let first_file = self
+        let mut reader = Reader {
+            layout: self,
+            files,
+            open: Vec::with_capacity(OPEN_FILES),
+        };
+        let mut buffers = vec![0u8; LANES * LANE_CHUNK];
+        let mut digests = Vec::with_capacity((pieces.end - pieces.start) as usize);
+        let mut first = pieces.start;
+        while first < pieces.end {
+            let last = (first + LANES as u64).min(pieces.end);
+            let lanes = buffers
+                .chunks_exact_mut(LANE_CHUNK)
+                .zip(first..last)
+                .map(|(buffer, piece)| Lane::new(buffer, self.piece_bytes(piece)))
+                .collect();
+            digests.extend(hash_side_by_side(lanes, &mut reader, progress)?);
+            first = last;
+        }
+        Ok(digests)
+    }
+}
+
+/// One piece being hashed: its SHA-1 state and the bytes read but not hashed yet.
+struct Lane<'b> {
+    state: State,
+    /// Payload bytes of the piece.
+    bytes: Range<u64>,
+    /// Payload offset of the next byte to read.
+    next: u64,
+    buffer: &'b mut [u8],
+    /// `buffer[pending]` is read and not hashed yet.
+    pending: Range<usize>,
+}
+
+impl<'b> Lane<'b> {
+    fn new(buffer: &'b mut [u8], bytes: Range<u64>) -> Lane<'b> {
+        Lane {
+            state: sha1_lanes::INITIAL,
+            next: bytes.start,
+            bytes,
+            buffer,
+            pending: 0..0,
+        }
+    }
+
+    /// The whole blocks read and not hashed yet.
+    fn blocks(&self) -> &[[u8; BLOCK]] {
+        self.buffer[self.pending.clone()].as_chunks::<BLOCK>().0
+    }
+
+    /// Reads the next chunk of the piece once everything read so far is hashed. Chunks are
+    /// whole blocks except the piece's last, so only the end of a piece leaves a tail.
+    fn refill(&mut self, reader: &mut Reader) -> Result<(), CreateError> {
+        if self.pending.is_empty() && self.next < self.bytes.end {
+            let len = (self.bytes.end - self.next).min(self.buffer.len() as u64) as usize;
+            reader.read(self.next, &mut self.buffer[..len])?;
+            self.next += len as u64;
+            self.pending = 0..len;
+        }
+        Ok(())
+    }
+
+    /// The piece's digest, once all of it is read and its whole blocks are hashed.
+    fn finish(self) -> [u8; 20] {
+        let tail = &self.buffer[self.pending];
+        sha1_lanes::finish(self.state, tail, self.bytes.end - self.bytes.start)
+    }
+}
+
+/// Hashes up to [`LANES`] pieces side by side: each round refills the lanes that ran dry and
+/// hashes as many blocks as every lane with blocks has, all lanes at once.
+fn hash_side_by_side(
+    mut lanes: Vec<Lane>,
+    reader: &mut Reader,
+    progress: &(impl Fn(u64) + Sync),
+) -> Result<Vec<[u8; 20]>, CreateError> {
+    loop {
+        for lane in &mut lanes {
+            lane.refill(reader)?;
+        }
+        let Some(count) = lanes
+            .iter()
+            .map(|lane| lane.blocks().len())
+            .filter(|&blocks| blocks > 0)
+            .min()
+        else {
+            break; // every lane is down to its tail
+        };
+        let busy: Vec<&mut Lane> = lanes
+            .iter_mut()
+            .filter(|lane| !lane.blocks().is_empty())
+            .collect();
+        let mut states: Vec<State> = busy.iter().map(|lane| lane.state).collect();
+        let blocks: Vec<&[[u8; BLOCK]]> = busy.iter().map(|lane| &lane.blocks()[..count]).collect();
+        sha1_lanes::compress(&mut states, &blocks);
+        let hashed = (blocks.len() * count * BLOCK) as u64;
+        drop(blocks);
+        for (lane, state) in busy.into_iter().zip(states) {
+            lane.state = state;
+            lane.pending.start += count * BLOCK;
+        }
+        progress(hashed);
+    }
+    let tails: usize = lanes.iter().map(|lane| lane.pending.len()).sum();
+    if tails > 0 {
+        progress(tails as u64);
+    }
+    Ok(lanes.into_iter().map(Lane::finish).collect())
+}
+
+/// Positional reads of payload bytes, keeping the last few files open.
+struct Reader<'a> {
+    layout: &'a Layout,
+    files: &'a [InputFile],
+    /// Open files by index, least recently opened first.
+    open: Vec<(usize, File)>,
+}
+
+impl Reader<'_> {
+    /// Fills `buffer` with the payload bytes from `offset` on, across files.
+    fn read(&mut self, mut offset: u64, mut buffer: &mut [u8]) -> Result<(), CreateError> {
+        // The last file starting at or before `offset` (past any empty files there).
+        let mut index = self
+            .layout
             .offsets
-            .partition_point(|&offset| offset <= start)
+            .partition_point(|&start| start <= offset)
             .saturating_sub(1);
-        for (file, &offset) in files.iter().zip(&self.offsets).skip(first_file) {
-            if offset >= end {
-                break;
-            }
-            let from = start.max(offset) - offset;
-            let to = end.min(offset + file.length).saturating_sub(offset);
-            if from >= to {
-                continue;
-            }
-            let handle =
-                File::open(&file.fs_path).map_err(|e| CreateError::io(&file.fs_path, e))?;
-            let mut position = from;
-            while position < to {
-                let len = (to - position).min(CHUNK_BYTES as u64) as usize;
-                let chunk = &mut buffer[..len];
-                read_exact_at(&handle, chunk, position).map_err(|e| {
+        while !buffer.is_empty() {
+            let (Some(file), Some(&start)) =
+                (self.files.get(index), self.layout.offsets.get(index))
+            else {
+                debug_assert!(false, "read past the payload");
+                break; // past the last file: the caller never asks for that
+            };
+            let within = offset - start;
+            let len = (file.length.saturating_sub(within)).min(buffer.len() as u64) as usize;
+            if len > 0 {
+                let (chunk, rest) = buffer.split_at_mut(len);
+                let handle = self.handle(index)?;
+                read_exact_at(handle, chunk, within).map_err(|e| {
                     if e.kind() == io::ErrorKind::UnexpectedEof {
                         CreateError::FileChanged(file.fs_path.clone())
                     } else {
                         CreateError::io(&file.fs_path, e)
                     }
                 })?;
-                hasher.update(chunk);
-                progress(len as u64);
-                position += len as u64;
+                buffer = rest;
+                offset += len as u64;
             }
+            index += 1;
         }
-        Ok(hasher.finish())
-    }
-}
-
-/// Feeds bytes into SHA-1, cutting at piece boundaries.
-struct PieceHasher {
-    sha: Sha1,
-    piece_length: u64,
-    /// Bytes still missing from the current piece.
-    left_in_piece: u64,
-    /// Payload position of the next byte.
-    position: u64,
-    total_length: u64,
-    done: Vec<[u8; 20]>,
-}
-
-impl PieceHasher {
-    fn new(piece_length: u64, start: u64, total_length: u64) -> PieceHasher {
-        PieceHasher {
-            sha: Sha1::new(),
-            piece_length,
-            left_in_piece: piece_length.min(total_length - start),
-            position: start,
-            total_length,
-            done: Vec::new(),
-        }
+        Ok(())
     }
 
-    fn update(&mut self, mut data: &[u8]) {
-        while !data.is_empty() {
-            let take = (self.left_in_piece.min(data.len() as u64)) as usize;
-            if take == 0 {
-                break; // past the end of the payload: nothing more to hash
+    /// File `index`, opened if it is not open yet.
+    fn handle(&mut self, index: usize) -> Result<&File, CreateError> {
+        let position = match self.open.iter().position(|(open, _)| *open == index) {
+            Some(position) => position,
+            None => {
+                let path = &self.files[index].fs_path;
+                let handle = File::open(path).map_err(|e| CreateError::io(path, e))?;
+                if self.open.len() == OPEN_FILES {
+                    self.open.remove(0);
+                }
+                self.open.push((index, handle));
+                self.open.len() - 1
             }
-            let (head, rest) = data.split_at(take);
-            self.sha.update(head);
-            self.left_in_piece -= take as u64;
-            self.position += take as u64;
-            data = rest;
-            if self.left_in_piece == 0 {
-                self.done.push(self.sha.finalize_reset().into());
-                self.left_in_piece = self.piece_length.min(self.total_length - self.position);
-            }
-        }
-    }
-
-    fn finish(self) -> Vec<[u8; 20]> {
-        self.done
+        };
+        Ok(&self.open[position].1)
     }
 }
 
@@ -178,4 +278,86 @@ fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> io::Result
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use sha1::{Digest, Sha1};
+
+    /// Writes files of the given lengths and hashes them as one payload.
+    fn hash_files(lengths: &[usize], piece_length: u64) -> (Vec<[u8; 20]>, Vec<u8>, u64) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut payload = Vec::new();
+        let mut files = Vec::new();
+        for (index, &length) in lengths.iter().enumerate() {
+            let bytes: Vec<u8> = (0..length)
+                .map(|i| (i as u8).wrapping_mul(13) ^ (index as u8) ^ (i >> 8) as u8)
+                .collect();
+            let fs_path = dir.path().join(format!("f{index}"));
+            std::fs::write(&fs_path, &bytes).unwrap();
+            payload.extend_from_slice(&bytes);
+            files.push(InputFile {
+                fs_path,
+                components: vec![format!("f{index}")],
+                length: length as u64,
+            });
+        }
+        let reported = std::sync::atomic::AtomicU64::new(0);
+        let pieces = hash_pieces(&files, piece_length, &|bytes| {
+            reported.fetch_add(bytes, std::sync::atomic::Ordering::Relaxed);
+        })
+        .unwrap();
+        (pieces, payload, reported.into_inner())
+    }
+
+    fn reference(payload: &[u8], piece_length: u64) -> Vec<[u8; 20]> {
+        payload
+            .chunks(piece_length as usize)
+            .map(|piece| Sha1::digest(piece).into())
+            .collect()
+    }
+
+    #[test]
+    fn lanes_of_unequal_pieces_and_chunk_sized_reads() {
+        // Pieces longer than a lane's buffer, not a multiple of it, a short last piece, and a
+        // piece count that is not a multiple of the lane count.
+        let piece = (LANE_CHUNK * 2 + 100) as u64;
+        let lengths = [piece as usize * 5 + 7, 0, 3, LANE_CHUNK, 1];
+        let (pieces, payload, reported) = hash_files(&lengths, piece);
+        assert_eq!(pieces, reference(&payload, piece));
+        assert_eq!(reported, payload.len() as u64);
+    }
+
+    #[test]
+    fn a_file_that_shrank_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let fs_path = dir.path().join("f");
+        std::fs::write(&fs_path, [1u8; 1000]).unwrap();
+        let files = [InputFile {
+            fs_path,
+            components: Vec::new(),
+            length: 5000,
+        }];
+        let result = hash_pieces(&files, 1024, &|_| {});
+        assert!(matches!(result, Err(CreateError::FileChanged(_))));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        #[test]
+        fn any_layout_matches_hashing_the_concatenation(
+            lengths in proptest::collection::vec(
+                prop_oneof![Just(0usize), 1usize..200, 60usize..70, 1usize..40_000],
+                1..12,
+            ),
+            piece_length in prop_oneof![1u64..200, Just(64u64), Just(16_384), 1000u64..70_000],
+        ) {
+            prop_assume!(lengths.iter().sum::<usize>() > 0);
+            let (pieces, payload, reported) = hash_files(&lengths, piece_length);
+            prop_assert_eq!(pieces, reference(&payload, piece_length));
+            prop_assert_eq!(reported, payload.len() as u64);
+        }
+    }
 }
