@@ -176,19 +176,25 @@ fn hash_side_by_side(
         else {
             break; // every lane is down to its tail
         };
-        let busy: Vec<&mut Lane> = lanes
-            .iter_mut()
-            .filter(|lane| !lane.blocks().is_empty())
-            .collect();
-        let mut states: Vec<State> = busy.iter().map(|lane| lane.state).collect();
-        let blocks: Vec<&[[u8; BLOCK]]> = busy.iter().map(|lane| &lane.blocks()[..count]).collect();
-        sha1_lanes::compress(&mut states, &blocks);
-        let hashed = (blocks.len() * count * BLOCK) as u64;
-        drop(blocks);
-        for (lane, state) in busy.into_iter().zip(states) {
-            lane.state = state;
-            lane.pending.start += count * BLOCK;
+        // The lanes that have blocks, packed at the front.
+        let mut busy = [0; LANES];
+        let mut states = [sha1_lanes::INITIAL; LANES];
+        let mut blocks: [&[[u8; BLOCK]]; LANES] = [&[]; LANES];
+        let mut used = 0;
+        for (index, lane) in lanes.iter().enumerate() {
+            if !lane.blocks().is_empty() {
+                busy[used] = index;
+                states[used] = lane.state;
+                blocks[used] = &lane.blocks()[..count];
+                used += 1;
+            }
         }
+        sha1_lanes::compress(&mut states[..used], &blocks[..used]);
+        for (&index, state) in busy[..used].iter().zip(states) {
+            lanes[index].state = state;
+            lanes[index].pending.start += count * BLOCK;
+        }
+        let hashed = (used * count * BLOCK) as u64;
         progress(hashed);
     }
     let tails: usize = lanes.iter().map(|lane| lane.pending.len()).sum();
