@@ -45,6 +45,10 @@ struct Tracker {
 
 impl Tracker {
     fn start(store: &str) -> Tracker {
+        Tracker::start_with(store, &[])
+    }
+
+    fn start_with(store: &str, extra: &[&str]) -> Tracker {
         let port = free_port();
         let addr = format!("127.0.0.1:{port}");
         let mut cmd = Command::new(bin("tracker"));
@@ -57,6 +61,7 @@ impl Tracker {
                 "--expiry-factor",
                 "2",
             ])
+            .args(extra)
             .stdout(Stdio::null());
         let guard = ChildGuard::spawn("tracker", &mut cmd);
         wait_for_port(port, Duration::from_secs(30));
@@ -251,6 +256,40 @@ fn two_instances_on_one_redis_serve_one_swarm() {
     // Another torrent is its own swarm.
     assert_eq!(one.scrape(&hash(2)), ScrapeStats::default());
     assert!(two.announce(&hash(2), 7009, 1, "started").peers.is_empty());
+}
+
+#[test]
+fn peer_ids_are_shared_through_redis() {
+    if !require_tool("redis-server") {
+        return;
+    }
+    let redis = Redis::start();
+    let one = Tracker::start_with(&redis.url(), &["--peer-ids"]);
+    let two = Tracker::start_with(&redis.url(), &["--peer-ids"]);
+    let h = hash(3);
+    one.announce(&h, 7001, 1, "started");
+    udp_announce(one.port, &h, 7002, 1);
+    // A dictionary reply at the other instance names both peers with their own ids.
+    let path = format!(
+        "/announce?info_hash={}&peer_id={}&port=7003&left=1&compact=0",
+        escape(&h),
+        escape(&peer_id(7003))
+    );
+    let body = http_get(two.port, &path).expect("announce");
+    let reply = AnnounceReply::decode(&body).expect("a valid announce reply");
+    let mut peers: Vec<(SocketAddr, Option<[u8; 20]>)> =
+        reply.peers.iter().map(|p| (p.addr, p.peer_id)).collect();
+    peers.sort();
+    assert_eq!(
+        peers,
+        vec![
+            (addr(7001), Some(peer_id(7001))),
+            (addr(7002), Some(peer_id(7002)))
+        ]
+    );
+    // `no_peer_id=1` leaves them out.
+    let body = http_get(two.port, &format!("{path}&no_peer_id=1")).expect("announce");
+    assert!(!body.windows(7).any(|w| w == b"peer id"));
 }
 
 #[test]

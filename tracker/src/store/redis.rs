@@ -5,7 +5,9 @@
 //! Redis Cluster slot): `swarm:{H}:s4` / `l4` / `s6` / `l6` — sorted sets of the IPv4 / IPv6
 //! seeders / leechers, member = the compact address (6 or 18 bytes), score = the last
 //! announce in ms on Redis' own clock (so instances with skewed clocks agree); `swarm:{H}:d`
-//! — the completed-download counter. About 60–80 bytes of Redis memory per peer.
+//! — the completed-download counter; with `--peer-ids`, `swarm:{H}:i4` / `i6` — hashes from
+//! compact address to peer id. About 60–80 bytes of Redis memory per peer (more with ids).
+//! Every instance sharing one Redis should be started with the same `--peer-ids` setting.
 //!
 //! Each announce is ONE round trip: a Lua script (`redis_announce.lua`, called by EVALSHA)
 //! drops stale peers, records the announcer, counts, and draws the random peer sample.
@@ -41,6 +43,7 @@ pub struct RedisStore {
     announce_script: Script,
     scrape_script: Script,
     peer_ttl_ms: u64,
+    keep_ids: bool,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -81,6 +84,7 @@ impl RedisStore {
             announce_script,
             scrape_script,
             peer_ttl_ms: config.peer_ttl.as_millis().clamp(1, u64::MAX as u128) as u64,
+            keep_ids: config.peer_ids,
         })
     }
 }
@@ -88,7 +92,7 @@ impl RedisStore {
 impl Store for RedisStore {
     async fn announce(&self, params: &AnnounceParams) -> Result<SwarmView, StoreError> {
         let keys = TorrentKeys::new(&params.info_hash);
-        let (member, own, other) = match params.peer {
+        let (member, own, other, ids) = match params.peer {
             SocketAddr::V4(a) => {
                 let mut m = a.ip().octets().to_vec();
                 m.extend_from_slice(&a.port().to_be_bytes());
@@ -96,6 +100,7 @@ impl Store for RedisStore {
                     m,
                     [&keys.seeders_v4, &keys.leechers_v4],
                     [&keys.seeders_v6, &keys.leechers_v6],
+                    &keys.ids_v4,
                 )
             }
             SocketAddr::V6(a) => {
@@ -105,9 +110,12 @@ impl Store for RedisStore {
                     m,
                     [&keys.seeders_v6, &keys.leechers_v6],
                     [&keys.seeders_v4, &keys.leechers_v4],
+                    &keys.ids_v6,
                 )
             }
         };
+        let peer_id: &[u8] = if self.keep_ids { &params.peer_id } else { b"" };
+        let want_ids = self.keep_ids && params.want_peer_ids;
         let mut connection = self.connection.clone();
         let reply: Value = self
             .announce_script
@@ -116,18 +124,22 @@ impl Store for RedisStore {
             .key(other[0])
             .key(other[1])
             .key(&keys.downloaded)
+            .key(ids)
             .arg(member)
             .arg(if params.seeder { "1" } else { "0" })
             .arg(event_name(params.event))
             .arg(params.numwant)
             .arg(self.peer_ttl_ms)
+            .arg(peer_id)
+            .arg(if want_ids { "1" } else { "0" })
             .invoke_async(&mut connection)
             .await
             .map_err(backend)?;
-        let (complete, incomplete, peers) = parse_announce_reply(reply)?;
+        let (complete, incomplete, peers, peer_ids) = parse_announce_reply(reply)?;
         let mut view = SwarmView {
             complete,
             incomplete,
+            peer_ids,
             ..SwarmView::default()
         };
         match params.peer {
@@ -188,6 +200,8 @@ struct TorrentKeys {
     seeders_v6: String,
     leechers_v6: String,
     downloaded: String,
+    ids_v4: String,
+    ids_v6: String,
 }
 
 impl TorrentKeys {
@@ -199,6 +213,8 @@ impl TorrentKeys {
             seeders_v6: format!("{base}s6"),
             leechers_v6: format!("{base}l6"),
             downloaded: format!("{base}d"),
+            ids_v4: format!("{base}i4"),
+            ids_v6: format!("{base}i6"),
         }
     }
 }
@@ -212,15 +228,21 @@ fn event_name(event: Event) -> &'static str {
     }
 }
 
-/// `{ seeders, leechers, { compact address, ... } }` → counts and the concatenated compact
-/// addresses (all of one family, so all the same length).
-fn parse_announce_reply(reply: Value) -> Result<(u32, u32, Vec<u8>), StoreError> {
+/// The announce script's reply: counts, compact addresses, and peer ids if any.
+type AnnounceReply = (u32, u32, Vec<u8>, Vec<[u8; 20]>);
+
+/// `{ seeders, leechers, { compact address, ... } [, { peer id or nil, ... }] }` → counts,
+/// the concatenated compact addresses (all of one family, so all the same length) and the
+/// peer ids — all of them, or none if any is missing or malformed.
+fn parse_announce_reply(reply: Value) -> Result<AnnounceReply, StoreError> {
     let bad = || StoreError::Backend("unexpected reply from the announce script".to_string());
     let Value::Array(items) = reply else {
         return Err(bad());
     };
-    let [Value::Int(seeders), Value::Int(leechers), peers] = items.as_slice() else {
-        return Err(bad());
+    let (seeders, leechers, peers, ids) = match items.as_slice() {
+        [Value::Int(s), Value::Int(l), peers] => (s, l, peers, None),
+        [Value::Int(s), Value::Int(l), peers, ids] => (s, l, peers, Some(ids)),
+        _ => return Err(bad()),
     };
     let mut compact = Vec::new();
     match peers {
@@ -237,7 +259,18 @@ fn parse_announce_reply(reply: Value) -> Result<(u32, u32, Vec<u8>), StoreError>
         _ => return Err(bad()),
     }
     let count = |n: &i64| u32::try_from(*n).map_err(|_| bad());
-    Ok((count(seeders)?, count(leechers)?, compact))
+    let peer_ids = match ids {
+        Some(Value::Array(ids)) => ids
+            .iter()
+            .map(|id| match id {
+                Value::BulkString(bytes) => <[u8; 20]>::try_from(bytes.as_slice()).ok(),
+                _ => None,
+            })
+            .collect::<Option<Vec<_>>>()
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    Ok((count(seeders)?, count(leechers)?, compact, peer_ids))
 }
 
 fn backend(e: redis::RedisError) -> StoreError {
@@ -300,12 +333,16 @@ mod tests {
     }
 
     async fn store(server: &RedisServer, ttl: Duration) -> RedisStore {
+        store_keeping_ids(server, ttl, false).await
+    }
+
+    async fn store_keeping_ids(server: &RedisServer, ttl: Duration, peer_ids: bool) -> RedisStore {
         let url = format!("redis://127.0.0.1:{}/", server.port);
         RedisStore::connect(
             &url,
             StoreConfig {
                 peer_ttl: ttl,
-                peer_ids: false,
+                peer_ids,
             },
         )
         .await
@@ -494,6 +531,71 @@ mod tests {
             .unwrap();
         assert_eq!((view.complete, view.incomplete), (0, 1));
         assert!(view.peers_v4.is_empty());
+    }
+
+    #[tokio::test]
+    async fn peer_ids_are_kept_returned_and_removed_with_their_peers() {
+        let Some(server) = start_redis() else { return };
+        let s = store_keeping_ids(&server, Duration::from_millis(600), true).await;
+        let announce = |peer: &'static str, id: u8, event: Event| {
+            let mut p = params(7, peer, false, event);
+            p.peer_id = [id; 20];
+            p.peer_id[19] = 0xff;
+            p.want_peer_ids = true;
+            let s = s.clone();
+            async move { s.announce(&p).await.unwrap() }
+        };
+        announce("10.0.0.1:1", 0x00, Event::Started).await;
+        announce("10.0.0.2:2", 0x25, Event::Started).await;
+        let view = announce("10.0.0.3:3", 0x80, Event::Started).await;
+        let mut got: Vec<(Vec<u8>, [u8; 20])> = view
+            .peers_v4
+            .chunks(6)
+            .map(<[u8]>::to_vec)
+            .zip(view.peer_ids.iter().copied())
+            .collect();
+        got.sort();
+        let id = |b: u8| {
+            let mut id = [b; 20];
+            id[19] = 0xff;
+            id
+        };
+        let want = compact(&["10.0.0.1:1", "10.0.0.2:2"]);
+        assert_eq!(
+            got,
+            vec![(want[0].clone(), id(0x00)), (want[1].clone(), id(0x25))]
+        );
+
+        // Stopped: the id goes with the peer.
+        announce("10.0.0.2:2", 0x25, Event::Stopped).await;
+        let mut raw = redis::Client::open(format!("redis://127.0.0.1:{}/", server.port))
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap();
+        let ids_key = TorrentKeys::new(&hash(7)).ids_v4;
+        let left: usize = redis::cmd("HLEN")
+            .arg(&ids_key)
+            .query_async(&mut raw)
+            .await
+            .unwrap();
+        assert_eq!(left, 2);
+        // Expired: dropped with their ids on the torrent's next announce.
+        tokio::time::sleep(Duration::from_millis(900)).await;
+        let view = announce("10.0.0.4:4", 0x44, Event::Started).await;
+        assert!(view.peers_v4.is_empty() && view.peer_ids.is_empty());
+        let left: usize = redis::cmd("HLEN")
+            .arg(&ids_key)
+            .query_async(&mut raw)
+            .await
+            .unwrap();
+        assert_eq!(left, 1);
+
+        // Not asked for: none returned.
+        let mut p = params(7, "10.0.0.5:5", false, Event::Started);
+        p.want_peer_ids = false;
+        let view = s.announce(&p).await.unwrap();
+        assert_eq!((view.peers_v4.len(), view.peer_ids.len()), (6, 0));
     }
 
     #[tokio::test]
