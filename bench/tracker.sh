@@ -2,19 +2,26 @@
 # Tracker benchmark, one run, everything on 127.0.0.1: our tracker (release build) against
 # opentracker and aquatic_http.
 #   1. HTTP: wrk with bench/tracker/announce.lua (10,000 torrents, random peers, binary
-#      percent-encoded hashes, compact, numwant 50, 5 % scrapes) at 64 and 256 connections:
-#      requests/s and p99 latency.
+#      percent-encoded hashes, compact, numwant 50, 5 % scrapes) at 64 and 256 connections,
+#      wrk -t2 (WRK_THREADS) for every server: requests/s and p99 latency. This is a closed
+#      loop: each connection sends its next request when the reply arrives, so at 256
+#      connections the mean latency is 256 / throughput (Little's law) and on 2 cores shared
+#      by wrk and the server the p99 mostly measures how long the server waits for a core.
+#   1b. HTTP open loop: bench/udp-load http-rate, the same request mix at a fixed offered rate
+#      (OPEN_RATE requests/s, default 10,000, which every server here sustains) over 256
+#      keep-alive connections, latency counted from when each request was due: p50/p99/p99.9.
 #   2. UDP (BEP 15): bench/udp-load, 2 threads, 64 and 256 requests in flight (ours, opentracker;
 #      aquatic_http has no UDP).
 #   Our tracker runs twice: with the default in-memory store (ours) and with --store redis://
 #   on a local redis-server (ours_redis), to show what the shared store costs.
 #   3. Memory: RSS after loading 1,000,000 peers (100 per torrent) into a fresh instance;
 #      bytes per peer. UDP for ours and opentracker (peer j sends from 127.1.x.y), HTTP for
-#      aquatic_http.
+#      aquatic_http. ours_ids = ours with --peer-ids (peer ids kept for compact=0 replies).
 # Prints ratios ours/other. A tool that is not installed is skipped with a line saying so.
 #
 # Environment: DURATION (seconds per measurement, default 15), TORRENTS (10000),
-# PEERS_PER_TORRENT (100), CONNECTIONS ("64 256"), SKIP_BUILD=1 (use the existing release
+# PEERS_PER_TORRENT (100), CONNECTIONS ("64 256"), WRK_THREADS (2), OPEN_RATE (10000; 0 skips
+# the open-loop runs), OPEN_CONNECTIONS (256), SKIP_BUILD=1 (use the existing release
 # binaries), CARGO_TARGET_DIR. Needs wrk, python3, curl; opentracker needs root (chroot).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +31,9 @@ DURATION="${DURATION:-15}"
 TORRENTS="${TORRENTS:-10000}"
 PEERS_PER_TORRENT="${PEERS_PER_TORRENT:-100}"
 CONNECTIONS="${CONNECTIONS:-64 256}"
+WRK_THREADS="${WRK_THREADS:-2}"
+OPEN_RATE="${OPEN_RATE:-10000}"
+OPEN_CONNECTIONS="${OPEN_CONNECTIONS:-256}"
 WORK=$(mktemp -d /tmp/tracker-bench.XXXXXX)
 PIDS=()
 
@@ -98,6 +108,10 @@ fi
 
 start_ours() {
   "$OURS_BIN" --listen "127.0.0.1:$1" --udp "127.0.0.1:$1" >"$WORK/ours.log" 2>&1 &
+  STARTED_PID=$!
+}
+start_ours_ids() {
+  "$OURS_BIN" --listen "127.0.0.1:$1" --udp "127.0.0.1:$1" --peer-ids >"$WORK/ours_ids.log" 2>&1 &
   STARTED_PID=$!
 }
 start_ours_redis() {
@@ -179,11 +193,20 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; els
 declare -A RPS P99 NOTE
 run_wrk() { # TOOL CONNS
   local out
-  out=$(wrk -t2 -c"$2" -d"${DURATION}s" --latency -s bench/tracker/announce.lua \
+  out=$(wrk -t"$WRK_THREADS" -c"$2" -d"${DURATION}s" --latency -s bench/tracker/announce.lua \
     "http://127.0.0.1:${PORT[$1]}" 2>&1)
   RPS[$1,$2]=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' <<<"$out")
   P99[$1,$2]=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
   NOTE[$1,$2]="$(awk '/Non-2xx/ {printf "non-2xx %s ", $NF} /Socket errors/ {printf "timeouts %s", $NF}' <<<"$out")"
+}
+
+declare -A OPEN
+run_open() { # TOOL: open-loop latency at OPEN_RATE
+  local out
+  out=$("$LOAD_BIN" http-rate "127.0.0.1:${PORT[$1]}" "$HASHES" "$DURATION" "$OPEN_CONNECTIONS" \
+    "$OPEN_RATE" 2>&1) || true
+  OPEN[$1]=$(awk '/^requests\/s/ {print; found = 1} /udp-load:/ {print} END {if (!found) print "?"}' <<<"$out")
+  P99[$1,open]=$(awk '/^requests\/s/ {for (i = 1; i <= NF; i++) if ($i == "p99") print $(i + 1)}' <<<"$out")
 }
 
 run_udp() { # TOOL INFLIGHT
@@ -214,16 +237,28 @@ done
 for c in $CONNECTIONS; do
   for t in "${TOOLS[@]}"; do [ -n "$t" ] && run_wrk "$t" "$c"; done
 done
+if [ "$OPEN_RATE" != 0 ]; then
+  for t in "${TOOLS[@]}"; do [ -n "$t" ] && run_open "$t"; done
+fi
 for c in $CONNECTIONS; do
   for t in "${TOOLS[@]}"; do [ -n "$t" ] && [ "$t" != aquatic ] && run_udp "$t" "$c"; done
 done
 for t in "${TOOLS[@]}"; do [ -n "$t" ] && stop "$t"; done
 
 say ""
-say "HTTP announce/scrape mix (wrk, 2 threads; opentracker closes the connection after every reply)"
+say "HTTP announce/scrape mix, closed loop (wrk -t$WRK_THREADS; opentracker closes the connection after every reply)"
 for c in $CONNECTIONS; do
   for t in "${TOOLS[@]}"; do [ -n "$t" ] && print_row "$c conns" "$t" "$c"; done
 done
+if [ "$OPEN_RATE" != 0 ]; then
+  say ""
+  say "HTTP open loop: $OPEN_RATE requests/s offered over $OPEN_CONNECTIONS connections (udp-load http-rate; latency from when each request was due)"
+  for t in "${TOOLS[@]}"; do
+    [ -n "$t" ] || continue
+    verdict=$(awk -v p="${P99[$t,open]:-}" 'BEGIN { if (p == "") print "?"; else if (p + 0 < 5) print "p99 < 5 ms: yes"; else print "p99 < 5 ms: no" }')
+    printf '  %-12s %s  [%s]\n' "$t" "${OPEN[$t]:-?}" "$verdict"
+  done
+fi
 say ""
 say "UDP announce/scrape mix (BEP 15, bench/udp-load, 2 threads)"
 for c in $CONNECTIONS; do
@@ -238,7 +273,9 @@ say ""
 PEERS=$((TORRENTS * PEERS_PER_TORRENT))
 say "Memory: RSS after loading $PEERS peers over $TORRENTS torrents into a fresh instance (ours_redis: tracker + redis-server)"
 declare -A PER_PEER
-for t in "${TOOLS[@]}"; do
+MEMORY_TOOLS=("${TOOLS[@]}")
+MEMORY_TOOLS=("${MEMORY_TOOLS[0]}" ours_ids "${MEMORY_TOOLS[@]:1}")
+for t in "${MEMORY_TOOLS[@]}"; do
   [ -n "$t" ] || continue
   start "$t"
   sleep 1
@@ -260,8 +297,10 @@ for t in "${TOOLS[@]}"; do
     "${PER_PEER[$t]}" "$(awk -v a="$after" -v n="$PEERS" 'BEGIN {print a * 1024 / n}')" "$load" "${scrape:-?}"
   stop "$t"
 done
-for t in "${TOOLS[@]}"; do
+for t in "${MEMORY_TOOLS[@]}"; do
   [ -n "$t" ] && [ "$t" != ours ] && say "  bytes/peer ours/$t: $(ratio "${PER_PEER[ours]}" "${PER_PEER[$t]}")"
 done
+[ -n "${PER_PEER[opentracker]:-}" ] &&
+  say "  bytes/peer ours_ids/opentracker: $(ratio "${PER_PEER[ours_ids]}" "${PER_PEER[opentracker]}") (--peer-ids is opt-in: ids cost 20 bytes a peer)"
 say ""
 say "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)  (the machine is shared: compare within this run only)"

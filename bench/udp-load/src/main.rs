@@ -8,6 +8,13 @@
 //!   source address 127.1.x.y (all of 127.0.0.0/8 is loopback on Linux).
 //! * `fill-http TARGET HASHES PEERS CONNECTIONS` — the same over HTTP (`GET /announce`),
 //!   for trackers without UDP; peers differ by peer id and port.
+//! * `http-rate TARGET HASHES SECONDS CONNECTIONS RATE` — open-loop HTTP latency: the same
+//!   announce/scrape mix as bench/tracker/announce.lua, sent at a fixed total RATE
+//!   (requests/s) over CONNECTIONS keep-alive connections (one thread each, re-opened when
+//!   the tracker closes them). Each connection sends on a fixed schedule, staggered across
+//!   connections, and a request's latency counts from when it was due, not from when it
+//!   could be sent (no coordinated omission: a stalled server is charged for the requests
+//!   that queued up behind the stall). Prints achieved requests/s and percentiles.
 //!
 //! HASHES is a file of 40-hex-digit info-hashes, one a line. TARGET must be a loopback
 //! address: this tool never sends anywhere else. Every loop is bounded in count and time.
@@ -39,10 +46,12 @@ fn main() -> ExitCode {
         Some("bench") if args.len() == 6 => bench(&args[1..]),
         Some("fill") if args.len() == 4 => fill_udp(&args[1..]),
         Some("fill-http") if args.len() == 5 => fill_http(&args[1..]),
+        Some("http-rate") if args.len() == 6 => http_rate(&args[1..]),
         _ => Err(
             "usage: udp-load bench TARGET HASHES SECONDS THREADS WINDOW\n       \
                   udp-load fill TARGET HASHES PEERS\n       \
-                  udp-load fill-http TARGET HASHES PEERS CONNECTIONS"
+                  udp-load fill-http TARGET HASHES PEERS CONNECTIONS\n       \
+                  udp-load http-rate TARGET HASHES SECONDS CONNECTIONS RATE"
                 .to_string(),
         ),
     };
@@ -543,7 +552,8 @@ fn read_http_reply(conn: &mut BufReader<TcpStream>) -> std::io::Result<bool> {
         return Err(std::io::ErrorKind::UnexpectedEof.into());
     }
     let mut length: Option<usize> = None;
-    let mut close = false;
+    // HTTP/1.0 closes after the reply unless it says otherwise.
+    let mut close = status.starts_with("HTTP/1.0");
     loop {
         let mut line = String::new();
         if conn.read_line(&mut line)? == 0 {
@@ -558,6 +568,8 @@ fn read_http_reply(conn: &mut BufReader<TcpStream>) -> std::io::Result<bool> {
             length = v.trim().parse().ok();
         } else if lower.starts_with("connection:") && lower.contains("close") {
             close = true;
+        } else if lower.starts_with("connection:") && lower.contains("keep-alive") {
+            close = false;
         }
     }
     match length {
@@ -572,4 +584,196 @@ fn read_http_reply(conn: &mut BufReader<TcpStream>) -> std::io::Result<bool> {
             Ok(false)
         }
     }
+}
+
+/// Most connections `http-rate` opens (one thread each).
+const MAX_RATE_CONNECTIONS: usize = 1024;
+/// A reply slower than this counts as an error (and the connection is re-opened).
+const HTTP_REPLY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What one `http-rate` connection saw.
+#[derive(Default)]
+struct RateStats {
+    ok: u64,
+    errors: u64,
+    latencies_us: Vec<u32>,
+}
+
+fn http_rate(args: &[String]) -> Result<(), String> {
+    let target = target(&args[0])?;
+    let hashes: Vec<String> = read_hashes(&args[1])?
+        .iter()
+        .map(|h| h.iter().map(|b| format!("%{b:02X}")).collect())
+        .collect();
+    let seconds: u64 = parse(&args[2], "seconds")?;
+    let connections: usize = parse(&args[3], "connections")?;
+    let rate: f64 = parse(&args[4], "rate")?;
+    if !(1..=MAX_RATE_CONNECTIONS).contains(&connections) {
+        return Err(format!("connections must be 1..={MAX_RATE_CONNECTIONS}"));
+    }
+    if !(1.0..=1e6).contains(&rate) {
+        return Err("rate must be 1..=1000000 requests/s".into());
+    }
+    let run = Duration::from_secs(seconds).min(MAX_RUN);
+    // Each connection sends every `period`; connection c starts c/connections of a period in.
+    let period = Duration::from_secs_f64(connections as f64 / rate);
+    let start = Instant::now() + Duration::from_millis(200);
+    let results: Vec<Result<RateStats, String>> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..connections)
+            .map(|c| {
+                let hashes = &hashes;
+                let first = start + period.mul_f64(c as f64 / connections as f64);
+                std::thread::Builder::new()
+                    .stack_size(256 * 1024)
+                    .spawn_scoped(s, move || {
+                        rate_connection(target, hashes, first, period, start + run, c as u64)
+                    })
+                    .map_err(|e| format!("cannot start a thread: {e}"))
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w?.join().unwrap_or_else(|_| Err("thread panicked".into())))
+            .collect()
+    });
+    let mut total = RateStats::default();
+    for r in results {
+        let r = r?;
+        total.ok += r.ok;
+        total.errors += r.errors;
+        total.latencies_us.extend(r.latencies_us);
+    }
+    total.latencies_us.sort_unstable();
+    let pct = |p: f64| -> f64 {
+        let v = &total.latencies_us;
+        if v.is_empty() {
+            return 0.0;
+        }
+        let i = ((v.len() as f64 * p) as usize).min(v.len() - 1);
+        v[i] as f64 / 1000.0
+    };
+    println!(
+        "requests/s {:.0}  offered {rate:.0}  p50 {:.3} ms  p90 {:.3} ms  p99 {:.3} ms  \
+         p99.9 {:.3} ms  max {:.3} ms  replies {}  errors {}",
+        total.ok as f64 / run.as_secs_f64(),
+        pct(0.50),
+        pct(0.90),
+        pct(0.99),
+        pct(0.999),
+        pct(1.0),
+        total.ok,
+        total.errors
+    );
+    Ok(())
+}
+
+/// One connection of `http-rate`: a request every `period` from `first` until `end`, each
+/// timed from when it was due.
+fn rate_connection(
+    target: SocketAddr,
+    hashes: &[String],
+    first: Instant,
+    period: Duration,
+    end: Instant,
+    seed: u64,
+) -> Result<RateStats, String> {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (seed + 1).wrapping_mul(0xD1B5_4A32_D192_ED03));
+    let mut stats = RateStats::default();
+    let mut stream: Option<BufReader<TcpStream>> = None;
+    let mut due = first;
+    while due < end {
+        let now = Instant::now();
+        if due > now {
+            std::thread::sleep(due - now);
+        }
+        let request = mix_request(&mut rng, hashes, target);
+        // A kept-alive connection the tracker has closed meanwhile fails at once: retry
+        // once on a fresh one (the time spent still counts).
+        let mut outcome = Err(());
+        for _ in 0..2 {
+            let fresh = stream.is_none();
+            match exchange(&mut stream, target, &request) {
+                Ok(()) => {
+                    outcome = Ok(());
+                    break;
+                }
+                Err(()) if fresh => break,
+                Err(()) => {}
+            }
+        }
+        match outcome {
+            Ok(()) => {
+                stats.ok += 1;
+                let latency = due.elapsed().as_micros().min(u128::from(u32::MAX)) as u32;
+                stats.latencies_us.push(latency);
+            }
+            Err(()) => stats.errors += 1,
+        }
+        due += period;
+    }
+    Ok(stats)
+}
+
+/// Send `request` and read its reply, opening a connection if there is none; the
+/// connection is dropped when it fails or the tracker closes it.
+fn exchange(
+    stream: &mut Option<BufReader<TcpStream>>,
+    target: SocketAddr,
+    request: &[u8],
+) -> Result<(), ()> {
+    if stream.is_none() {
+        let s = TcpStream::connect_timeout(&target, HTTP_REPLY_TIMEOUT).map_err(|_| ())?;
+        s.set_read_timeout(Some(HTTP_REPLY_TIMEOUT))
+            .map_err(|_| ())?;
+        let _ = s.set_nodelay(true);
+        *stream = Some(BufReader::new(s));
+    }
+    let Some(conn) = stream.as_mut() else {
+        return Err(());
+    };
+    let result = conn
+        .get_mut()
+        .write_all(request)
+        .and_then(|()| read_http_reply(conn));
+    match result {
+        Ok(true) => Ok(()),
+        Ok(false) => {
+            *stream = None;
+            Ok(())
+        }
+        Err(_) => {
+            *stream = None;
+            Err(())
+        }
+    }
+}
+
+/// One request of the bench/tracker/announce.lua mix: 5 % scrapes of three torrents, else an
+/// announce to a random torrent from a random peer (binary peer id, random port, a quarter
+/// seeders), compact, numwant 50.
+fn mix_request(rng: &mut Rng, hashes: &[String], target: SocketAddr) -> Vec<u8> {
+    let scrape = rng.below(100) < 5;
+    let mut pick = || hashes[rng.below(hashes.len())].as_str();
+    let path = if scrape {
+        format!(
+            "/scrape?info_hash={}&info_hash={}&info_hash={}",
+            pick(),
+            pick(),
+            pick()
+        )
+    } else {
+        let hash = pick();
+        let mut peer_id = *b"-RL0001-000000000000";
+        for byte in &mut peer_id[8..] {
+            *byte = rng.below(256) as u8;
+        }
+        let left = if rng.below(4) == 0 { 0 } else { 1 << 20 };
+        format!(
+            "/announce?info_hash={hash}&peer_id={}&port={}&uploaded=0&downloaded=0&left={left}\
+             &compact=1&numwant=50",
+            percent_encode(&peer_id),
+            10_000 + rng.below(50_001)
+        )
+    };
+    format!("GET {path} HTTP/1.1\r\nHost: {target}\r\n\r\n").into_bytes()
 }
