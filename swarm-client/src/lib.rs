@@ -5,6 +5,7 @@ pub mod cli;
 pub mod engine;
 pub mod peer;
 pub mod peer_id;
+pub mod piece_buf;
 pub mod picker;
 pub mod progress;
 pub mod resume;

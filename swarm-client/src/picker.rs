@@ -9,15 +9,18 @@
 //! - in endgame (every missing piece is in progress) blocks already requested from someone
 //!   else are requested again, and the duplicates cancelled when one copy arrives.
 //!
-//! It also holds the buffers of the pieces in progress (bounded by `max_partial`, so memory
-//! stays bounded whatever the torrent size) and hands out a whole piece once its last block
-//! arrives, for verification.
+//! It also holds the buffers of the pieces in progress and hands out a whole piece once its
+//! last block arrives, for verification. Piece buffers come from a small pool and go back to it
+//! once the piece is checked and written: at most `max_buffers` pieces are in progress or being
+//! verified at once, so memory stays bounded whatever the torrent size and a slow disk slows
+//! the download instead of filling memory, and no fresh memory is faulted in per piece.
 
 use std::collections::HashMap;
 
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 
+use crate::piece_buf::PieceBuf;
 use crate::wire::{BLOCK_SIZE, Bitfield, BlockRequest};
 
 /// Identifies a connected peer inside one session.
@@ -65,7 +68,7 @@ struct Partial {
     first_missing: usize,
     missing: u32,
     received: u32,
-    data: Vec<u8>,
+    data: PieceBuf,
     /// The peer that sent each block (blamed if the piece fails its hash check).
     senders: Vec<PeerKey>,
     /// The peer that started the piece; it prefers to finish it.
@@ -81,7 +84,7 @@ pub enum Arrival {
     /// Stored and the piece is now whole: verify `data` and report with [`Picker::verified`].
     PieceComplete {
         index: u32,
-        data: Vec<u8>,
+        data: PieceBuf,
         /// Who sent each block, in block order.
         senders: Vec<PeerKey>,
         cancel_duplicates: bool,
@@ -98,24 +101,29 @@ pub struct Picker {
     status: Vec<Status>,
     availability: Vec<u32>,
     partial: HashMap<u32, Partial>,
+    /// Pieces handed out for verification and not yet reported back.
+    verifying: usize,
+    /// Piece buffers ready for reuse.
+    spare: Vec<PieceBuf>,
     missing_pieces: u32,
     have_count: u32,
     /// Pieces verified during this session (for random-first).
     verified_this_session: u32,
-    max_partial: usize,
+    /// Most piece buffers in use (pieces in progress plus pieces being verified).
+    max_buffers: usize,
     rng: SmallRng,
 }
 
 impl Picker {
     /// A picker for a torrent of `piece_count` pieces of `piece_length` bytes (the last one
     /// shorter), `total_length` bytes in all; `have[i]` marks pieces already verified.
-    /// At most `max_partial` pieces are in progress at once.
+    /// At most `max_buffers` pieces are in progress or being verified at once.
     pub fn new(
         piece_count: u32,
         piece_length: u32,
         total_length: u64,
         have: &[bool],
-        max_partial: usize,
+        max_buffers: usize,
     ) -> Self {
         let status: Vec<Status> = (0..piece_count as usize)
             .map(|i| {
@@ -134,10 +142,12 @@ impl Picker {
             status,
             availability: vec![0; piece_count as usize],
             partial: HashMap::new(),
+            verifying: 0,
+            spare: Vec::new(),
             missing_pieces: piece_count - have_count,
             have_count,
             verified_this_session: 0,
-            max_partial: max_partial.max(1),
+            max_buffers: max_buffers.max(1),
             rng: SmallRng::seed_from_u64(rand::random()),
         }
     }
@@ -188,6 +198,32 @@ impl Picker {
     /// Number of pieces being downloaded right now.
     pub fn in_progress(&self) -> usize {
         self.partial.len()
+    }
+
+    /// Piece buffers held by pieces in progress or being verified.
+    fn buffers_in_use(&self) -> usize {
+        self.partial.len() + self.verifying
+    }
+
+    /// A buffer for a piece of `size` bytes: a spare one when there is one.
+    fn take_buffer(&mut self, size: usize) -> PieceBuf {
+        let mut buffer = self
+            .spare
+            .pop()
+            .unwrap_or_else(|| PieceBuf::with_capacity(self.piece_length as usize));
+        // Every byte is overwritten by a block before the piece is handed out.
+        buffer.set_len(size);
+        buffer
+    }
+
+    /// Keeps `buffer` for the next piece (none are kept once the download is complete).
+    fn recycle(&mut self, buffer: PieceBuf) {
+        if !self.is_complete()
+            && buffer.capacity() >= self.piece_length as usize
+            && self.spare.len() + self.buffers_in_use() < self.max_buffers
+        {
+            self.spare.push(buffer);
+        }
     }
 
     /// Would a peer holding `pieces` have something we lack?
@@ -246,7 +282,7 @@ impl Picker {
             self.pick_from_partials(peer, pieces, target, false, out);
         }
         // 3. new pieces, rarest first.
-        while out.len() < target && self.partial.len() < self.max_partial {
+        while out.len() < target && self.buffers_in_use() < self.max_buffers {
             let Some(index) = self.choose_new_piece(pieces) else {
                 break;
             };
@@ -327,6 +363,7 @@ impl Picker {
     fn start_piece(&mut self, index: u32, owner: PeerKey) {
         let size = self.piece_size(index);
         let block_count = size.div_ceil(BLOCK_SIZE) as usize;
+        let data = self.take_buffer(size as usize);
         self.partial.insert(
             index,
             Partial {
@@ -334,7 +371,7 @@ impl Picker {
                 first_missing: 0,
                 missing: block_count as u32,
                 received: 0,
-                data: vec![0; size as usize],
+                data,
                 senders: vec![PeerKey::MAX; block_count],
                 owner,
             },
@@ -448,7 +485,9 @@ impl Picker {
             .map(|(i, _)| *i)
             .collect();
         for index in idle {
-            self.partial.remove(&index);
+            if let Some(p) = self.partial.remove(&index) {
+                self.recycle(p.data);
+            }
             if let Some(s) = self.status.get_mut(index as usize) {
                 *s = Status::Missing;
             }
@@ -504,6 +543,7 @@ impl Picker {
             if let Some(s) = self.status.get_mut(index as usize) {
                 *s = Status::Verifying;
             }
+            self.verifying += 1;
             Arrival::PieceComplete {
                 index,
                 data: done.data,
@@ -515,15 +555,16 @@ impl Picker {
         }
     }
 
-    /// Reports the hash check of a piece handed out by [`Arrival::PieceComplete`]:
-    /// a good piece counts as had; a bad one is fetched again.
-    pub fn verified(&mut self, index: u32, ok: bool) {
+    /// Reports the hash check of a piece handed out by [`Arrival::PieceComplete`] and gives
+    /// its buffer back: a good piece counts as had; a bad one is fetched again.
+    pub fn verified(&mut self, index: u32, ok: bool, buffer: PieceBuf) {
         let Some(s) = self.status.get_mut(index as usize) else {
             return;
         };
         if *s != Status::Verifying {
             return;
         }
+        self.verifying -= 1;
         if ok {
             *s = Status::Have;
             self.have_count += 1;
@@ -531,6 +572,11 @@ impl Picker {
         } else {
             *s = Status::Missing;
             self.missing_pieces += 1;
+        }
+        if self.is_complete() {
+            self.spare = Vec::new();
+        } else {
+            self.recycle(buffer);
         }
     }
 }
@@ -596,7 +642,7 @@ mod tests {
             }
             other => panic!("unexpected {other:?}"),
         }
-        p.verified(2, true);
+        p.verified(2, true, PieceBuf::default());
         assert!(p.is_complete());
     }
 
@@ -631,6 +677,33 @@ mod tests {
         p.pick(1, &full(100), 1000, no, &mut out);
         assert_eq!(out.len(), 12);
         assert_eq!(p.in_progress(), 3);
+    }
+
+    #[test]
+    fn pieces_being_verified_hold_their_buffer_until_reused() {
+        let mut p = Picker::new(4, PIECE, 4 * u64::from(PIECE), &[], 1);
+        let complete = |p: &mut Picker, requests: &[BlockRequest]| {
+            requests
+                .iter()
+                .filter_map(|r| match deliver(p, 1, r) {
+                    Arrival::PieceComplete { index, data, .. } => Some((index, data)),
+                    _ => None,
+                })
+                .next_back()
+                .unwrap()
+        };
+        let mut a = Vec::new();
+        p.pick(1, &full(4), 4, no, &mut a);
+        let (index, data) = complete(&mut p, &a);
+        let mut b = Vec::new();
+        p.pick(1, &full(4), 4, no, &mut b);
+        assert!(b.is_empty(), "the only buffer is being verified");
+        let reused = data.as_ptr();
+        p.verified(index, true, data);
+        p.pick(1, &full(4), 4, no, &mut b);
+        assert_eq!(b.len(), 4);
+        let (_, data) = complete(&mut p, &b);
+        assert_eq!(data.as_ptr(), reused, "the buffer came back from the pool");
     }
 
     #[test]
@@ -670,7 +743,7 @@ mod tests {
         let mut none = Vec::new();
         p.pick(2, &full(1), 10, no, &mut none);
         assert!(none.is_empty(), "nothing to pick while verifying");
-        p.verified(0, false);
+        p.verified(0, false, PieceBuf::default());
         let mut again = Vec::new();
         p.pick(2, &full(1), 10, no, &mut again);
         assert_eq!(again.len(), 4);

@@ -5,6 +5,7 @@
 //! behind a briefly held mutex) and report back through [`shared::Event`]s.
 
 mod blame;
+mod disk;
 pub mod listener;
 pub(crate) mod shared;
 
@@ -28,8 +29,8 @@ use crate::tracker_client::announcer::{self, Announcer, TrackerStatus, TransferS
 use crate::wire::{self, HandshakeError, PeerId};
 use shared::{Event, PeerStats, Shared};
 
-/// Memory allowed for the buffers of pieces being downloaded.
-const IN_FLIGHT_BUDGET: u64 = 48 * 1024 * 1024;
+/// Memory allowed for the buffers of pieces being downloaded or verified.
+const PIECE_BUFFER_BUDGET: u64 = 48 * 1024 * 1024;
 /// How often the session loop wakes up for housekeeping.
 const TICK: Duration = Duration::from_millis(500);
 /// How often the choker runs.
@@ -80,6 +81,8 @@ pub enum SessionError {
     Storage(#[from] StorageError),
     #[error("cannot listen for peers: {0}")]
     Listen(std::io::Error),
+    #[error("cannot start the disk thread: {0}")]
+    DiskThread(std::io::Error),
     #[error("piece length {0} is too large")]
     PieceTooLarge(u64),
     #[error("no peers after {secs} s: none of {known} known peer(s) answered ({tracker})")]
@@ -179,24 +182,27 @@ impl Session {
                 })?
             }
         };
-        let max_partial = (IN_FLIGHT_BUDGET / u64::from(piece_length.max(1))).max(4) as usize;
+        let max_buffers = (PIECE_BUFFER_BUDGET / u64::from(piece_length.max(1))).max(4) as usize;
         let picker = Picker::new(
             info.piece_count(),
             piece_length,
             info.total_length(),
             &have,
-            max_partial,
+            max_buffers,
         );
         let (events_tx, events) = mpsc::unbounded_channel();
         let hashes = info.pieces.clone();
-        let shared = Arc::new(Shared::new(
-            meta.info_hash,
-            wire::peer_id::generate(),
-            hashes,
-            storage,
-            picker,
-            events_tx,
-        ));
+        let shared = Arc::new(
+            Shared::new(
+                meta.info_hash,
+                wire::peer_id::generate(),
+                hashes,
+                storage,
+                picker,
+                events_tx,
+            )
+            .map_err(SessionError::DiskThread)?,
+        );
         let listener = listener::bind(opts.bind, opts.port).map_err(SessionError::Listen)?;
         let listen_port = listener.local_addr().map_err(SessionError::Listen)?.port();
         let now = Instant::now();

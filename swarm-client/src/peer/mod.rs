@@ -21,8 +21,6 @@ use tokio_util::codec::FramedRead;
 
 use crate::engine::shared::{Event, PeerStats, Shared};
 use crate::picker::{Arrival, PeerKey};
-use crate::storage::StorageError;
-use crate::verify;
 use crate::wire::{
     self, Bitfield, BitfieldError, BlockRequest, CodecError, Handshake, HandshakeError, Message,
     MessageCodec, PeerId, RequestError,
@@ -391,7 +389,7 @@ impl Connection {
                 if cancel_duplicates {
                     self.cancel_duplicates(request);
                 }
-                self.check_piece(index, data, senders);
+                self.shared.check_piece(index, data, senders);
             }
             Arrival::NotNeeded => {
                 self.shared
@@ -407,48 +405,6 @@ impl Connection {
         let _ = self.shared.events.send(Event::CancelDuplicates {
             block,
             from: self.key,
-        });
-    }
-
-    /// Hash-checks a complete piece off the runtime, writes it if good, works out who sent
-    /// bad blocks, and reports to the session.
-    fn check_piece(&self, index: u32, data: Vec<u8>, senders: Vec<PeerKey>) {
-        let shared = self.shared.clone();
-        let Some(expected) = shared.hashes.get(index as usize).copied() else {
-            return;
-        };
-        tokio::spawn(async move {
-            let mut contributors = senders.clone();
-            contributors.sort_unstable();
-            contributors.dedup();
-            contributors.retain(|k| *k != PeerKey::MAX);
-            let job_shared = shared.clone();
-            let job = move || -> Result<(bool, Vec<PeerKey>), StorageError> {
-                if !verify::hash_matches(&data, &expected) {
-                    job_shared.blame.record_failure(index, &data, &senders);
-                    return Ok((false, Vec::new()));
-                }
-                job_shared.storage.write_piece(index, &data)?;
-                Ok((true, job_shared.blame.culprits(index, &data)))
-            };
-            let result = verify::on_rayon(job)
-                .await
-                .unwrap_or(Ok((false, Vec::new())));
-            let ok = matches!(result, Ok((true, _)));
-            if ok {
-                shared.set_have(index);
-            }
-            shared.picker().verified(index, ok);
-            let event = match result {
-                Err(e) => Event::StorageFailed(e),
-                Ok((ok, culprits)) => Event::PieceChecked {
-                    index,
-                    ok,
-                    contributors,
-                    culprits,
-                },
-            };
-            let _ = shared.events.send(event);
         });
     }
 
