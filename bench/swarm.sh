@@ -21,6 +21,8 @@
 #                  swarm's peak RSS on a large download
 #   --only LIST    leechers to run, from: swarm aria2 libtorrent transmission rqbit
 #   --repeat N     run each leecher N times; the median time is reported
+#   --hold         no leechers: set up the tracker and seeders, print how to reach them and
+#                  wait (until Ctrl-C) for leechers started by hand, e.g. under perf
 # environment: THIRD_SEEDER=rqbit|swarm|none (default rqbit if installed, else swarm),
 #   WORK (scratch dir, default /tmp/swarm-bench), CARGO_TARGET_DIR, SKIP_BUILD=1,
 #   TRACKER=ours|opentracker, ISOLATE=0 (do not use a network namespace), TIMEOUT (s, per
@@ -39,12 +41,14 @@ while [ $# -gt 0 ]; do
     --size=*) SIZE=${1#--size=} ;;
     --only) ONLY=$2; shift ;;
     --repeat) REPEAT=$2; shift ;;
+    --hold) HOLD=1 ;;
     -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
     *) echo "swarm.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
   esac
   shift
 done
-export SIZE QUICK REPEAT ONLY
+HOLD=${HOLD:-0}
+export SIZE QUICK REPEAT ONLY HOLD
 
 WORK=${WORK:-/tmp/swarm-bench}
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
@@ -152,7 +156,7 @@ INFO_HASH=$($PY -c "import libtorrent as lt,sys; print(lt.torrent_info(sys.argv[
 # --- tracker ---------------------------------------------------------------------------
 start_ours() {
   [ -x "$TARGET/release/tracker" ] || return 1
-  "$TARGET/release/tracker" --listen "127.0.0.1:$TRACKER_PORT" --udp off --interval 2 >"$W/tracker.log" 2>&1 &
+  "$TARGET/release/tracker" --listen "127.0.0.1:$TRACKER_PORT" --udp off --interval 300 >"$W/tracker.log" 2>&1 &
   PIDS+=($!)
   wait_port "$TRACKER_PORT" 5
 }
@@ -233,6 +237,19 @@ for ((i = 0; i < 600; i++)); do
   sleep 0.2
 done
 say "tracker ($TRACKER_NAME) knows ${n:-?} seeders"
+
+# --- an equal start for every leecher -----------------------------------------------------
+# Page-cache memory written for the first time since boot is slow on a VM (the host backs a
+# guest page on first touch: a 1 GiB file written at ~0.9 GB/s the first time, ~3.9 GB/s
+# after it is deleted and written again), and each leecher's output is deleted after its
+# run, so whichever leecher ran first would pay for it. Write and delete SIZE + 256 MiB once.
+dd if=/dev/zero of="$W/warm-up" bs=1M count=$(( BYTES / 1048576 + 256 )) status=none
+rm -f "$W/warm-up"
+
+if [ "$HOLD" = 1 ]; then
+  say "holding: metainfo $META (payload $PAYLOAD), tracker $ANNOUNCE, seeders on 127.0.0.1 ports $(port 1)-$(port $NSEEDERS)${SWARM_BENCH_NETNS:+, in netns $SWARM_BENCH_NETNS (ip netns exec $SWARM_BENCH_NETNS ...)}; Ctrl-C ends"
+  while sleep 3600; do :; done
+fi
 
 # --- leechers --------------------------------------------------------------------------
 # Each run: empty output dir, started under /usr/bin/time (peak RSS), finished when its
