@@ -265,3 +265,27 @@ fn health() {
         (200, &b"ok\n"[..])
     );
 }
+
+#[test]
+fn announce_is_get_only_and_head_gets_no_body() {
+    let t = TestTracker::start(&[]);
+    let path = announce_path(&[11; 20], 7001, "&left=1");
+    let mut conn = HttpConn::open(t.http);
+    conn.send(format!("POST {path} HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n").as_bytes());
+    assert_eq!(conn.read_response().expect("a response").status, 405);
+    // HEAD: the headers of the GET reply, no body (the next reply follows at once).
+    let mut conn = HttpConn::open(t.http);
+    conn.send(format!("HEAD {path} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes());
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut conn.reader, &mut line).unwrap();
+        if line == "\r\n" {
+            break;
+        }
+        head.push_str(&line);
+    }
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let next = conn.get("/health", &[]);
+    assert_eq!((next.status, next.body.as_slice()), (200, &b"ok\n"[..]));
+}

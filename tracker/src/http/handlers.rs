@@ -6,11 +6,10 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
 use axum::routing::get;
-use hyper::body::Incoming;
 use metainfo::tracker::{
     AnnounceReply, Peer, PeerFormat, ReplyHead, decode_compact_v4, decode_compact_v6,
     encode_failure, write_compact_announce, write_scrape,
@@ -23,9 +22,12 @@ use crate::store::{InfoHash, Store, SwarmView};
 /// Most torrents listed by a full scrape (when `--full-scrape` enables it).
 const FULL_SCRAPE_LIMIT: usize = 10_000;
 
-/// The routes other than `/announce` (which [`announce`] serves directly, without routing).
+/// The tracker's routes. The server answers `GET /announce` itself through [`announce`]
+/// (no routing, no extractors); this router's `/announce` serves what is left (`HEAD`,
+/// and 405 for other methods).
 pub fn router(tracker: Arc<Tracker>) -> Router {
     Router::new()
+        .route("/announce", get(routed_announce))
         .route("/scrape", get(scrape))
         .route("/health", get(health))
         .with_state(tracker)
@@ -35,18 +37,34 @@ async fn health() -> &'static str {
     "ok\n"
 }
 
-/// `GET /announce`, the hot path: called by the server for every request to that path with
-/// the connection's address, without a router or extractors in between.
+/// `/announce` through the router: the connection's address comes from its extensions.
+async fn routed_announce(State(tracker): State<Arc<Tracker>>, request: Request) -> Response {
+    match request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .copied()
+    {
+        Some(ConnectInfo(remote)) => {
+            announce(&tracker, remote, request.uri().query(), request.headers()).await
+        }
+        None => failure("internal error: unknown client address"),
+    }
+}
+
+/// `GET /announce`, the hot path: called by the server for every such request with the
+/// connection's address, the query string and the headers, without a router or extractors
+/// in between.
 pub async fn announce(
     tracker: &Tracker,
     remote: SocketAddr,
-    request: &Request<Incoming>,
+    query: Option<&str>,
+    headers: &HeaderMap,
 ) -> Response {
-    let query = match parse_announce(request.uri().query().unwrap_or("").as_bytes()) {
+    let query = match parse_announce(query.unwrap_or("").as_bytes()) {
         Ok(q) => q,
         Err(e) => return failure(&e.to_string()),
     };
-    let ip = match peer_ip(tracker, remote, request.headers(), &query) {
+    let ip = match peer_ip(tracker, remote, headers, &query) {
         Ok(ip) => ip,
         Err(reason) => return failure(reason),
     };

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::ConnectInfo;
+use hyper::Method;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -195,9 +196,15 @@ impl Connection {
             let tracker = tracker.clone();
             let mut router = router.clone();
             async move {
-                if request.uri().path() == "/announce" {
+                if request.method() == Method::GET && request.uri().path() == "/announce" {
                     return Ok::<_, Infallible>(
-                        handlers::announce(&tracker, remote, &request).await,
+                        handlers::announce(
+                            &tracker,
+                            remote,
+                            request.uri().query(),
+                            request.headers(),
+                        )
+                        .await,
                     );
                 }
                 request.extensions_mut().insert(ConnectInfo(remote));
