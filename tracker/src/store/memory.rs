@@ -75,15 +75,23 @@ struct PeerIds {
     v6: Vec<PeerId>,
 }
 
-/// One torrent's peers and counters.
+/// What few torrents need, boxed so that an IPv4-only torrent without peer ids pays one
+/// pointer for it: IPv6 peers, and the peer ids when the store keeps them.
+#[derive(Debug, Default)]
+struct Rare {
+    /// IPv6 peers sorted by address.
+    v6: Vec<Record<18>>,
+    /// The peer ids, only when the store keeps them.
+    ids: Option<PeerIds>,
+}
+
+/// One torrent's peers and counters (48 bytes).
 #[derive(Debug, Default)]
 struct Swarm {
     /// IPv4 peers sorted by address.
     v4: Vec<Record<6>>,
-    /// IPv6 peers sorted by address.
-    v6: Vec<Record<18>>,
-    /// Their peer ids, only when the store keeps them.
-    ids: Option<Box<PeerIds>>,
+    /// IPv6 peers and peer ids, when there are any.
+    rare: Option<Box<Rare>>,
     seeders: u32,
     leechers: u32,
     downloaded: u32,
@@ -92,19 +100,57 @@ struct Swarm {
 impl Swarm {
     fn new(keep_ids: bool) -> Swarm {
         Swarm {
-            ids: keep_ids.then(Box::default),
+            rare: keep_ids.then(|| {
+                Box::new(Rare {
+                    v6: Vec::new(),
+                    ids: Some(PeerIds::default()),
+                })
+            }),
             ..Swarm::default()
         }
     }
 
-    /// The IPv4 records and, if kept, their ids.
-    fn v4_mut(&mut self) -> (&mut Vec<Record<6>>, Option<&mut Vec<PeerId>>) {
-        (&mut self.v4, self.ids.as_deref_mut().map(|ids| &mut ids.v4))
+    /// The IPv6 peers.
+    fn v6(&self) -> &[Record<18>] {
+        self.rare.as_ref().map_or(&[], |rare| &rare.v6)
     }
 
-    /// The IPv6 records and, if kept, their ids.
-    fn v6_mut(&mut self) -> (&mut Vec<Record<18>>, Option<&mut Vec<PeerId>>) {
-        (&mut self.v6, self.ids.as_deref_mut().map(|ids| &mut ids.v6))
+    /// The peer ids, if kept.
+    fn ids(&self) -> Option<&PeerIds> {
+        self.rare.as_ref().and_then(|rare| rare.ids.as_ref())
+    }
+
+    /// The IPv4 records and, if kept, their ids.
+    fn v4_mut(&mut self) -> (&mut Vec<Record<6>>, Option<&mut Vec<PeerId>>) {
+        let ids = self.rare.as_deref_mut().and_then(|rare| rare.ids.as_mut());
+        (&mut self.v4, ids.map(|ids| &mut ids.v4))
+    }
+
+    /// The IPv6 records and, if kept, their ids; `None` if the torrent has no IPv6 part.
+    fn v6_mut(&mut self) -> Option<(&mut Vec<Record<18>>, Option<&mut Vec<PeerId>>)> {
+        let rare = self.rare.as_deref_mut()?;
+        Some((&mut rare.v6, rare.ids.as_mut().map(|ids| &mut ids.v6)))
+    }
+
+    /// The IPv6 records and, if kept, their ids, adding the IPv6 part if needed.
+    fn v6_for_insert(&mut self) -> (&mut Vec<Record<18>>, Option<&mut Vec<PeerId>>) {
+        let rare = self.rare.get_or_insert_with(Box::default);
+        (&mut rare.v6, rare.ids.as_mut().map(|ids| &mut ids.v6))
+    }
+
+    /// After a sweep: shrink the arrays, and drop an IPv6 part that holds nothing.
+    fn compact(&mut self) {
+        shrink(&mut self.v4);
+        if let Some(rare) = self.rare.as_deref_mut() {
+            shrink(&mut rare.v6);
+            if let Some(ids) = rare.ids.as_mut() {
+                shrink(&mut ids.v4);
+                shrink(&mut ids.v6);
+            }
+            if rare.v6.is_empty() && rare.ids.is_none() {
+                self.rare = None;
+            }
+        }
     }
 
     fn stats(&self) -> ScrapeStats {
@@ -130,7 +176,7 @@ impl Swarm {
     }
 
     fn is_empty(&self) -> bool {
-        self.v4.is_empty() && self.v6.is_empty()
+        self.v4.is_empty() && self.v6().is_empty()
     }
 }
 
@@ -198,7 +244,9 @@ impl MemoryStore {
             };
             let before = match p.peer {
                 SocketAddr::V4(a) => remove(swarm.v4_mut(), &compact_v4(a)),
-                SocketAddr::V6(a) => remove(swarm.v6_mut(), &compact_v6(a)),
+                SocketAddr::V6(a) => swarm
+                    .v6_mut()
+                    .and_then(|family| remove(family, &compact_v6(a))),
             };
             swarm.count(before, None);
             return SwarmView {
@@ -222,14 +270,14 @@ impl MemoryStore {
                 let me = compact_v4(a);
                 let (list, ids) = swarm.v4_mut();
                 let before = upsert(list, ids, Record::new(me, p.seeder, stamp), p.peer_id);
-                view.peers_v4 = sampler.sample(&swarm.v4, swarm.ids.as_ref().map(|i| &i.v4), &me);
+                view.peers_v4 = sampler.sample(&swarm.v4, swarm.ids().map(|i| &i.v4), &me);
                 before
             }
             SocketAddr::V6(a) => {
                 let me = compact_v6(a);
-                let (list, ids) = swarm.v6_mut();
+                let (list, ids) = swarm.v6_for_insert();
                 let before = upsert(list, ids, Record::new(me, p.seeder, stamp), p.peer_id);
-                view.peers_v6 = sampler.sample(&swarm.v6, swarm.ids.as_ref().map(|i| &i.v6), &me);
+                view.peers_v6 = sampler.sample(swarm.v6(), swarm.ids().map(|i| &i.v6), &me);
                 before
             }
         };
@@ -249,21 +297,19 @@ impl MemoryStore {
         for shard in self.shards.iter() {
             let mut map = shard.lock().unwrap_or_else(|p| p.into_inner());
             map.retain(|_, swarm| {
-                let before = swarm.v4.len() + swarm.v6.len();
+                let before = swarm.v4.len() + swarm.v6().len();
                 let fresh = |stamp| !clock.expired(stamp, now_stamp);
                 retain_fresh(swarm.v4_mut(), fresh);
-                retain_fresh(swarm.v6_mut(), fresh);
-                stats.peers_expired += before - swarm.v4.len() - swarm.v6.len();
-                let seeders = swarm.v4.iter().filter(|r| r.seeder()).count()
-                    + swarm.v6.iter().filter(|r| r.seeder()).count();
-                swarm.seeders = seeders as u32;
-                swarm.leechers = (swarm.v4.len() + swarm.v6.len() - seeders) as u32;
-                shrink(&mut swarm.v4);
-                shrink(&mut swarm.v6);
-                if let Some(ids) = swarm.ids.as_deref_mut() {
-                    shrink(&mut ids.v4);
-                    shrink(&mut ids.v6);
+                if let Some(family) = swarm.v6_mut() {
+                    retain_fresh(family, fresh);
                 }
+                let after = swarm.v4.len() + swarm.v6().len();
+                stats.peers_expired += before - after;
+                let seeders = swarm.v4.iter().filter(|r| r.seeder()).count()
+                    + swarm.v6().iter().filter(|r| r.seeder()).count();
+                swarm.seeders = seeders as u32;
+                swarm.leechers = (after - seeders) as u32;
+                swarm.compact();
                 if swarm.is_empty() {
                     stats.torrents_removed += 1;
                 }
@@ -483,6 +529,7 @@ mod tests {
     fn record_sizes() {
         assert_eq!(std::mem::size_of::<Record<6>>(), 8);
         assert_eq!(std::mem::size_of::<Record<18>>(), 20);
+        assert_eq!(std::mem::size_of::<Swarm>(), 48);
     }
 
     #[test]
@@ -602,6 +649,31 @@ mod peer_id_tests {
         assert_eq!(s.sweep_now(1012).peers_expired, 1);
         let view = s.announce_now(&params(7, 7, Event::None, 1012));
         assert_eq!(sampled(&view), [(2, 0x42), (9, 9)]);
+    }
+
+    #[test]
+    fn ipv6_peers_keep_ids_too_and_their_part_goes_when_empty() {
+        let s = store(true);
+        let v6 = |port: u16, id: u8, event: Event, now: u64| AnnounceParams {
+            peer: format!("[2001:db8::1]:{port}").parse().unwrap(),
+            ..params(port, id, event, now)
+        };
+        s.announce_now(&v6(1, 0xa1, Event::Started, 1000));
+        s.announce_now(&v6(2, 0xa2, Event::Started, 1000));
+        s.announce_now(&v6(1, 0xa1, Event::Stopped, 1000));
+        let view = s.announce_now(&v6(3, 0xa3, Event::None, 1000));
+        assert_eq!(view.peers_v6.len(), 18);
+        assert_eq!(view.peer_ids, [[0xa2; 20]]);
+
+        // Without ids, a torrent whose IPv6 peers all expired drops its IPv6 part.
+        let s = store(false);
+        s.announce_now(&params(1, 1, Event::Started, 1000));
+        s.announce_now(&v6(2, 2, Event::Started, 995));
+        s.sweep_now(1006);
+        let hash = InfoHash([2; 20]);
+        let shard = s.shard(&hash);
+        let swarm = shard.get(&hash).unwrap();
+        assert!(swarm.rare.is_none() && swarm.v4.len() == 1);
     }
 
     #[test]
