@@ -315,6 +315,7 @@ impl Connection {
             }
             Message::Unchoke => {
                 self.peer_choking = false;
+                self.pipeline.restart_window(Instant::now());
                 self.refill(None);
             }
             Message::Interested => {

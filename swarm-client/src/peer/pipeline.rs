@@ -7,6 +7,9 @@ use crate::wire::BLOCK_SIZE;
 
 /// Fewest requests kept outstanding with an unchoking peer.
 pub const MIN_DEPTH: usize = 16;
+/// Requests kept outstanding before the peer's rate is first measured (2 MiB): enough for a
+/// fast peer not to idle through the first measurement window, little for a slow one.
+pub const INITIAL_DEPTH: usize = 128;
 /// Most requests kept outstanding with one peer (8 MiB of blocks).
 pub const MAX_DEPTH: usize = 512;
 /// The request latency a pipeline must cover: depth = rate × budget / block size.
@@ -19,6 +22,8 @@ const WINDOW: Duration = Duration::from_millis(500);
 pub struct Pipeline {
     /// Smoothed bytes per second.
     rate: f64,
+    /// Has a whole window been measured yet?
+    measured: bool,
     window_bytes: u64,
     window_start: Instant,
 }
@@ -34,9 +39,17 @@ impl Pipeline {
     pub fn new() -> Self {
         Self {
             rate: 0.0,
+            measured: false,
             window_bytes: 0,
             window_start: Instant::now(),
         }
+    }
+
+    /// Starts a fresh measurement window (the peer just unchoked us: time spent choked is
+    /// not a slow rate).
+    pub fn restart_window(&mut self, now: Instant) {
+        self.window_bytes = 0;
+        self.window_start = now;
     }
 
     /// Counts `bytes` of block data received now.
@@ -60,6 +73,7 @@ impl Pipeline {
         };
         self.window_bytes = 0;
         self.window_start = now;
+        self.measured = true;
     }
 
     /// Smoothed download rate from this peer, bytes per second.
@@ -69,6 +83,9 @@ impl Pipeline {
 
     /// Requests to keep outstanding.
     pub fn depth(&self) -> usize {
+        if !self.measured {
+            return INITIAL_DEPTH;
+        }
         let blocks = self.rate * LATENCY_BUDGET.as_secs_f64() / f64::from(BLOCK_SIZE);
         (blocks as usize).clamp(MIN_DEPTH, MAX_DEPTH)
     }
@@ -81,13 +98,15 @@ mod tests {
     #[test]
     fn depth_follows_rate() {
         let mut p = Pipeline::new();
-        assert_eq!(p.depth(), MIN_DEPTH);
+        assert_eq!(p.depth(), INITIAL_DEPTH);
         let start = p.window_start;
-        p.window_bytes = 100 * 1024 * 1024;
         p.update(start + Duration::from_secs(1));
+        assert_eq!(p.depth(), MIN_DEPTH, "a peer that sent nothing");
+        p.window_bytes = 100 * 1024 * 1024;
+        p.update(start + Duration::from_secs(2));
         assert_eq!(p.depth(), MAX_DEPTH);
         p.window_bytes = 1024 * 1024;
-        for s in 2..30 {
+        for s in 3..30 {
             p.window_bytes = 1024 * 1024;
             p.update(start + Duration::from_secs(s));
         }
