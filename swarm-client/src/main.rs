@@ -66,7 +66,7 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
                 .map_err(|e| Failure::new(4, e))?;
             save_meta_copy(&args.dir, &args.meta, &meta).map_err(|e| Failure::new(4, e))?;
             let timeout = (args.timeout > 0).then(|| Duration::from_secs(args.timeout));
-            let opts = options(args.dir.clone(), &args.common, args.seed, timeout)?;
+            let opts = options(args.dir.clone(), &args.common, args.seed, false, timeout)?;
             run_session(meta, opts, &args.dir).await
         }
         Command::Seed(args) => {
@@ -75,7 +75,7 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
                 None => find_meta(&args.dir).map_err(|e| Failure::new(3, e))?,
             };
             let meta = load_meta(&meta_path).map_err(|e| Failure::new(3, e))?;
-            let opts = options(args.dir.clone(), &args.common, true, None)?;
+            let opts = options(args.dir.clone(), &args.common, true, true, None)?;
             run_session(meta, opts, &args.dir).await
         }
     }
@@ -108,6 +108,7 @@ fn options(
     dir: PathBuf,
     common: &CommonArgs,
     keep_seeding: bool,
+    seed_only: bool,
     timeout: Option<Duration>,
 ) -> Result<Options, Failure> {
     let peers = common
@@ -130,6 +131,7 @@ fn options(
         bind: common.bind,
         max_peers: common.max_peers.max(1),
         keep_seeding,
+        seed_only,
         use_trackers: !common.no_tracker,
         timeout,
         output,

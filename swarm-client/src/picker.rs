@@ -111,6 +111,8 @@ pub struct Picker {
     verified_this_session: u32,
     /// Most piece buffers in use (pieces in progress plus pieces being verified).
     max_buffers: usize,
+    /// Seeding what we have only: nothing is picked, no peer is interesting.
+    seed_only: bool,
     rng: SmallRng,
 }
 
@@ -148,6 +150,7 @@ impl Picker {
             have_count,
             verified_this_session: 0,
             max_buffers: max_buffers.max(1),
+            seed_only: false,
             rng: SmallRng::seed_from_u64(rand::random()),
         }
     }
@@ -226,9 +229,14 @@ impl Picker {
         }
     }
 
-    /// Would a peer holding `pieces` have something we lack?
+    /// Downloads nothing from now on: only the pieces we have are served.
+    pub fn seed_only(&mut self) {
+        self.seed_only = true;
+    }
+
+    /// Would a peer holding `pieces` have something we lack (and want)?
     pub fn is_interesting(&self, pieces: &Bitfield) -> bool {
-        pieces.iter_ones().any(|i| !self.has(i))
+        !self.seed_only && pieces.iter_ones().any(|i| !self.has(i))
     }
 
     /// Is piece `index` one we still lack (so a peer that has it is interesting)?
@@ -274,6 +282,9 @@ impl Picker {
         already: impl Fn(&BlockRequest) -> bool,
         out: &mut Vec<BlockRequest>,
     ) {
+        if self.seed_only {
+            return;
+        }
         let start = out.len();
         let target = start + want;
         // 1. pieces this peer started, 2. pieces others started.

@@ -1,12 +1,13 @@
 //! `swarm get` from other `swarm` processes given with `--peer` (no tracker): one seeder, three
 //! seeders at once, a multi-file torrent with zero-length files and a short last piece, and a
-//! download re-seeded with `swarm seed DIR`.
+//! download re-seeded with `swarm seed DIR`, and `swarm seed` on partial data (read, never
+//! written or completed).
 
 use std::path::Path;
 use std::time::Duration;
 
 use swarm_tests::metafile::write_meta;
-use swarm_tests::ours::{done_event, swarm_get, swarm_get_seed, swarm_seed};
+use swarm_tests::ours::{done_event, json_events, swarm_get, swarm_get_seed, swarm_seed};
 use swarm_tests::{same_contents, write_random_file};
 
 const LONG: Duration = Duration::from_secs(180);
@@ -85,4 +86,36 @@ fn downloaded_data_is_reseeded_with_swarm_seed() {
     let mut get = swarm_get(&t.meta, &out, &[reseed.addr()], &[]);
     get.wait_success(LONG);
     assert!(same_contents(&payload, &out.join("payload.bin")));
+}
+
+#[test]
+fn swarm_seed_only_reads_and_downloads_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let full_dir = tmp.path().join("full");
+    let payload = full_dir.join("payload.bin");
+    write_random_file(&payload, 2 * 1024 * 1024, 4);
+    let t = write_meta(&payload, &tmp.path().join("t.meta"), 32 * 1024, None);
+    // A directory holding only the first half of the file, and the metainfo.
+    let half_dir = tmp.path().join("half");
+    std::fs::create_dir_all(&half_dir).unwrap();
+    let half = std::fs::read(&payload).unwrap()[..1024 * 1024].to_vec();
+    std::fs::write(half_dir.join("payload.bin"), &half).unwrap();
+    std::fs::copy(&t.meta, half_dir.join("payload.bin.meta")).unwrap();
+
+    let partial = swarm_seed(&half_dir);
+    // A complete peer dials the partial seeder: it has everything the seeder lacks.
+    let _full = swarm_get_seed(&t.meta, &full_dir, &[partial.addr()]);
+    let connected = partial.out.wait_for(LONG, |l| {
+        serde_json::from_str::<serde_json::Value>(l)
+            .is_ok_and(|v| v["event"] == "progress" && v["peers_connected"].as_u64() >= Some(1))
+    });
+    assert!(connected, "{}", partial.out.tail(20));
+    // Two more progress ticks: still nothing requested, nothing written.
+    std::thread::sleep(Duration::from_secs(2));
+    for event in json_events(&partial) {
+        if event["event"] == "progress" {
+            assert_eq!(event["downloaded_bytes"], 0, "{event}");
+        }
+    }
+    assert_eq!(std::fs::read(half_dir.join("payload.bin")).unwrap(), half);
 }

@@ -17,7 +17,8 @@ pub struct Cli {
 pub enum Command {
     /// Download the torrent described by a metainfo file, seeding while it downloads.
     Get(GetArgs),
-    /// Seed a directory that holds a downloaded torrent (and its .meta file).
+    /// Seed a directory that holds a downloaded torrent (and its .meta file). Its files are
+    /// only read (a read-only directory is fine); pieces missing from it are not downloaded.
     Seed(SeedArgs),
 }
 

@@ -57,6 +57,9 @@ pub struct Options {
     pub max_peers: usize,
     /// Stay seeding after the download completes (until Ctrl-C).
     pub keep_seeding: bool,
+    /// Serve the data already in `dir` and download nothing: the files are opened read-only
+    /// and nothing is created (`swarm seed`).
+    pub seed_only: bool,
     /// Announce to the metainfo's trackers.
     pub use_trackers: bool,
     /// Give up when nothing arrives for this long while incomplete.
@@ -170,7 +173,11 @@ impl Session {
         let piece_length = u32::try_from(info.piece_length)
             .map_err(|_| SessionError::PieceTooLarge(info.piece_length))?;
         let progress = Progress::new(opts.output, opts.verbose, &info.name, info.total_length());
-        let storage = Arc::new(Storage::open(&opts.dir, info)?);
+        let storage = Arc::new(if opts.seed_only {
+            Storage::open_read_only(&opts.dir, info)?
+        } else {
+            Storage::open(&opts.dir, info)?
+        });
         let have = match ResumeRecord::load(&opts.dir, &meta) {
             Some(have) => have,
             None => {
@@ -183,13 +190,16 @@ impl Session {
             }
         };
         let max_buffers = (PIECE_BUFFER_BUDGET / u64::from(piece_length.max(1))).max(4) as usize;
-        let picker = Picker::new(
+        let mut picker = Picker::new(
             info.piece_count(),
             piece_length,
             info.total_length(),
             &have,
             max_buffers,
         );
+        if opts.seed_only {
+            picker.seed_only();
+        }
         let (events_tx, events) = mpsc::unbounded_channel();
         let hashes = info.pieces.clone();
         let shared = Arc::new(
