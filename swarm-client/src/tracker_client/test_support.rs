@@ -118,6 +118,8 @@ pub struct UdpSeen {
     pub connects: usize,
     /// The event code of each announce.
     pub events: Vec<u32>,
+    /// The BEP 41 URL data of each announce (empty when none was sent).
+    pub url_data: Vec<Vec<u8>>,
 }
 
 /// A BEP 15 tracker on loopback.
@@ -161,7 +163,11 @@ impl UdpStub {
                         CONNECTION_ID
                     );
                     let event = u32::from_be_bytes(packet[80..84].try_into().unwrap());
-                    record.lock().unwrap().events.push(event);
+                    let url_data = bep41_url_data(&packet[98..]);
+                    let mut seen = record.lock().unwrap();
+                    seen.events.push(event);
+                    seen.url_data.push(url_data);
+                    drop(seen);
                     if let Some(message) = &behavior.error {
                         reply.extend_from_slice(&3u32.to_be_bytes());
                         reply.extend_from_slice(txid);
@@ -189,6 +195,11 @@ impl UdpStub {
         format!("udp://{}/announce", self.addr)
     }
 
+    /// The stub's address as `HOST:PORT`.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
     pub fn seen(&self) -> UdpSeen {
         self.seen.lock().unwrap().clone()
     }
@@ -198,4 +209,24 @@ impl Drop for UdpStub {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+/// The URL data in BEP 41 options (after the 98-byte announce), concatenated.
+fn bep41_url_data(mut options: &[u8]) -> Vec<u8> {
+    let mut data = Vec::new();
+    while let [kind, rest @ ..] = options {
+        match kind {
+            0 => break,
+            1 => options = rest,
+            _ => {
+                let [len, rest @ ..] = rest else { break };
+                let len = usize::from(*len).min(rest.len());
+                if *kind == 2 {
+                    data.extend_from_slice(&rest[..len]);
+                }
+                options = &rest[len..];
+            }
+        }
+    }
+    data
 }

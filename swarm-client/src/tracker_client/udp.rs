@@ -52,12 +52,27 @@ pub struct UdpTracker {
     host: String,
     port: u16,
     config: UdpConfig,
+    /// The URL's path and query, sent with each announce (BEP 41).
+    url_data: Vec<u8>,
     socket: Option<UdpSocket>,
     connection: Option<(u64, Instant)>,
 }
 
+/// BEP 41 option: a piece of the announce URL's path and query.
+const OPTION_URL_DATA: u8 = 2;
+/// BEP 41 option: no more options.
+const OPTION_END: u8 = 0;
+/// Longest path and query sent (BEP 41 URL data); a longer URL is refused as invalid.
+const MAX_URL_DATA: usize = 1024;
+
 /// Parses `udp://host:port[/path]` into host and port (the port is required).
 pub fn parse_udp_url(url: &str) -> Result<(String, u16), TrackerError> {
+    parse_udp_target(url).map(|(host, port, _)| (host, port))
+}
+
+/// Host, port and the path-and-query (BEP 41 URL data: private trackers put the passkey
+/// there) of a `udp://` announce URL.
+fn parse_udp_target(url: &str) -> Result<(String, u16, Vec<u8>), TrackerError> {
     let invalid = |reason: &str| TrackerError::InvalidUrl {
         url: url.to_owned(),
         reason: reason.to_owned(),
@@ -68,16 +83,25 @@ pub fn parse_udp_url(url: &str) -> Result<(String, u16), TrackerError> {
         _ => return Err(invalid("no host")),
     };
     let port = parsed.port().ok_or_else(|| invalid("no port"))?;
-    Ok((host.to_owned(), port))
+    let mut url_data = parsed.path().to_owned();
+    if let Some(query) = parsed.query() {
+        url_data.push('?');
+        url_data.push_str(query);
+    }
+    if url_data.len() > MAX_URL_DATA {
+        return Err(invalid("path and query too long"));
+    }
+    Ok((host.to_owned(), port, url_data.into_bytes()))
 }
 
 impl UdpTracker {
     /// A tracker at `udp://host:port/...`.
     pub fn new(url: &str, config: UdpConfig) -> Result<Self, TrackerError> {
-        let (host, port) = parse_udp_url(url)?;
+        let (host, port, url_data) = parse_udp_target(url)?;
         Ok(Self {
             host,
             port,
+            url_data,
             config,
             socket: None,
             connection: None,
@@ -133,7 +157,8 @@ impl UdpTracker {
                 id
             }
         };
-        announce(socket, connection_id, request, ipv6, timeout).await
+        let packet = announce_packet(connection_id, request, &self.url_data);
+        announce(socket, packet, ipv6, timeout).await
     }
 }
 
@@ -177,20 +202,35 @@ async fn connect(socket: &UdpSocket, timeout: Duration) -> Result<u64, TrackerEr
 /// Sends an announce request and decodes the reply.
 async fn announce(
     socket: &UdpSocket,
-    connection_id: u64,
-    request: &AnnounceRequest,
+    (transaction, packet): (u32, Vec<u8>),
     ipv6: bool,
     timeout: Duration,
 ) -> Result<AnnounceReply, TrackerError> {
-    let transaction = rand::random::<u32>();
-    let packet = announce_packet(connection_id, transaction, request);
     let body = exchange(socket, &packet, ACTION_ANNOUNCE, transaction, timeout).await?;
     decode_announce(&body, ipv6)
 }
 
-/// The 98-byte BEP 15 announce request.
-fn announce_packet(connection_id: u64, transaction: u32, request: &AnnounceRequest) -> Vec<u8> {
-    let mut packet = Vec::with_capacity(98);
+/// A BEP 15 announce request with a fresh transaction id: 98 bytes, then `url_data` (the
+/// URL's path and query, if any) as BEP 41 options, which trackers without BEP 41 ignore.
+fn announce_packet(
+    connection_id: u64,
+    request: &AnnounceRequest,
+    url_data: &[u8],
+) -> (u32, Vec<u8>) {
+    let transaction = rand::random::<u32>();
+    (
+        transaction,
+        encode_announce(connection_id, transaction, request, url_data),
+    )
+}
+
+fn encode_announce(
+    connection_id: u64,
+    transaction: u32,
+    request: &AnnounceRequest,
+    url_data: &[u8],
+) -> Vec<u8> {
+    let mut packet = Vec::with_capacity(98 + url_data.len() + url_data.len() / 255 + 3);
     packet.extend_from_slice(&connection_id.to_be_bytes());
     packet.extend_from_slice(&ACTION_ANNOUNCE.to_be_bytes());
     packet.extend_from_slice(&transaction.to_be_bytes());
@@ -205,6 +245,14 @@ fn announce_packet(connection_id: u64, transaction: u32, request: &AnnounceReque
     let numwant = i32::try_from(request.numwant).unwrap_or(i32::MAX);
     packet.extend_from_slice(&numwant.to_be_bytes());
     packet.extend_from_slice(&request.port.to_be_bytes());
+    if !url_data.is_empty() && url_data != b"/" {
+        for chunk in url_data.chunks(255) {
+            packet.push(OPTION_URL_DATA);
+            packet.push(chunk.len() as u8);
+            packet.extend_from_slice(chunk);
+        }
+        packet.push(OPTION_END);
+    }
     packet
 }
 
@@ -296,13 +344,54 @@ mod tests {
     fn announce_packet_layout() {
         let mut request = sample_request();
         request.event = AnnounceEvent::Started;
-        let packet = announce_packet(7, 9, &request);
+        let packet = encode_announce(7, 9, &request, b"");
         assert_eq!(packet.len(), 98);
         assert_eq!(&packet[..8], &7u64.to_be_bytes());
         assert_eq!(&packet[16..36], &[0x11; 20]);
         assert_eq!(&packet[56..64], &2u64.to_be_bytes()); // downloaded
         assert_eq!(&packet[80..84], &2u32.to_be_bytes()); // started
         assert_eq!(&packet[96..98], &6881u16.to_be_bytes());
+    }
+
+    #[test]
+    fn url_path_and_query_follow_as_bep41_options() {
+        let request = sample_request();
+        let packet = encode_announce(7, 9, &request, b"/announce?passkey=abc");
+        assert_eq!(packet[98], OPTION_URL_DATA);
+        assert_eq!(usize::from(packet[99]), 21);
+        assert_eq!(&packet[100..121], b"/announce?passkey=abc");
+        assert_eq!(packet[121..], [OPTION_END]);
+        // Longer than one option holds: split in 255-byte pieces.
+        let long = vec![b'a'; 300];
+        let packet = encode_announce(7, 9, &request, &long);
+        assert_eq!((packet[98], packet[99]), (OPTION_URL_DATA, 255));
+        assert_eq!((packet[98 + 257], packet[98 + 258]), (OPTION_URL_DATA, 45));
+        assert_eq!(packet.len(), 98 + 2 + 255 + 2 + 45 + 1);
+        // A bare path sends nothing extra.
+        assert_eq!(encode_announce(7, 9, &request, b"/").len(), 98);
+        assert_eq!(encode_announce(7, 9, &request, b"").len(), 98);
+    }
+
+    #[test]
+    fn url_data_comes_from_path_and_query() {
+        let (_, _, data) = parse_udp_target("udp://t.example:6969/announce?passkey=a%20b").unwrap();
+        assert_eq!(data, b"/announce?passkey=a%20b");
+        let (_, _, data) = parse_udp_target("udp://t.example:6969").unwrap();
+        assert!(data.is_empty());
+        let long = format!("udp://t.example:1/{}", "x".repeat(MAX_URL_DATA));
+        assert!(matches!(
+            parse_udp_target(&long),
+            Err(TrackerError::InvalidUrl { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn passkey_reaches_the_tracker() {
+        let stub = UdpStub::start("127.0.0.1:0", UdpBehavior::default()).await;
+        let url = format!("udp://{}/announce?passkey=s3cret", stub.addr());
+        let mut tracker = UdpTracker::new(&url, quick()).unwrap();
+        tracker.announce(&sample_request()).await.unwrap();
+        assert_eq!(stub.seen().url_data, [b"/announce?passkey=s3cret".to_vec()]);
     }
 
     #[tokio::test]
