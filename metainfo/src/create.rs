@@ -3,7 +3,7 @@
 //! [`create`] walks the input in a deterministic order (see below), picks the piece length
 //! ([`crate::auto_piece_length`] unless given) and hashes the pieces on every core, four side
 //! by side per core, while streaming the data in positional reads; memory use does not grow
-//! with the input (64 KiB of buffers per core).
+//! with the input (128 KiB of buffers per core).
 //!
 //! The walk: the path given is always followed, even when it is a symlink. Inside a
 //! directory, entries are taken in byte order of their names (so files are sorted by their

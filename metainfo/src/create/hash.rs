@@ -22,7 +22,7 @@ use super::walk::InputFile;
 pub(crate) const TASK_BYTES: u64 = 8 << 20;
 
 /// Bytes per read of one lane: whole SHA-1 blocks.
-pub(crate) const LANE_CHUNK: usize = 16 << 10;
+pub(crate) const LANE_CHUNK: usize = 32 << 10;
 
 const _: () = assert!(LANE_CHUNK.is_multiple_of(BLOCK));
 
