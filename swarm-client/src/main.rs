@@ -66,7 +66,12 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
                 .map_err(|e| Failure::new(4, e))?;
             save_meta_copy(&args.dir, &args.meta, &meta).map_err(|e| Failure::new(4, e))?;
             let timeout = (args.timeout > 0).then(|| Duration::from_secs(args.timeout));
-            let opts = options(args.dir.clone(), &args.common, args.seed, false, timeout)?;
+            let opts = Options {
+                keep_seeding: args.seed,
+                timeout,
+                direct_io: args.direct_io,
+                ..options(args.dir.clone(), &args.common)?
+            };
             run_session(meta, opts, &args.dir).await
         }
         Command::Seed(args) => {
@@ -75,7 +80,11 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
                 None => find_meta(&args.dir).map_err(|e| Failure::new(3, e))?,
             };
             let meta = load_meta(&meta_path).map_err(|e| Failure::new(3, e))?;
-            let opts = options(args.dir.clone(), &args.common, true, true, None)?;
+            let opts = Options {
+                keep_seeding: true,
+                seed_only: true,
+                ..options(args.dir.clone(), &args.common)?
+            };
             run_session(meta, opts, &args.dir).await
         }
     }
@@ -104,13 +113,9 @@ fn session_failure(e: SessionError, dir: &Path) -> Failure {
     Failure::new(status, error)
 }
 
-fn options(
-    dir: PathBuf,
-    common: &CommonArgs,
-    keep_seeding: bool,
-    seed_only: bool,
-    timeout: Option<Duration>,
-) -> Result<Options, Failure> {
+/// Session options from the flags both commands share; the rest keep their defaults (a plain
+/// download with no timeout) for the caller to set.
+fn options(dir: PathBuf, common: &CommonArgs) -> Result<Options, Failure> {
     let peers = common
         .peers
         .iter()
@@ -130,10 +135,11 @@ fn options(
         port: common.port,
         bind: common.bind,
         max_peers: common.max_peers.max(1),
-        keep_seeding,
-        seed_only,
+        keep_seeding: false,
+        seed_only: false,
+        direct_io: false,
         use_trackers: !common.no_tracker,
-        timeout,
+        timeout: None,
         output,
         verbose: common.verbose,
     })

@@ -117,7 +117,7 @@ pub struct Storage {
     total_length: u64,
     piece_count: u32,
     handles: Mutex<HandleCache>,
-    /// Page-cache-bypassing writes of aligned spans (`None`: read-only storage).
+    /// Page-cache-bypassing writes of aligned spans, when asked for.
     direct: Option<direct::DirectWrites>,
 }
 
@@ -188,9 +188,17 @@ impl Storage {
             total_length: info.total_length(),
             piece_count: info.piece_count(),
             handles: Mutex::new(handles),
-            direct: (access == Access::ReadWrite)
-                .then(|| direct::DirectWrites::new(max_open_files)),
+            direct: None,
         })
+    }
+
+    /// Writes aligned spans straight to disk from now on, bypassing the page cache where the
+    /// file system allows (see [`direct`]). No effect on read-only storage.
+    pub fn use_direct_writes(&mut self) {
+        if self.access == Access::ReadWrite {
+            let max_open_files = self.cache().capacity;
+            self.direct = Some(direct::DirectWrites::new(max_open_files));
+        }
     }
 
     /// The (canonical) download directory.

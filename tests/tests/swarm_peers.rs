@@ -1,7 +1,7 @@
-//! `swarm get` from other `swarm` processes given with `--peer` (no tracker): one seeder, three
-//! seeders at once, a multi-file torrent with zero-length files and a short last piece, and a
-//! download re-seeded with `swarm seed DIR`, and `swarm seed` on partial data (read, never
-//! written or completed).
+//! `swarm get` from other `swarm` processes given with `--peer` (no tracker): one seeder (also
+//! with `--direct-io`), three seeders at once, a multi-file torrent with zero-length files and
+//! a short last piece, a download re-seeded with `swarm seed DIR`, and `swarm seed` on partial
+//! data (read, never written or completed).
 
 use std::path::Path;
 use std::time::Duration;
@@ -36,6 +36,21 @@ fn one_seeder_to_one_leecher() {
     assert_eq!(done["total_bytes"], t.total_length);
     // The metainfo is kept next to the data so `swarm seed DIR` can re-seed it.
     assert!(out.join("payload.bin.meta").is_file());
+}
+
+#[test]
+fn direct_io_download_is_correct() {
+    let tmp = tempfile::tempdir().unwrap();
+    let seed_dir = tmp.path().join("seed");
+    let payload = seed_dir.join("payload.bin");
+    // Aligned pieces go through O_DIRECT; the short last piece through the page cache.
+    write_random_file(&payload, 3 * 1024 * 1024 + 777, 5);
+    let t = write_meta(&payload, &tmp.path().join("t.meta"), 64 * 1024, None);
+    let seed = seeder(&t.meta, &seed_dir);
+    let out = tmp.path().join("out");
+    let mut get = swarm_get(&t.meta, &out, &[seed.addr()], &["--direct-io"]);
+    get.wait_success(LONG);
+    assert!(same_contents(&payload, &out.join("payload.bin")));
 }
 
 #[test]

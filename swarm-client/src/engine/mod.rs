@@ -60,6 +60,8 @@ pub struct Options {
     /// Serve the data already in `dir` and download nothing: the files are opened read-only
     /// and nothing is created (`swarm seed`).
     pub seed_only: bool,
+    /// Write downloaded data with direct I/O, bypassing the page cache.
+    pub direct_io: bool,
     /// Announce to the metainfo's trackers.
     pub use_trackers: bool,
     /// Give up when nothing arrives for this long while incomplete.
@@ -176,7 +178,11 @@ impl Session {
         let storage = Arc::new(if opts.seed_only {
             Storage::open_read_only(&opts.dir, info)?
         } else {
-            Storage::open(&opts.dir, info)?
+            let mut storage = Storage::open(&opts.dir, info)?;
+            if opts.direct_io {
+                storage.use_direct_writes();
+            }
+            storage
         });
         let have = match ResumeRecord::load(&opts.dir, &meta) {
             Some(have) => have,

@@ -1,7 +1,9 @@
-//! Direct writes: a piece span whose memory, file offset and length are block-aligned goes to
-//! the disk without passing through the page cache (Linux `O_DIRECT`). That saves copying
-//! every downloaded byte into the page cache — the largest CPU cost of a download after
-//! hashing — and keeps a large download from evicting everything else from memory.
+//! Direct writes (`swarm get --direct-io`): a piece span whose memory, file offset and length
+//! are block-aligned goes to the disk without passing through the page cache (Linux
+//! `O_DIRECT`). That saves copying every downloaded byte into the page cache — the largest CPU
+//! cost of a download after hashing — and keeps a large download from evicting everything
+//! else from memory. The price: each write waits for the device, so a slow or busy disk slows
+//! the download (buffered writes absorb that in memory), which is why it is not the default.
 //!
 //! Anything unaligned (the tail of a file, spans of multi-file pieces) and every file system
 //! that refuses direct I/O (tmpfs) use ordinary buffered writes; the first refusal turns
