@@ -6,7 +6,7 @@
 //! array sorts by address then port) + 2 bytes holding a 15-bit coarse timestamp and the
 //! seeder bit. An IPv6 peer takes 20 bytes (16 + 2 + 2). Arrays grow by an eighth at a
 //! time and are shrunk by the sweeper, so a swarm uses 8–9 bytes per IPv4 peer plus about
-//! 100–150 bytes per torrent (a 48-byte [`Swarm`] in its map slot, allocation headers):
+//! 100–150 bytes per torrent (a 48-byte `Swarm` in its map slot, allocation headers):
 //! about 10–11 bytes per peer at 100 peers per torrent. bench/tracker.sh measures about
 //! 12.6 bytes of RSS per peer with 1,000,000 peers (the rest is allocator slack), the same
 //! as opentracker.
