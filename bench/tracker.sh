@@ -190,11 +190,40 @@ to_ms() { # wrk latency like 812.00us / 1.23ms / 1.10s -> ms
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else printf "n/a" }'; }
 
-declare -A RPS P99 NOTE
+# CPU accounting around each measurement, to show how much of the machine went to anything
+# other than the server under test and the load generator (others' work on a shared box).
+cpu_busy() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; } # jiffies
+tool_cpu() { # TOOL: jiffies used by the server (and its helper)
+  local total=0 pid
+  for pid in ${PID[$1]} ${HELPER[$1]}; do
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
+measure_start() { # TOOL
+  M_T0=$(date +%s.%N)
+  M_BUSY0=$(cpu_busy)
+  M_SRV0=$(tool_cpu "$1")
+}
+measure_others() { # TOOL GENERATOR-OUTPUT: percent of all cores used by other processes
+  local gen
+  # The generator's own CPU: the `times` line appended to its output (children user, sys).
+  gen=$(awk '/^[0-9]+m[0-9.]+s [0-9]+m[0-9.]+s$/ {line = $0} END {print line}' <<<"$2" |
+    awk '{ t = 0; for (i = 1; i <= 2; i++) { split($i, p, /[ms]/); t += p[1] * 60 + p[2] } print t + 0 }')
+  awk -v t0="$M_T0" -v t1="$(date +%s.%N)" -v b0="$M_BUSY0" -v b1="$(cpu_busy)" \
+    -v s0="$M_SRV0" -v s1="$(tool_cpu "$1")" -v g="${gen:-0}" -v n="$(nproc)" 'BEGIN {
+      other = (b1 - b0) / 100 - (s1 - s0) / 100 - g
+      if (other < 0) other = 0
+      printf "%.0f%%", 100 * other / ((t1 - t0) * n) }'
+}
+
+declare -A RPS P99 NOTE OTHERS
 run_wrk() { # TOOL CONNS
   local out
+  measure_start "$1"
   out=$(wrk -t"$WRK_THREADS" -c"$2" -d"${DURATION}s" --latency -s bench/tracker/announce.lua \
-    "http://127.0.0.1:${PORT[$1]}" 2>&1)
+    "http://127.0.0.1:${PORT[$1]}" 2>&1; times)
+  OTHERS[$1,$2]=$(measure_others "$1" "$out")
   RPS[$1,$2]=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' <<<"$out")
   P99[$1,$2]=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
   NOTE[$1,$2]="$(awk '/Non-2xx/ {printf "non-2xx %s ", $NF} /Socket errors/ {printf "timeouts %s", $NF}' <<<"$out")"
@@ -203,15 +232,19 @@ run_wrk() { # TOOL CONNS
 declare -A OPEN
 run_open() { # TOOL: open-loop latency at OPEN_RATE
   local out
+  measure_start "$1"
   out=$("$LOAD_BIN" http-rate "127.0.0.1:${PORT[$1]}" "$HASHES" "$DURATION" "$OPEN_CONNECTIONS" \
-    "$OPEN_RATE" 2>&1) || true
+    "$OPEN_RATE" 2>&1; times) || true
+  OTHERS[$1,open]=$(measure_others "$1" "$out")
   OPEN[$1]=$(awk '/^requests\/s/ {print; found = 1} /udp-load:/ {print} END {if (!found) print "?"}' <<<"$out")
   P99[$1,open]=$(awk '/^requests\/s/ {for (i = 1; i <= NF; i++) if ($i == "p99") print $(i + 1)}' <<<"$out")
 }
 
 run_udp() { # TOOL INFLIGHT
   local out
-  out=$("$LOAD_BIN" bench "127.0.0.1:${PORT[$1]}" "$HASHES" "$DURATION" 2 $(($2 / 2)) 2>&1) || true
+  measure_start "$1"
+  out=$("$LOAD_BIN" bench "127.0.0.1:${PORT[$1]}" "$HASHES" "$DURATION" 2 $(($2 / 2)) 2>&1; times) || true
+  OTHERS[$1,udp$2]=$(measure_others "$1" "$out")
   RPS[$1,udp$2]=$(awk '/^requests\/s/ {print $2}' <<<"$out")
   P99[$1,udp$2]=$(awk '/^requests\/s/ {for (i = 1; i <= NF; i++) if ($i == "p99") print $(i + 1)}' <<<"$out")
   NOTE[$1,udp$2]=$(awk '/^requests\/s/ {print "errors " $(NF - 2) " lost " $NF} /udp-load:/ {print}' <<<"$out")
@@ -222,12 +255,13 @@ print_row() { # LABEL TOOL KEY
   if [ "$tool" != ours ] && [ -n "${RPS[ours,$key]:-}" ] && [ -n "${RPS[$tool,$key]:-}" ]; then
     extra="ours/$tool: req/s $(ratio "${RPS[ours,$key]}" "${RPS[$tool,$key]}"), p99 $(ratio "${P99[ours,$key]}" "${P99[$tool,$key]}")"
   fi
-  printf '  %-12s %-12s %9s req/s  p99 %8s ms  %-28s %s\n' "$1" "$tool" "${RPS[$tool,$key]:-?}" \
-    "${P99[$tool,$key]:-?}" "${NOTE[$tool,$key]:-}" "$extra"
+  printf '  %-12s %-12s %9s req/s  p99 %8s ms  others %4s  %-28s %s\n' "$1" "$tool" \
+    "${RPS[$tool,$key]:-?}" "${P99[$tool,$key]:-?}" "${OTHERS[$tool,$key]:-?}" "${NOTE[$tool,$key]:-}" "$extra"
 }
 
 say "tracker benchmark  $(date -u '+%Y-%m-%d %H:%M UTC')  $(nproc) cores  load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 say "tools: ${TOOLS[*]}   torrents: $TORRENTS   ${DURATION}s per measurement"
+say "(others = share of all cores used during a measurement by processes other than the server and the load generator: the machine is shared)"
 
 # --- 1 + 2: throughput, all tools up at once, measured in turns
 for t in "${TOOLS[@]}"; do [ -n "$t" ] && { start "$t"; sanity "$t"; }; done
@@ -256,7 +290,7 @@ if [ "$OPEN_RATE" != 0 ]; then
   for t in "${TOOLS[@]}"; do
     [ -n "$t" ] || continue
     verdict=$(awk -v p="${P99[$t,open]:-}" 'BEGIN { if (p == "") print "?"; else if (p + 0 < 5) print "p99 < 5 ms: yes"; else print "p99 < 5 ms: no" }')
-    printf '  %-12s %s  [%s]\n' "$t" "${OPEN[$t]:-?}" "$verdict"
+    printf '  %-12s %s  others %s  [%s]\n' "$t" "${OPEN[$t]:-?}" "${OTHERS[$t,open]:-?}" "$verdict"
   done
 fi
 say ""
