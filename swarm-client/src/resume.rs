@@ -4,13 +4,22 @@
 //! The record lives at `DIR/.swarm/<info-hash-hex>.resume` and stores the info-hash, the
 //! verified-piece bitmap and every file's size and modification time at save time. It is
 //! trusted only if all of these still match; otherwise the caller rechecks. It is written
-//! atomically (temporary file, fsync, rename) and only after the data it describes has been
-//! flushed, so a crash at any point leaves either the old record, the new one, or none.
+//! atomically (temporary file, fsync, rename), so a crash at any point leaves either the old
+//! record, the new one, or none.
+//!
+//! Durability without waiting for the disk: a record saved after the data was flushed is
+//! *durable* and trusted from then on. A record saved without flushing (the periodic saves,
+//! and the one written when `swarm get` ends — flushing a whole download would add seconds to
+//! it) carries the kernel's boot id and is trusted only until the next boot: written data
+//! sits in the page cache, which survives the process being killed (even `kill -9`) and is
+//! lost only when the kernel goes down, and a reboot changes the boot id. So a record never
+//! claims a piece that a crash could have lost; after a reboot such a record is rechecked.
 //!
 //! Format (all integers little-endian):
 //! `"SWARMRES"`, version `u32`, info-hash `[u8; 20]`, piece count `u32`, file count `u64`,
-//! per file size `u64` + mtime in ns `i128`, bitmap (`ceil(pieces / 8)` bytes, high bit =
-//! lowest piece, as on the wire), then the SHA-1 of everything before it.
+//! durable `u8` (0 or 1), boot id `[u8; 16]` (zeros if unknown), per file size `u64` + mtime
+//! in ns `i128`, bitmap (`ceil(pieces / 8)` bytes, high bit = lowest piece, as on the wire),
+//! then the SHA-1 of everything before it.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -28,8 +37,8 @@ use crate::verify;
 pub const STATE_DIR: &str = ".swarm";
 
 const MAGIC: &[u8; 8] = b"SWARMRES";
-const VERSION: u32 = 1;
-const HEADER_LEN: usize = 8 + 4 + 20 + 4 + 8;
+const VERSION: u32 = 2;
+const HEADER_LEN: usize = 8 + 4 + 20 + 4 + 8 + 1 + 16;
 const STAMP_LEN: usize = 8 + 16;
 const CHECKSUM_LEN: usize = 20;
 
@@ -40,6 +49,11 @@ pub struct ResumeRecord {
     pub verified: Vec<bool>,
     /// Size and mtime of each file, in torrent order (`None`: could not be read when saved).
     pub files: Vec<Option<FileStamp>>,
+    /// Saved after the data was flushed: trusted across reboots.
+    pub durable: bool,
+    /// The kernel's boot id when saved (zeros if unknown); a record that is not durable is
+    /// trusted only while it is still the same.
+    pub boot_id: [u8; 16],
 }
 
 impl ResumeRecord {
@@ -68,6 +82,17 @@ impl ResumeRecord {
         info: &Info,
         stamps: &[Option<FileStamp>],
     ) -> Option<Vec<bool>> {
+        Self::load_trusted(root, info_hash, info, stamps).map(|record| record.verified)
+    }
+
+    /// The record, if intact, saved when the files had exactly `stamps`, and either durable or
+    /// saved during this boot.
+    fn load_trusted(
+        root: &Path,
+        info_hash: &InfoHash,
+        info: &Info,
+        stamps: &[Option<FileStamp>],
+    ) -> Option<ResumeRecord> {
         let path = Self::path(root, info_hash);
         let expected_len = encoded_len(info.piece_count(), info.files.len());
         // Refuse anything not exactly the expected size before reading it.
@@ -79,13 +104,18 @@ impl ResumeRecord {
             || record.verified.len() != info.piece_count() as usize
             || stamps.iter().any(Option::is_none)
             || record.files != stamps
+            || !(record.durable || record.saved_this_boot())
         {
             return None;
         }
-        Some(record.verified)
+        Some(record)
     }
 
-    /// Saves `verified` as the record for this torrent under `root`, atomically.
+    fn saved_this_boot(&self) -> bool {
+        self.boot_id != [0; 16] && current_boot_id() == Some(self.boot_id)
+    }
+
+    /// Saves `verified` as a durable record for this torrent under `root`, atomically.
     ///
     /// The data must already be durable: call [`Storage::flush`] first (or use
     /// [`ResumeRecord::save_flushed`]), so the record never claims pieces a crash could lose.
@@ -104,12 +134,34 @@ impl ResumeRecord {
         info: &Info,
         verified: &[bool],
     ) -> Result<(), StorageError> {
+        Self::save_with(root, info_hash, info, verified, true)
+    }
+
+    /// Saves `verified` without flushing the data first: the record is trusted until the next
+    /// boot only (see the module doc). Fast: no waiting for the disk.
+    pub fn save_unflushed(
+        storage: &Storage,
+        meta: &Metainfo,
+        verified: &[bool],
+    ) -> Result<(), StorageError> {
+        Self::save_with(storage.root(), &meta.info_hash, &meta.info, verified, false)
+    }
+
+    fn save_with(
+        root: &Path,
+        info_hash: &InfoHash,
+        info: &Info,
+        verified: &[bool],
+        durable: bool,
+    ) -> Result<(), StorageError> {
         static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
         let _saving = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
         let stamps = current_stamps(root, info);
-        if let Some(existing) = Self::load_matching(root, info_hash, info, &stamps) {
-            let covers = existing.len() == verified.len()
+        if let Some(existing) = Self::load_trusted(root, info_hash, info, &stamps) {
+            let covers = existing.verified.len() == verified.len()
+                && (existing.durable || !durable)
                 && existing
+                    .verified
                     .iter()
                     .zip(verified)
                     .all(|(&had, &new)| had || !new);
@@ -121,6 +173,8 @@ impl ResumeRecord {
             info_hash: *info_hash,
             verified: verified.to_vec(),
             files: stamps,
+            durable,
+            boot_id: current_boot_id().unwrap_or_default(),
         };
         write_atomically(&Self::path(root, info_hash), &record.encode())
     }
@@ -153,6 +207,8 @@ impl ResumeRecord {
         out.extend_from_slice(self.info_hash.as_bytes());
         out.extend_from_slice(&piece_count.to_le_bytes());
         out.extend_from_slice(&(self.files.len() as u64).to_le_bytes());
+        out.push(u8::from(self.durable));
+        out.extend_from_slice(&self.boot_id);
         for stamp in &self.files {
             // An unreadable file gets a stamp no real file has, so it never matches.
             let stamp = stamp.unwrap_or(FileStamp {
@@ -185,6 +241,12 @@ impl ResumeRecord {
         if body.len() + CHECKSUM_LEN != encoded_len_checked(piece_count, file_count)? {
             return None;
         }
+        let durable = match reader.array::<1>()? {
+            [0] => false,
+            [1] => true,
+            _ => return None,
+        };
+        let boot_id = reader.array()?;
         let mut files = Vec::with_capacity(file_count);
         for _ in 0..file_count {
             let size = u64::from_le_bytes(reader.array()?);
@@ -197,6 +259,8 @@ impl ResumeRecord {
             info_hash,
             verified,
             files,
+            durable,
+            boot_id,
         })
     }
 }
@@ -237,6 +301,16 @@ fn check_piece(
         Err(StorageError::Missing { .. }) => Ok(false),
         Err(e) => Err(e),
     }
+}
+
+/// The running kernel's boot id (Linux: `/proc/sys/kernel/random/boot_id`, a UUID), which
+/// changes at every boot; `None` elsewhere.
+fn current_boot_id() -> Option<[u8; 16]> {
+    let text = fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+    let hex: String = text.trim().chars().filter(|c| *c != '-').collect();
+    let mut id = [0u8; 16];
+    hex::decode_to_slice(hex, &mut id).ok()?;
+    Some(id)
 }
 
 /// Size and mtime of each of the torrent's files under `root`, now.

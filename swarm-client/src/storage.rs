@@ -300,19 +300,6 @@ impl Storage {
         self.read_spans(piece, 0, buf)
     }
 
-    /// Starts writing to disk the data of every file written since the last flush, without
-    /// waiting for it (Linux `sync_file_range`; elsewhere nothing), so that disk writes go on
-    /// while the download does and a later [`Storage::flush`] has little left to wait for.
-    pub fn start_writeback(&self) -> Result<(), StorageError> {
-        for (index, slot) in self.files.iter().enumerate() {
-            if slot.dirty.load(Ordering::Acquire) {
-                let file = self.handle(index)?;
-                start_file_writeback(&file).map_err(|e| StorageError::from_io(&slot.path, e))?;
-            }
-        }
-        Ok(())
-    }
-
     /// Makes everything written so far durable (`fdatasync` of every file written since the
     /// last flush, reopening files that were closed meanwhile).
     pub fn flush(&self) -> Result<(), StorageError> {
@@ -633,22 +620,3 @@ pub(crate) mod test_support;
 mod tests;
 
 mod direct;
-
-/// Queues the dirty pages of `file` for writing to disk and returns without waiting.
-#[cfg(target_os = "linux")]
-fn start_file_writeback(file: &File) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
-    // SAFETY: a valid open descriptor; offset 0 and length 0 mean the whole file; no memory
-    // is passed.
-    let rc = unsafe { libc::sync_file_range(file.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE) };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn start_file_writeback(_file: &File) -> io::Result<()> {
-    Ok(())
-}

@@ -1,7 +1,6 @@
 //! The disk threads: verified pieces are written to storage by a few dedicated threads, so
 //! hashing threads never wait on the file system. A few writes are kept in flight because
-//! direct (page-cache-bypassing) writes each wait for the device. The threads also keep the
-//! kernel writing out whatever went through the page cache, as it comes.
+//! direct (page-cache-bypassing) writes each wait for the device.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
@@ -11,11 +10,6 @@ use crate::storage::{Storage, StorageError};
 
 /// Writes in flight at once.
 const DISK_THREADS: usize = 4;
-
-/// Bytes written (by one thread) between two requests to the kernel to start writing
-/// buffered data to disk: data goes to disk while the download goes on, so the final flush
-/// (before the resume record may claim the pieces) is short instead of waiting for it all.
-const WRITEBACK_EVERY: usize = 32 * 1024 * 1024;
 
 /// What to do once a piece is written (or failed to be): gets the result and the buffer back.
 pub(crate) type Written = Box<dyn FnOnce(Result<(), StorageError>, PieceBuf) + Send>;
@@ -59,20 +53,12 @@ impl DiskWriter {
 }
 
 fn write_until_closed(storage: &Storage, queue: &Mutex<mpsc::Receiver<WriteJob>>) {
-    let mut unflushed = 0usize;
     loop {
         let next = queue.lock().unwrap_or_else(PoisonError::into_inner).recv();
         let Ok(job) = next else {
             return;
         };
         let result = storage.write_piece(job.index, &job.data);
-        unflushed += job.data.len();
         (job.done)(result, job.data);
-        if unflushed >= WRITEBACK_EVERY {
-            unflushed = 0;
-            if let Err(e) = storage.start_writeback() {
-                tracing::debug!("cannot start writeback: {e}");
-            }
-        }
     }
 }

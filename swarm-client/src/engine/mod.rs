@@ -429,7 +429,9 @@ impl Session {
             self.shared.complete.store(true, Ordering::Release);
             self.progress.event("complete", serde_json::json!({}));
             self.broadcast(|| PeerCmd::Completed);
-            self.save_resume_in_background();
+            if self.opts.keep_seeding {
+                self.save_durable_resume_in_background();
+            }
             self.update_trackers();
             if let Some(t) = &self.trackers {
                 let _ = t.events.try_send(announcer::Event::Completed);
@@ -656,6 +658,8 @@ impl Session {
         }
     }
 
+    /// Saves the resume record off the runtime if pieces were verified since the last save,
+    /// without flushing the data (trusted until the next boot; see `resume`).
     fn save_resume_in_background(&mut self) {
         let picker = self.shared.picker();
         let have_count = picker.have_count();
@@ -665,6 +669,19 @@ impl Session {
         let have = picker.have_flags();
         drop(picker);
         self.saved_have = have_count;
+        let storage = self.shared.storage.clone();
+        let meta = self.meta.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = ResumeRecord::save_unflushed(&storage, &meta, &have) {
+                tracing::warn!("cannot save the resume record: {e}");
+            }
+        });
+    }
+
+    /// Flushes the data and saves a durable resume record, off the runtime (when we stay to
+    /// seed a completed download, so nothing waits for the disk).
+    fn save_durable_resume_in_background(&self) {
+        let have = self.shared.picker().have_flags();
         let storage = self.shared.storage.clone();
         let meta = self.meta.clone();
         tokio::task::spawn_blocking(move || {
@@ -731,12 +748,20 @@ impl Session {
             let _ = t.events.send(announcer::Event::Stopped).await;
             let _ = tokio::time::timeout(Duration::from_secs(8), t.task).await;
         }
+        // No flush: exiting does not wait for the disk (the record is trusted until the next
+        // boot), except when seeding data we did not write, where there is nothing to flush.
         let have = self.shared.picker().have_flags();
         let storage = self.shared.storage.clone();
         let meta = self.meta.clone();
-        let saved =
-            tokio::task::spawn_blocking(move || ResumeRecord::save_flushed(&storage, &meta, &have))
-                .await;
+        let durable = self.opts.seed_only;
+        let saved = tokio::task::spawn_blocking(move || {
+            if durable {
+                ResumeRecord::save_flushed(&storage, &meta, &have)
+            } else {
+                ResumeRecord::save_unflushed(&storage, &meta, &have)
+            }
+        })
+        .await;
         if let Ok(Err(e)) = saved {
             tracing::warn!("cannot save the resume record: {e}");
         }

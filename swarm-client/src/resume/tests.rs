@@ -48,6 +48,8 @@ fn encode_decode_round_trip_and_corruption_is_rejected() {
             }),
             None,
         ],
+        durable: false,
+        boot_id: [7; 16],
     };
     let bytes = record.encode();
     assert_eq!(bytes.len(), encoded_len(13, 2));
@@ -269,6 +271,8 @@ mod properties {
                 info_hash: hash(),
                 verified: bits,
                 files: sizes.iter().map(|&size| Some(FileStamp { size: size >> 1, mtime_ns: i128::from(size) * 3 })).collect(),
+                durable: flip % 2 == 0,
+                boot_id: [flip; 16],
             };
             let bytes = record.encode();
             prop_assert_eq!(ResumeRecord::decode(&bytes), Some(record));
@@ -307,5 +311,59 @@ fn an_older_smaller_snapshot_never_replaces_a_valid_record() {
     assert_eq!(
         ResumeRecord::load_for(dir.path(), &hash(), &info),
         Some(all)
+    );
+}
+
+/// Rewrites the record under `root` as if saved during another boot.
+fn pretend_saved_in_another_boot(root: &Path) {
+    let path = ResumeRecord::path(root, &hash());
+    let mut record = ResumeRecord::decode(&fs::read(&path).unwrap()).unwrap();
+    record.boot_id = [0xee; 16];
+    fs::write(&path, record.encode()).unwrap();
+}
+
+#[test]
+fn unflushed_record_is_trusted_until_the_next_boot_only() {
+    if current_boot_id().is_none() {
+        return; // Not Linux: every record must be durable to be trusted.
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (info, data) = awkward_torrent();
+    let storage = Storage::open(dir.path(), &info).unwrap();
+    storage.write_piece(0, &data[..64]).unwrap();
+    let verified: Vec<bool> = (0..info.piece_count()).map(|p| p == 0).collect();
+
+    ResumeRecord::save_with(dir.path(), &hash(), &info, &verified, false).unwrap();
+    assert_eq!(
+        ResumeRecord::load_for(dir.path(), &hash(), &info),
+        Some(verified.clone()),
+        "same boot: the page cache still holds the data"
+    );
+    pretend_saved_in_another_boot(dir.path());
+    assert_eq!(ResumeRecord::load_for(dir.path(), &hash(), &info), None);
+
+    // A durable record (saved after a flush) survives reboots.
+    storage.flush().unwrap();
+    ResumeRecord::save_for(dir.path(), &hash(), &info, &verified).unwrap();
+    pretend_saved_in_another_boot(dir.path());
+    assert_eq!(
+        ResumeRecord::load_for(dir.path(), &hash(), &info),
+        Some(verified.clone())
+    );
+    // An unflushed save with no new pieces does not replace a durable record; one that adds
+    // pieces does.
+    ResumeRecord::save_with(dir.path(), &hash(), &info, &verified, false).unwrap();
+    let path = ResumeRecord::path(dir.path(), &hash());
+    assert!(
+        ResumeRecord::decode(&fs::read(&path).unwrap())
+            .unwrap()
+            .durable
+    );
+    let more: Vec<bool> = (0..info.piece_count()).map(|p| p <= 1).collect();
+    ResumeRecord::save_with(dir.path(), &hash(), &info, &more, false).unwrap();
+    assert!(
+        !ResumeRecord::decode(&fs::read(&path).unwrap())
+            .unwrap()
+            .durable
     );
 }
