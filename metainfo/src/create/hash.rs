@@ -41,11 +41,14 @@ pub(crate) fn hash_pieces(
     let task_count = layout.piece_count.div_ceil(pieces_per_task);
     let hashes: Vec<Vec<[u8; 20]>> = (0..task_count)
         .into_par_iter()
-        .map(|task| {
-            let first = task * pieces_per_task;
-            let last = (first + pieces_per_task).min(layout.piece_count);
-            layout.hash_range(files, first..last, progress)
-        })
+        .map_init(
+            || vec![0u8; LANES * LANE_CHUNK], // the lanes' buffers, reused from task to task
+            |buffers, task| {
+                let first = task * pieces_per_task;
+                let last = (first + pieces_per_task).min(layout.piece_count);
+                layout.hash_range(files, first..last, buffers, progress)
+            },
+        )
         .collect::<Result<_, _>>()?;
     Ok(hashes.into_iter().flatten().collect())
 }
@@ -81,11 +84,13 @@ impl Layout {
         start..(start + self.piece_length).min(self.total_length)
     }
 
-    /// Hashes pieces `pieces`, [`LANES`] at a time.
+    /// Hashes pieces `pieces`, [`LANES`] at a time, with `buffers` (`LANES * LANE_CHUNK` bytes)
+    /// for the lanes' reads.
     fn hash_range(
         &self,
         files: &[InputFile],
         pieces: Range<u64>,
+        buffers: &mut [u8],
         progress: &(impl Fn(u64) + Sync),
     ) -> Result<Vec<[u8; 20]>, CreateError> {
         let mut reader = Reader {
@@ -93,7 +98,6 @@ impl Layout {
             files,
             open: Vec::with_capacity(OPEN_FILES),
         };
-        let mut buffers = vec![0u8; LANES * LANE_CHUNK];
         let mut digests = Vec::with_capacity((pieces.end - pieces.start) as usize);
         let mut first = pieces.start;
         while first < pieces.end {
