@@ -17,40 +17,38 @@ fn seeder(meta: &Path, data_dir: &Path) -> swarm_tests::output::Proc {
     swarm_get_seed(meta, data_dir, &[])
 }
 
-#[test]
-fn one_seeder_to_one_leecher() {
+/// Downloads a `len`-byte payload from one seeder with `swarm get EXTRA...`, checks the data
+/// and the done event, and returns the download directory's temporary parent.
+fn download_from_one_seeder(len: u64, extra: &[&str]) -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
     let seed_dir = tmp.path().join("seed");
     let payload = seed_dir.join("payload.bin");
-    write_random_file(&payload, 3 * 1024 * 1024 + 12345, 1);
+    write_random_file(&payload, len, 1);
     let t = write_meta(&payload, &tmp.path().join("t.meta"), 64 * 1024, None);
 
     let seed = seeder(&t.meta, &seed_dir);
     let out = tmp.path().join("out");
-    let mut get = swarm_get(&t.meta, &out, &[seed.addr()], &[]);
+    let mut get = swarm_get(&t.meta, &out, &[seed.addr()], extra);
     get.wait_success(LONG);
 
     assert!(same_contents(&payload, &out.join("payload.bin")));
     let done = done_event(&get).expect("done event");
     assert_eq!(done["complete"], true);
     assert_eq!(done["total_bytes"], t.total_length);
+    tmp
+}
+
+#[test]
+fn one_seeder_to_one_leecher() {
+    let tmp = download_from_one_seeder(3 * 1024 * 1024 + 12345, &[]);
     // The metainfo is kept next to the data so `swarm seed DIR` can re-seed it.
-    assert!(out.join("payload.bin.meta").is_file());
+    assert!(tmp.path().join("out/payload.bin.meta").is_file());
 }
 
 #[test]
 fn direct_io_download_is_correct() {
-    let tmp = tempfile::tempdir().unwrap();
-    let seed_dir = tmp.path().join("seed");
-    let payload = seed_dir.join("payload.bin");
     // Aligned pieces go through O_DIRECT; the short last piece through the page cache.
-    write_random_file(&payload, 3 * 1024 * 1024 + 777, 5);
-    let t = write_meta(&payload, &tmp.path().join("t.meta"), 64 * 1024, None);
-    let seed = seeder(&t.meta, &seed_dir);
-    let out = tmp.path().join("out");
-    let mut get = swarm_get(&t.meta, &out, &[seed.addr()], &["--direct-io"]);
-    get.wait_success(LONG);
-    assert!(same_contents(&payload, &out.join("payload.bin")));
+    download_from_one_seeder(3 * 1024 * 1024 + 777, &["--direct-io"]);
 }
 
 #[test]
