@@ -15,6 +15,14 @@ pub fn sha1(data: &[u8]) -> [u8; 20] {
     Sha1::digest(data).into()
 }
 
+/// How many pieces are worth hashing side by side (see [`sha1_many`]).
+pub const HASH_LANES: usize = 4;
+
+/// The SHA-1 of each message.
+pub fn sha1_many(messages: &[&[u8]]) -> Vec<[u8; 20]> {
+    messages.iter().map(|m| sha1(m)).collect()
+}
+
 /// True if the SHA-1 of `data` is `expected`.
 pub fn hash_matches(data: &[u8], expected: &[u8; 20]) -> bool {
     sha1(data) == *expected

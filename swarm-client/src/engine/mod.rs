@@ -5,6 +5,7 @@
 //! behind a briefly held mutex) and report back through [`shared::Event`]s.
 
 mod blame;
+mod checking;
 mod disk;
 pub mod listener;
 pub(crate) mod shared;

@@ -8,11 +8,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use metainfo::InfoHash;
 use tokio::sync::mpsc;
 
+use super::checking::CheckQueue;
 use super::disk::DiskWriter;
 use crate::picker::{PeerKey, Picker};
-use crate::piece_buf::PieceBuf;
 use crate::storage::{Storage, StorageError};
-use crate::verify;
 use crate::wire::{BlockRequest, PeerId};
 
 /// What peer tasks tell the session loop.
@@ -72,8 +71,10 @@ pub(crate) struct Shared {
     pub piece_count: u32,
     pub hashes: Vec<[u8; 20]>,
     pub storage: Arc<Storage>,
+    /// Complete pieces waiting for their hash check.
+    pub(super) to_check: CheckQueue,
     /// Writes verified pieces.
-    disk: DiskWriter,
+    pub(super) disk: DiskWriter,
     /// Block records of failed pieces, to find who sent bad data.
     pub blame: super::blame::Blame,
     picker: Mutex<Picker>,
@@ -114,6 +115,7 @@ impl Shared {
             hashes,
             storage,
             disk,
+            to_check: CheckQueue::default(),
             blame: super::blame::Blame::default(),
             complete: AtomicBool::new(picker.is_complete()),
             picker: Mutex::new(picker),
@@ -125,60 +127,6 @@ impl Shared {
             connected_ids: Mutex::new(HashSet::new()),
             banned_ids: Mutex::new(HashSet::new()),
         })
-    }
-
-    /// Checks a complete piece (sent by `senders`, block by block) on the rayon pool and has
-    /// the disk thread write it if good; then the picker gets the buffer back and the session
-    /// hears of it (with who to blame for bad data).
-    pub fn check_piece(self: &Arc<Self>, index: u32, data: PieceBuf, senders: Vec<PeerKey>) {
-        let shared = self.clone();
-        rayon::spawn(move || {
-            let mut contributors = senders.clone();
-            contributors.sort_unstable();
-            contributors.dedup();
-            contributors.retain(|k| *k != PeerKey::MAX);
-            let good = shared
-                .hashes
-                .get(index as usize)
-                .is_some_and(|expected| verify::hash_matches(&data, expected));
-            if !good {
-                shared.blame.record_failure(index, &data, &senders);
-                shared.piece_done(index, Ok(false), data, contributors, Vec::new());
-                return;
-            }
-            let culprits = shared.blame.culprits(index, &data);
-            let done = shared.clone();
-            let written = Box::new(move |result: Result<(), StorageError>, data| {
-                done.piece_done(index, result.map(|()| true), data, contributors, culprits);
-            });
-            shared.disk.write(index, data, written);
-        });
-    }
-
-    /// Settles a checked piece: `Ok(true)` verified and written, `Ok(false)` failed its check.
-    fn piece_done(
-        &self,
-        index: u32,
-        result: Result<bool, StorageError>,
-        buffer: PieceBuf,
-        contributors: Vec<PeerKey>,
-        culprits: Vec<PeerKey>,
-    ) {
-        let ok = matches!(result, Ok(true));
-        if ok {
-            self.set_have(index);
-        }
-        self.picker().verified(index, ok, buffer);
-        let event = match result {
-            Err(e) => Event::StorageFailed(e),
-            Ok(ok) => Event::PieceChecked {
-                index,
-                ok,
-                contributors,
-                culprits,
-            },
-        };
-        let _ = self.events.send(event);
     }
 
     /// The picker, locked (hold it briefly).
