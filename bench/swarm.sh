@@ -248,7 +248,7 @@ rm -f "$W/warm-up"
 
 if [ "$HOLD" = 1 ]; then
   say "holding: metainfo $META (payload $PAYLOAD), tracker $ANNOUNCE, seeders on 127.0.0.1 ports $(port 1)-$(port $NSEEDERS)${SWARM_BENCH_NETNS:+, in netns $SWARM_BENCH_NETNS (ip netns exec $SWARM_BENCH_NETNS ...)}; Ctrl-C ends"
-  while sleep 3600; do :; done
+  while :; do sleep 3600 & wait $!; done # (wait: so a signal runs the cleanup trap at once)
 fi
 
 # --- leechers --------------------------------------------------------------------------
