@@ -248,7 +248,8 @@ rm -f "$W/warm-up"
 
 if [ "$HOLD" = 1 ]; then
   say "holding: metainfo $META (payload $PAYLOAD), tracker $ANNOUNCE, seeders on 127.0.0.1 ports $(port 1)-$(port $NSEEDERS)${SWARM_BENCH_NETNS:+, in netns $SWARM_BENCH_NETNS (ip netns exec $SWARM_BENCH_NETNS ...)}; Ctrl-C ends"
-  while :; do sleep 3600 & wait $!; done # (wait: so a signal runs the cleanup trap at once)
+  trap 'exit 0' INT TERM # the EXIT trap stops everything
+  while :; do sleep 3600 & wait $!; done # (wait: a signal is handled at once)
 fi
 
 # --- leechers --------------------------------------------------------------------------
