@@ -192,6 +192,11 @@ impl Storage {
         })
     }
 
+    /// Are aligned spans written with direct I/O (see [`Storage::use_direct_writes`])?
+    pub fn uses_direct_writes(&self) -> bool {
+        self.direct.is_some()
+    }
+
     /// Writes aligned spans straight to disk from now on, bypassing the page cache where the
     /// file system allows (see [`direct`]). No effect on read-only storage.
     pub fn use_direct_writes(&mut self) {

@@ -1,6 +1,7 @@
-//! The disk threads: verified pieces are written to storage by a few dedicated threads, so
-//! hashing threads never wait on the file system. A few writes are kept in flight because
-//! direct (page-cache-bypassing) writes each wait for the device.
+//! The disk threads: verified pieces are written to storage by dedicated threads, so hashing
+//! threads never wait on the file system. Buffered writes go one at a time (concurrent writes
+//! to one file only spin on its lock in the kernel); direct (page-cache-bypassing) writes each
+//! wait for the device, so a few are kept in flight.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
@@ -8,8 +9,8 @@ use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use crate::piece_buf::PieceBuf;
 use crate::storage::{Storage, StorageError};
 
-/// Writes in flight at once.
-const DISK_THREADS: usize = 4;
+/// Writes in flight at once with direct I/O.
+const DIRECT_WRITES_IN_FLIGHT: usize = 4;
 
 /// What to do once a piece is written (or failed to be): gets the result and the buffer back.
 pub(crate) type Written = Box<dyn FnOnce(Result<(), StorageError>, PieceBuf) + Send>;
@@ -31,7 +32,12 @@ impl DiskWriter {
     pub fn start(storage: Arc<Storage>) -> std::io::Result<Self> {
         let (jobs, queue) = mpsc::channel::<WriteJob>();
         let queue = Arc::new(Mutex::new(queue));
-        for n in 0..DISK_THREADS {
+        let threads = if storage.uses_direct_writes() {
+            DIRECT_WRITES_IN_FLIGHT
+        } else {
+            1
+        };
+        for n in 0..threads {
             let storage = storage.clone();
             let queue = queue.clone();
             std::thread::Builder::new()
