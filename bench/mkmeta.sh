@@ -73,7 +73,9 @@ find "$WORK/tree" -type f -exec cat {} + >/dev/null
 
 # --- measuring ------------------------------------------------------------------------
 # Runs are interleaved (round r runs every tool once), so a change in the machine's other
-# load during the benchmark affects all tools alike.
+# load during the benchmark affects all tools alike; each round starts with a different tool,
+# so none always runs right after the CPU-hogging ceiling samples (other processes held off
+# by those catch up just after, which slows whichever tool comes next).
 median() { sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
 # run_once TOOL CMD...: one timed run; appends "wall cpu" (seconds) to $WORK/times.TOOL.
 run_once() {
@@ -109,20 +111,39 @@ run_tools() {
   local input=$1 piece=$2 log2 kib=$(($2 / 1024)) out="$WORK/out.meta" r tool imdl_ok=$HAVE_IMDL
   log2=$(awk -v p="$piece" 'BEGIN {print int(log(p) / log(2) + 0.5)}')
   rm -f "$WORK"/times.*
+  local items=(mkmeta mktorrent transmission-create libtorrent) count i
+  [ "$imdl_ok" = 1 ] && items+=(imdl)
+  # The large file: the ceiling is sampled in each round too, under the same load.
+  [ "$piece" = $((1 << 20)) ] && items+=(ceiling)
+  count=${#items[@]}
   for ((r = 0; r < REPS; r++)); do
-    if [ "$piece" = $((1 << 20)) ]; then # the large file: sample the ceiling under the same load
-      ceiling_mbs 16384 1 >>"$WORK/ceiling.16k"
-      ceiling_mbs $((1 << 20)) 1 >>"$WORK/ceiling.1m"
-    fi
-    run_once mkmeta "$MKMETA" "$input" --piece-length "$piece" -t "$TRACKER" -o "$out" --force
-    run_once mktorrent mktorrent -t "$CORES" -l "$log2" -a "$TRACKER" -o "$out" "$input"
-    run_once transmission-create transmission-create -s "$kib" -t "$TRACKER" -o "$out" "$input"
-    run_once libtorrent "$PY" "$WORK/lt_create.py" "$input" "$piece" "$out" "$TRACKER"
-    if [ "$imdl_ok" = 1 ]; then
-      # Optional tool: if its command line differs in the installed version, skip it.
-      run_once imdl "$IMDL" torrent create --input "$input" --piece-length "${kib}KiB" \
-        --announce "$TRACKER" --output "$out" --force || { imdl_ok=0; rm -f "$WORK/times.imdl"; }
-    fi
+    for ((i = 0; i < count; i++)); do
+      tool=${items[$(((r + i) % count))]}
+      case $tool in
+      ceiling)
+        ceiling_mbs 16384 1 >>"$WORK/ceiling.16k"
+        ceiling_mbs $((1 << 20)) 1 >>"$WORK/ceiling.1m"
+        ;;
+      mkmeta)
+        run_once mkmeta "$MKMETA" "$input" --piece-length "$piece" -t "$TRACKER" -o "$out" --force
+        ;;
+      mktorrent)
+        run_once mktorrent mktorrent -t "$CORES" -l "$log2" -a "$TRACKER" -o "$out" "$input"
+        ;;
+      transmission-create)
+        run_once transmission-create transmission-create -s "$kib" -t "$TRACKER" -o "$out" "$input"
+        ;;
+      libtorrent)
+        run_once libtorrent "$PY" "$WORK/lt_create.py" "$input" "$piece" "$out" "$TRACKER"
+        ;;
+      imdl)
+        # Optional tool: if its command line differs in the installed version, skip it.
+        [ "$imdl_ok" = 1 ] || continue
+        run_once imdl "$IMDL" torrent create --input "$input" --piece-length "${kib}KiB" \
+          --announce "$TRACKER" --output "$out" --force || { imdl_ok=0; rm -f "$WORK/times.imdl"; }
+        ;;
+      esac
+    done
   done
   RESULTS=()
   for tool in mkmeta mktorrent transmission-create libtorrent imdl; do
@@ -170,6 +191,7 @@ CORE_RATE=$(openssl speed -seconds 2 sha1 2>/dev/null |
 echo "SHA-1 per core (user CPU time): ${CORE_RATE} MB/s"
 echo "load average before timing: $(cut -d' ' -f1-3 /proc/loadavg) (the machine may be shared)"
 
+sleep 2 # let processes held off by the ceiling measurement catch up before timing
 run_tools "$WORK/big.bin" $((1 << 20))
 report $((BIG_MIB << 20)) "$BIG_MIB MiB file, 1 MiB pieces"
 read -r MK_WALL _ <<<"${RESULTS[mkmeta]}"
