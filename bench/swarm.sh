@@ -338,6 +338,16 @@ EOF
 
 median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
+# The seeders' first upload costs more than later ones (their mmap'd reads fault the payload
+# into their address space, caches fill), which would count against whichever leecher runs
+# first: one untimed download by aria2c warms them up for everyone.
+if [ "$HOLD" != 1 ]; then
+  say "warm-up download (aria2c, not timed) ..."
+  leecher_cmd aria2
+  run_one aria2 "$MODE" "${CMD[@]}"
+  say "  warm-up: ${LAST_TIME}s, data $LAST_OK"
+fi
+
 for name in $ONLY; do
   case "$name" in
     transmission) if [ "$QUICK" = 1 ]; then say "transmission: skipped (--quick)"; continue; fi
