@@ -26,8 +26,6 @@ pub enum StartError {
     Store(StoreError),
     #[error("{0}")]
     Allowlist(AllowlistError),
-    #[error("cannot start the HTTP threads: {0}")]
-    Threads(std::io::Error),
     #[error("cannot listen on {addr}: {error}")]
     Bind {
         addr: SocketAddr,
@@ -44,22 +42,12 @@ pub struct Running {
     /// The shared state (for reloading the allowlist).
     pub tracker: Arc<Tracker>,
     tasks: JoinSet<()>,
-    http_threads: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl Running {
     /// Wait until every server task has stopped (after shutdown).
     pub async fn wait(mut self) {
         while self.tasks.join_next().await.is_some() {}
-        // The HTTP threads end once the accept loops (which held them work) have stopped
-        // and their connections have closed.
-        let threads = std::mem::take(&mut self.http_threads);
-        let _ = tokio::task::spawn_blocking(move || {
-            for thread in threads {
-                let _ = thread.join();
-            }
-        })
-        .await;
     }
 }
 
@@ -93,12 +81,7 @@ pub async fn start(config: Config, shutdown: Shutdown) -> Result<Running, StartE
         max_connections: config.max_connections.max(1),
     };
     let sweep_every = config.sweep_every();
-    let threads = config.threads.unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
-    });
-    let udp_workers = 2 * threads.max(1) + 2;
-    let (workers, http_threads) = server::Workers::start(threads).map_err(StartError::Threads)?;
-    let workers = Arc::new(workers);
+    let udp_workers = 2 * config.threads.unwrap_or(2).max(1) + 2;
     let tracker = Arc::new(Tracker {
         config,
         store,
@@ -116,16 +99,9 @@ pub async fn start(config: Config, shutdown: Shutdown) -> Result<Running, StartE
         udp: sockets.iter().filter_map(|s| s.local_addr().ok()).collect(),
         tracker: tracker.clone(),
         tasks: JoinSet::new(),
-        http_threads,
     };
     for listener in listeners {
-        let serve = server::serve(
-            listener,
-            app.clone(),
-            workers.clone(),
-            limits,
-            shutdown.clone(),
-        );
+        let serve = server::serve(listener, app.clone(), limits, shutdown.clone());
         running.tasks.spawn(serve);
     }
     let ids = Arc::new(match tracker.config.udp_secret {

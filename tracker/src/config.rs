@@ -98,8 +98,7 @@ pub struct Config {
     #[arg(long, env = "TRACKER_UDP_SECRET", value_parser = parse_udp_secret, hide_env_values = true)]
     pub udp_secret: Option<[u8; 16]>,
 
-    /// HTTP threads, each serving its share of the connections, and threads for UDP and
-    /// the rest (default: one per CPU).
+    /// Worker threads (default: one per CPU).
     #[arg(long, env = "TRACKER_THREADS")]
     pub threads: Option<usize>,
 }

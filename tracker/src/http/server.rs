@@ -1,12 +1,10 @@
-//! The HTTP accept loop: each connection is handed to one of the worker threads and served
-//! there by hyper (HTTP/1.1, keep-alive) with a header-read timeout that also closes idle
-//! keep-alive connections, a bounded read buffer (request line + headers), a connection cap
-//! and a maximum connection age.
+//! The HTTP accept loop: each connection is served by hyper (HTTP/1.1, keep-alive) with a
+//! header-read timeout that also closes idle keep-alive connections, a bounded read buffer
+//! (request line + headers), a connection cap and a maximum connection age.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -17,8 +15,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
-use tokio::task::JoinSet;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower_service::Service;
 
 use super::handlers;
@@ -52,84 +49,12 @@ pub struct App {
     pub router: Router,
 }
 
-/// Threads that each run a single-threaded runtime serving the connections handed to them
-/// (round robin). Every connection stays on one thread, so a request never wakes another
-/// thread and no task migrates; the threads exit once every [`Workers`] handle is dropped
-/// and their connections have ended.
-pub struct Workers {
-    queues: Vec<mpsc::UnboundedSender<Accepted>>,
-    next: AtomicUsize,
-}
-
-/// An accepted connection on its way to a worker thread.
-struct Accepted {
-    stream: std::net::TcpStream,
-    remote: SocketAddr,
-    connection: Connection,
-}
-
-impl Workers {
-    /// Start `count` worker threads (at least one).
-    pub fn start(count: usize) -> std::io::Result<(Workers, Vec<std::thread::JoinHandle<()>>)> {
-        let mut queues = Vec::new();
-        let mut threads = Vec::new();
-        for index in 0..count.max(1) {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            let (tx, rx) = mpsc::unbounded_channel();
-            let thread = std::thread::Builder::new()
-                .name(format!("http-{index}"))
-                .spawn(move || runtime.block_on(run_worker(rx)))?;
-            queues.push(tx);
-            threads.push(thread);
-        }
-        let workers = Workers {
-            queues,
-            next: AtomicUsize::new(0),
-        };
-        Ok((workers, threads))
-    }
-
-    /// Hand a connection to the next worker.
-    fn dispatch(&self, accepted: Accepted) {
-        let index = self.next.fetch_add(1, Ordering::Relaxed) % self.queues.len();
-        if self.queues[index].send(accepted).is_err() {
-            tracing::error!("http worker {index} has stopped; connection dropped");
-        }
-    }
-}
-
-/// One worker thread's loop: serve each connection it is given until the queue closes,
-/// then let the open ones finish.
-async fn run_worker(mut queue: mpsc::UnboundedReceiver<Accepted>) {
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = queue.recv() => match accepted {
-                Some(a) => match TcpStream::from_std(a.stream) {
-                    Ok(stream) => {
-                        connections.spawn(a.connection.run(stream, a.remote));
-                    }
-                    Err(e) => tracing::warn!("cannot register a connection: {e}"),
-                },
-                None => break,
-            },
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
-    }
-    while connections.join_next().await.is_some() {}
-}
-
-/// Accept connections on `listener` and serve `app` on the `workers` threads until
-/// `shutdown`, then let in-flight requests finish (up to a short grace period).
-pub async fn serve(
-    listener: TcpListener,
-    app: App,
-    workers: Arc<Workers>,
-    limits: Limits,
-    shutdown: Shutdown,
-) {
+/// Accept connections on `listener` and serve `app` until `shutdown`, then let in-flight
+/// requests finish (up to a short grace period). Each connection is its own task on the
+/// multi-threaded runtime: with work stealing, a connection whose thread is busy or
+/// descheduled is picked up by another (a much shorter latency tail than pinning
+/// connections to per-thread runtimes, measured with bench/tracker.sh).
+pub async fn serve(listener: TcpListener, app: App, limits: Limits, shutdown: Shutdown) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let mut builder = http1::Builder::new();
     builder
@@ -165,17 +90,9 @@ pub async fn serve(
             shutdown: shutdown.clone(),
             _permit: permit,
         };
-        match stream.into_std() {
-            Ok(stream) => workers.dispatch(Accepted {
-                stream,
-                remote,
-                connection,
-            }),
-            Err(e) => tracing::warn!(%remote, "cannot hand over a connection: {e}"),
-        }
+        tokio::spawn(connection.run(stream, remote));
     }
     drop(listener);
-    drop(workers);
     // Wait for connections to finish: every one holds a permit until it ends.
     let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, slots.acquire_many(all)).await;
