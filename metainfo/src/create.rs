@@ -12,7 +12,6 @@
 //! listed in [`Created::skipped_symlinks`]. FIFOs, sockets and devices are errors.
 
 mod hash;
-mod sha1_lanes;
 mod walk;
 
 use std::path::{Path, PathBuf};

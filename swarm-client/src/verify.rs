@@ -18,9 +18,9 @@ pub fn sha1(data: &[u8]) -> [u8; 20] {
 /// How many pieces are worth hashing side by side (see [`sha1_many`]).
 pub const HASH_LANES: usize = 4;
 
-/// The SHA-1 of each message.
+/// The SHA-1 of each message, several side by side on this core ([`metainfo::sha1_many`]).
 pub fn sha1_many(messages: &[&[u8]]) -> Vec<[u8; 20]> {
-    messages.iter().map(|m| sha1(m)).collect()
+    metainfo::sha1_many(messages)
 }
 
 /// True if the SHA-1 of `data` is `expected`.

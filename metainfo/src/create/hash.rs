@@ -15,8 +15,8 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 use super::CreateError;
-use super::sha1_lanes::{self, BLOCK, LANES, State};
 use super::walk::InputFile;
+use crate::sha1_lanes::{self, BLOCK, LANES, State};
 
 /// Bytes of pieces per parallel task (at least [`LANES`] pieces).
 pub(crate) const TASK_BYTES: u64 = 8 << 20;

@@ -1,4 +1,5 @@
-//! SHA-1 of several independent messages at once, interleaved on one core.
+//! SHA-1 of several independent messages at once, interleaved on one core: piece hashing for
+//! `create` and, through [`sha1_many`], piece verification for the client.
 //!
 //! SHA-1 is a chain: each group of four rounds needs the result of the one before, so a core
 //! hashing one message mostly waits for its SHA unit's latency. Hashing [`LANES`] pieces side
@@ -28,6 +29,35 @@ pub(crate) const INITIAL: State = [
     0x1032_5476,
     0xC3D2_E1F0,
 ];
+
+/// The SHA-1 of each message. Messages with the same number of 64-byte blocks are hashed
+/// [`LANES`] at a time side by side on this core (with SHA-NI about twice as fast per message
+/// as one after the other; without it, the same speed). For verifying several pieces at once.
+pub fn sha1_many(messages: &[&[u8]]) -> Vec<[u8; 20]> {
+    let blocks_of = |i: &usize| messages.get(*i).map_or(0, |m| m.len() / BLOCK);
+    let mut digests = vec![[0u8; 20]; messages.len()];
+    let mut order: Vec<usize> = (0..messages.len()).collect();
+    order.sort_by_key(blocks_of);
+    for same_length in order.chunk_by(|a, b| blocks_of(a) == blocks_of(b)) {
+        for lanes in same_length.chunks(LANES) {
+            let split: Vec<(&[[u8; BLOCK]], &[u8])> = lanes
+                .iter()
+                .filter_map(|i| messages.get(*i))
+                .map(|message| message.as_chunks::<BLOCK>())
+                .collect();
+            let blocks: Vec<&[[u8; BLOCK]]> = split.iter().map(|(blocks, _)| *blocks).collect();
+            let mut states = vec![INITIAL; blocks.len()];
+            compress(&mut states, &blocks);
+            for ((i, state), (_, tail)) in lanes.iter().zip(states).zip(&split) {
+                let length = messages.get(*i).map_or(0, |m| m.len() as u64);
+                if let Some(digest) = digests.get_mut(*i) {
+                    *digest = finish(state, tail, length);
+                }
+            }
+        }
+    }
+    digests
+}
 
 /// Feeds `blocks[i]` into `states[i]` for each lane. Every lane gets the same number of
 /// blocks; there are at most [`LANES`] lanes.
@@ -222,6 +252,26 @@ mod tests {
             .zip(messages)
             .map(|((state, (_, tail)), message)| finish(state, tail, message.len() as u64))
             .collect()
+    }
+
+    #[test]
+    fn sha1_many_matches_the_sha1_crate_for_any_mix_of_lengths() {
+        let lengths = [
+            0, 64, 64, 1000, 16_384, 16_384, 16_384, 16_384, 16_384, 100, 64, 5,
+        ];
+        for count in 0..=lengths.len() {
+            let messages: Vec<Vec<u8>> = lengths[..count]
+                .iter()
+                .enumerate()
+                .map(|(i, len)| bytes(*len, i as u8))
+                .collect();
+            let views: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
+            let expected: Vec<[u8; 20]> = messages
+                .iter()
+                .map(|message| Sha1::digest(message).into())
+                .collect();
+            assert_eq!(sha1_many(&views), expected, "{count} messages");
+        }
     }
 
     #[test]
