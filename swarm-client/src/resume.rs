@@ -266,41 +266,58 @@ impl ResumeRecord {
 }
 
 /// Re-hashes every piece whose bytes were on disk when `storage` was opened, in parallel on
-/// the rayon pool with one piece buffer per worker. Pieces in missing or short files are
-/// `false` without being read. `progress` is called once per piece checked, with its index,
-/// from the worker threads. Read errors other than missing data are returned.
+/// the rayon pool, [`verify::HASH_LANES`] pieces side by side per worker (one buffer per lane,
+/// reused). Pieces in missing or short files are `false` without being read. `progress` is
+/// called once per piece checked, with its index, from the worker threads. Read errors other
+/// than missing data are returned.
 pub fn recheck(
     storage: &Storage,
     info: &Info,
     progress: impl Fn(u32) + Sync,
 ) -> Result<Vec<bool>, StorageError> {
-    (0..info.piece_count())
-        .into_par_iter()
-        .map_init(Vec::new, |buf, piece| {
-            let good = check_piece(storage, info, piece, buf);
-            progress(piece);
-            good
+    let pieces: Vec<u32> = (0..info.piece_count()).collect();
+    let checked = pieces
+        .par_chunks(verify::HASH_LANES)
+        .map_init(Vec::new, |buffers, chunk| {
+            let good = check_pieces(storage, info, chunk, buffers)?;
+            chunk.iter().for_each(|piece| progress(*piece));
+            Ok(good)
         })
-        .collect()
+        .collect::<Result<Vec<Vec<bool>>, StorageError>>()?;
+    Ok(checked.concat())
 }
 
-fn check_piece(
+/// Whether each of `pieces` is on disk and hashes right, hashing them side by side.
+fn check_pieces(
     storage: &Storage,
     info: &Info,
-    piece: u32,
-    buf: &mut Vec<u8>,
-) -> Result<bool, StorageError> {
-    let Some(expected) = info.piece_hash(piece) else {
-        return Ok(false);
-    };
-    if !storage.piece_was_on_disk(piece) {
-        return Ok(false);
+    pieces: &[u32],
+    buffers: &mut Vec<Vec<u8>>,
+) -> Result<Vec<bool>, StorageError> {
+    buffers.resize_with(pieces.len().max(buffers.len()), Vec::new);
+    let mut read = Vec::with_capacity(pieces.len());
+    for (&piece, buffer) in pieces.iter().zip(buffers.iter_mut()) {
+        let on_disk = info.piece_hash(piece).is_some() && storage.piece_was_on_disk(piece);
+        let readable = on_disk
+            && match storage.read_piece_into(piece, buffer) {
+                Ok(()) => true,
+                Err(StorageError::Missing { .. }) => false,
+                Err(e) => return Err(e),
+            };
+        read.push(readable);
     }
-    match storage.read_piece_into(piece, buf) {
-        Ok(()) => Ok(verify::hash_matches(buf, expected)),
-        Err(StorageError::Missing { .. }) => Ok(false),
-        Err(e) => Err(e),
-    }
+    let messages: Vec<&[u8]> = buffers
+        .iter()
+        .zip(&read)
+        .filter(|(_, readable)| **readable)
+        .map(|(buffer, _)| buffer.as_slice())
+        .collect();
+    let mut digests = verify::sha1_many(&messages).into_iter();
+    Ok(pieces
+        .iter()
+        .zip(read)
+        .map(|(piece, readable)| readable && digests.next().as_ref() == info.piece_hash(*piece))
+        .collect())
 }
 
 /// The running kernel's boot id (Linux: `/proc/sys/kernel/random/boot_id`, a UUID), which
