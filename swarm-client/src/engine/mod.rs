@@ -87,7 +87,7 @@ pub enum SessionError {
     Storage(#[from] StorageError),
     #[error("cannot listen for peers: {0}")]
     Listen(std::io::Error),
-    #[error("cannot start the disk thread: {0}")]
+    #[error("cannot start the disk threads: {0}")]
     DiskThread(std::io::Error),
     #[error("piece length {0} is too large")]
     PieceTooLarge(u64),
