@@ -220,14 +220,7 @@ fn bench(args: &[String]) -> Result<(), String> {
         total.latencies_us.extend(s.latencies_us);
     }
     total.latencies_us.sort_unstable();
-    let pct = |p: f64| -> f64 {
-        let v = &total.latencies_us;
-        if v.is_empty() {
-            return 0.0;
-        }
-        let i = ((v.len() as f64 * p) as usize).min(v.len() - 1);
-        v[i] as f64 / 1000.0
-    };
+    let pct = |p: f64| percentile_ms(&total.latencies_us, p);
     println!(
         "requests/s {:.0}  p50 {:.3} ms  p99 {:.3} ms  replies {}  errors {}  lost {}",
         total.ok as f64 / elapsed,
@@ -644,14 +637,7 @@ fn http_rate(args: &[String]) -> Result<(), String> {
         total.latencies_us.extend(r.latencies_us);
     }
     total.latencies_us.sort_unstable();
-    let pct = |p: f64| -> f64 {
-        let v = &total.latencies_us;
-        if v.is_empty() {
-            return 0.0;
-        }
-        let i = ((v.len() as f64 * p) as usize).min(v.len() - 1);
-        v[i] as f64 / 1000.0
-    };
+    let pct = |p: f64| percentile_ms(&total.latencies_us, p);
     println!(
         "requests/s {:.0}  offered {rate:.0}  p50 {:.3} ms  p90 {:.3} ms  p99 {:.3} ms  \
          p99.9 {:.3} ms  max {:.3} ms  replies {}  errors {}",
@@ -776,4 +762,13 @@ fn mix_request(rng: &mut Rng, hashes: &[String], target: SocketAddr) -> Vec<u8> 
         )
     };
     format!("GET {path} HTTP/1.1\r\nHost: {target}\r\n\r\n").into_bytes()
+}
+
+/// The `p` quantile (0..1) of sorted latencies in microseconds, in milliseconds (0 if none).
+fn percentile_ms(sorted_us: &[u32], p: f64) -> f64 {
+    let Some(last) = sorted_us.len().checked_sub(1) else {
+        return 0.0;
+    };
+    let i = ((sorted_us.len() as f64 * p) as usize).min(last);
+    sorted_us.get(i).map_or(0.0, |us| f64::from(*us) / 1000.0)
 }
