@@ -481,11 +481,13 @@ impl Picker {
                         by: if by == peer { PeerKey::MAX } else { by },
                         extra: extra - 1,
                     };
-                } else {
+                } else if by == peer || by == PeerKey::MAX {
                     *block = Block::Missing;
                     p.missing += 1;
                     p.first_missing = p.first_missing.min(i);
                 }
+                // Otherwise the request is left over from before the piece failed its check
+                // and started again; the block is now another peer's to fetch.
             }
         }
         // Drop pieces nobody is working on and nothing arrived for: frees their buffers.
@@ -776,6 +778,27 @@ mod tests {
             Arrival::NotNeeded
         );
         assert_eq!(p.block_received(1, 9, 0, &[0; 16]), Arrival::NotNeeded);
+    }
+
+    #[test]
+    fn a_stale_release_leaves_another_peers_request_alone() {
+        let mut p = Picker::new(2, PIECE, 2 * u64::from(PIECE), &[], 8);
+        let mut a = Vec::new();
+        p.pick(1, &full(2), 4, no, &mut a);
+        let index = a[0].index;
+        // Peer 1 delivers, the piece fails, and peer 2 now fetches it.
+        for r in &a {
+            deliver(&mut p, 1, r);
+        }
+        p.verified(index, false, PieceBuf::default());
+        let mut b = Vec::new();
+        p.pick(2, &field(2, &[index]), 4, no, &mut b);
+        assert_eq!(b, a);
+        // A late release of peer 1's old requests must not hand peer 2's blocks out again.
+        p.release(1, &a);
+        let mut c = Vec::new();
+        p.pick(3, &field(2, &[index]), 4, no, &mut c);
+        assert!(c.is_empty(), "{c:?}");
     }
 
     #[test]

@@ -7,7 +7,7 @@
 pub mod pipeline;
 mod writer;
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -164,8 +164,10 @@ struct Connection {
     am_choking: bool,
     /// Our requests awaiting an answer.
     outstanding: HashSet<BlockRequest>,
-    /// Requests we gave up on (cancelled, choked, snubbed) that may still be answered.
-    cancelled: HashSet<BlockRequest>,
+    /// Requests we gave up on (cancelled, choked, snubbed) that may still be answered, with
+    /// how many of each are in flight (a block of a piece that failed and started over can be
+    /// given up on twice).
+    cancelled: HashMap<BlockRequest, u32>,
     cancelled_order: VecDeque<BlockRequest>,
     pipeline: Pipeline,
     snubbed: bool,
@@ -215,7 +217,7 @@ impl Connection {
             am_interested: false,
             am_choking: true,
             outstanding: HashSet::new(),
-            cancelled: HashSet::new(),
+            cancelled: HashMap::new(),
             cancelled_order: VecDeque::new(),
             pipeline: Pipeline::new(),
             snubbed: false,
@@ -355,7 +357,7 @@ impl Connection {
     fn on_block(&mut self, index: u32, begin: u32, data: Bytes) -> Result<(), Violation> {
         let len = data.len() as u32;
         let request = BlockRequest::new(index, begin, len);
-        if !self.outstanding.remove(&request) && !self.cancelled.remove(&request) {
+        if !self.outstanding.remove(&request) && !self.forget_cancelled(&request) {
             return Err(Violation::Unrequested { index, begin, len });
         }
         let now = Instant::now();
@@ -496,14 +498,25 @@ impl Connection {
     }
 
     fn remember_cancelled(&mut self, block: BlockRequest) {
-        if self.cancelled.insert(block) {
-            self.cancelled_order.push_back(block);
-        }
+        *self.cancelled.entry(block).or_insert(0) += 1;
+        self.cancelled_order.push_back(block);
         while self.cancelled_order.len() > MAX_CANCELLED_REMEMBERED {
             if let Some(old) = self.cancelled_order.pop_front() {
-                self.cancelled.remove(&old);
+                self.forget_cancelled(&old);
             }
         }
+    }
+
+    /// Takes one given-up request for `block` off the books; false if there was none.
+    fn forget_cancelled(&mut self, block: &BlockRequest) -> bool {
+        let Some(count) = self.cancelled.get_mut(block) else {
+            return false;
+        };
+        *count -= 1;
+        if *count == 0 {
+            self.cancelled.remove(block);
+        }
+        true
     }
 
     /// Sends `interested` / `not interested` when our interest in the peer changed.
@@ -559,8 +572,15 @@ impl Connection {
         }
         let mut msgs = Vec::with_capacity(picked.len());
         for r in picked {
-            self.outstanding.insert(r);
-            msgs.push(Message::Request(r));
+            // A block of a piece that failed and started over may be picked again while this
+            // peer's first request for it is still in flight: that request will do; asking
+            // twice would bring a second copy nobody expects.
+            if self.outstanding.insert(r) {
+                msgs.push(Message::Request(r));
+            }
+        }
+        if msgs.is_empty() {
+            return;
         }
         if self.outstanding.len() == msgs.len() {
             // The pipe was empty: the clock for snubbing starts now.
