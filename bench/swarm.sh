@@ -239,12 +239,18 @@ done
 say "tracker ($TRACKER_NAME) knows ${n:-?} seeders"
 
 # --- an equal start for every leecher -----------------------------------------------------
-# Page-cache memory written for the first time since boot is slow on a VM (the host backs a
-# guest page on first touch: a 1 GiB file written at ~0.9 GB/s the first time, ~3.9 GB/s
-# after it is deleted and written again), and each leecher's output is deleted after its
-# run, so whichever leecher ran first would pay for it. Write and delete SIZE + 256 MiB once.
-dd if=/dev/zero of="$W/warm-up" bs=1M count=$(( BYTES / 1048576 + 256 )) status=none
-rm -f "$W/warm-up"
+# Page-cache memory that the host has not backed is slow to fill on a VM: the host backs a
+# guest page on first touch (a 1 GiB file written with ~2 s of system time the first time,
+# ~0.2 s right after it is deleted and written again), and with virtio-balloon free page
+# reporting (Firecracker here) memory freed for about 2 s goes back to the host and is cold
+# again. So a leecher started a few seconds after the previous one's output was deleted
+# would pay ~2 s/GiB that another did not. Right before each leecher, memory_warm_up writes
+# and deletes SIZE + 256 MiB, so every leecher starts with the same freshly backed free memory.
+memory_warm_up() {
+  dd if=/dev/zero of="$W/warm-up" bs=1M count=$(( BYTES / 1048576 + 256 )) status=none
+  rm -f "$W/warm-up"
+}
+memory_warm_up
 
 if [ "$HOLD" = 1 ]; then
   say "holding: metainfo $META (payload $PAYLOAD), tracker $ANNOUNCE, seeders on 127.0.0.1 ports $(port 1)-$(port $NSEEDERS)${SWARM_BENCH_NETNS:+, in netns $SWARM_BENCH_NETNS (ip netns exec $SWARM_BENCH_NETNS ...)}; Ctrl-C ends"
@@ -262,6 +268,7 @@ run_one() { # run_one NAME MODE(exit|marker) CMD...
   local name=$1 mode=$2; shift 2
   local out=$W/out-$name marker=$W/$name.done rss=$W/$name.rss
   rm -rf "$out" "$marker" "$rss"; mkdir -p "$out"
+  memory_warm_up
   local t0 t1 pid i
   t0=$(now)
   /usr/bin/time -f '%M' -o "$rss" "$@" >"$W/$name.log" 2>&1 &
