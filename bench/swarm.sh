@@ -20,7 +20,7 @@
 #   --size SIZE    payload size, e.g. 256M, 1G, 4G (also: SIZE=4G bench/swarm.sh); 4G shows
 #                  swarm's peak RSS on a large download
 #   --only LIST    leechers to run, from: swarm aria2 libtorrent transmission rqbit
-#   --repeat N     run each leecher N times; the median time is reported
+#   --repeat N     run each leecher N times, in interleaved rounds; the median time is reported
 #   --hold         no leechers: set up the tracker and seeders, print how to reach them and
 #                  wait (until Ctrl-C) for leechers started by hand, e.g. under perf
 # environment: THIRD_SEEDER=rqbit|swarm|none (default rqbit if installed, else swarm),
@@ -355,6 +355,8 @@ if [ "$HOLD" != 1 ]; then
   say "  warm-up: ${LAST_TIME}s, data $LAST_OK"
 fi
 
+# Which leechers run (a missing tool is skipped with a line saying so).
+LEECHERS=()
 for name in $ONLY; do
   case "$name" in
     transmission) if [ "$QUICK" = 1 ]; then say "transmission: skipped (--quick)"; continue; fi
@@ -363,8 +365,14 @@ for name in $ONLY; do
     swarm|aria2|libtorrent) ;;
     *) die "unknown leecher $name" ;;
   esac
-  times=() rss_max=0 status=ok
-  for ((r = 1; r <= REPEAT; r++)); do
+  LEECHERS+=("$name")
+done
+
+# Rounds are interleaved (every leecher once per round), so a slow spell of the shared machine
+# hits every leecher alike rather than all the runs of one.
+declare -A TIMES RSS_MAX STATUS
+for ((r = 1; r <= REPEAT; r++)); do
+  for name in "${LEECHERS[@]}"; do
     leecher_cmd "$name"
     if [ "$name" = swarm ] && [ "${PERF:-0}" = 1 ]; then
       CMD=(perf record -g -o "$WORK/perf.data" -- "${CMD[@]}")
@@ -372,13 +380,15 @@ for name in $ONLY; do
     say "leecher $name (run $r/$REPEAT) ..."
     run_one "$name" "$MODE" "${CMD[@]}"
     say "  $name: ${LAST_TIME}s, peak RSS ${LAST_RSS:-?} KiB, data $LAST_OK"
-    times+=("$LAST_TIME")
-    [ -n "$LAST_RSS" ] && [ "$LAST_RSS" -gt "$rss_max" ] && rss_max=$LAST_RSS
-    [ "$LAST_OK" = ok ] || status=FAILED
+    TIMES[$name]="${TIMES[$name]:-} $LAST_TIME"
+    [ -n "$LAST_RSS" ] && [ "$LAST_RSS" -gt "${RSS_MAX[$name]:-0}" ] && RSS_MAX[$name]=$LAST_RSS
+    [ "$LAST_OK" = ok ] || STATUS[$name]=FAILED
     [ "$name" = swarm ] && grep -h '"event":"done"' "$W/swarm.log" | tail -1 >&2 || true
   done
-  t=$(printf '%s\n' "${times[@]}" | median)
-  RESULTS+=("$name $t $rss_max $status")
+done
+for name in "${LEECHERS[@]}"; do
+  t=$(printf '%s\n' ${TIMES[$name]} | median)
+  RESULTS+=("$name $t ${RSS_MAX[$name]:-0} ${STATUS[$name]:-ok}")
 done
 
 # --- report ----------------------------------------------------------------------------
@@ -386,7 +396,7 @@ SHA1_KBS=$(openssl speed -seconds 1 -bytes 1048576 sha1 2>/dev/null | awk '/^sha
 echo
 echo "swarm benchmark: $SIZE payload ($BYTES bytes, 1 MiB pieces, metainfo by $META_TOOL), tracker: $TRACKER_NAME"
 echo "seeders (same for every leecher): $SEEDERS; all on 127.0.0.1${SWARM_BENCH_NETNS:+ in netns $SWARM_BENCH_NETNS}; $(nproc) cores"
-[ "$REPEAT" -gt 1 ] && echo "each leecher run $REPEAT times: median time, largest peak RSS"
+[ "$REPEAT" -gt 1 ] && echo "each leecher run $REPEAT times in interleaved rounds: median time, largest peak RSS"
 printf '%-13s %9s %9s %14s  %s\n' leecher "time (s)" "MB/s" "peak RSS (MiB)" data
 swarm_t=""
 for r in "${RESULTS[@]}"; do
