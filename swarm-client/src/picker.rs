@@ -111,6 +111,8 @@ pub struct Picker {
     verified_this_session: u32,
     /// Most piece buffers in use (pieces in progress plus pieces being verified).
     max_buffers: usize,
+    /// A pick came up short because every buffer was in use: peers wait for a slot.
+    starved: bool,
     /// Seeding what we have only: nothing is picked, no peer is interesting.
     seed_only: bool,
     rng: SmallRng,
@@ -150,6 +152,7 @@ impl Picker {
             have_count,
             verified_this_session: 0,
             max_buffers: max_buffers.max(1),
+            starved: false,
             seed_only: false,
             rng: SmallRng::seed_from_u64(rand::random()),
         }
@@ -293,7 +296,11 @@ impl Picker {
             self.pick_from_partials(peer, pieces, target, false, out);
         }
         // 3. new pieces, rarest first.
-        while out.len() < target && self.buffers_in_use() < self.max_buffers {
+        while out.len() < target {
+            if self.buffers_in_use() >= self.max_buffers {
+                self.starved |= self.missing_pieces > 0;
+                break;
+            }
             let Some(index) = self.choose_new_piece(pieces) else {
                 break;
             };
@@ -570,12 +577,15 @@ impl Picker {
 
     /// Reports the hash check of a piece handed out by [`Arrival::PieceComplete`] and gives
     /// its buffer back: a good piece counts as had; a bad one is fetched again.
-    pub fn verified(&mut self, index: u32, ok: bool, buffer: PieceBuf) {
+    ///
+    /// Returns true when this freed a buffer that a pick was waiting for: the peers should be
+    /// told to pick again now rather than at their next tick.
+    pub fn verified(&mut self, index: u32, ok: bool, buffer: PieceBuf) -> bool {
         let Some(s) = self.status.get_mut(index as usize) else {
-            return;
+            return false;
         };
         if *s != Status::Verifying {
-            return;
+            return false;
         }
         self.verifying -= 1;
         if ok {
@@ -591,6 +601,7 @@ impl Picker {
         } else {
             self.recycle(buffer);
         }
+        std::mem::take(&mut self.starved)
     }
 }
 
@@ -712,11 +723,18 @@ mod tests {
         p.pick(1, &full(4), 4, no, &mut b);
         assert!(b.is_empty(), "the only buffer is being verified");
         let reused = data.as_ptr();
-        p.verified(index, true, data);
+        assert!(
+            p.verified(index, true, data),
+            "the freed buffer is reported, so waiting peers pick again at once"
+        );
         p.pick(1, &full(4), 4, no, &mut b);
         assert_eq!(b.len(), 4);
-        let (_, data) = complete(&mut p, &b);
+        let (index, data) = complete(&mut p, &b);
         assert_eq!(data.as_ptr(), reused, "the buffer came back from the pool");
+        assert!(
+            !p.verified(index, true, data),
+            "no pick was waiting for this buffer"
+        );
     }
 
     #[test]

@@ -106,7 +106,7 @@ impl Shared {
         if ok {
             self.set_have(index);
         }
-        self.picker().verified(index, ok, buffer);
+        let slot_freed = self.picker().verified(index, ok, buffer);
         let event = match result {
             Err(e) => Event::StorageFailed(e),
             Ok(ok) => Event::PieceChecked {
@@ -117,5 +117,10 @@ impl Shared {
             },
         };
         let _ = self.events.send(event);
+        if slot_freed && ok {
+            // Peers whose picks found every buffer in use (the disk is behind) pick again
+            // now, not at their next tick. (A failed piece wakes them in the session.)
+            let _ = self.events.send(Event::WakePeers);
+        }
     }
 }
