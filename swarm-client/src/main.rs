@@ -69,7 +69,7 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
             let opts = Options {
                 keep_seeding: args.seed,
                 timeout,
-                direct_io: args.direct_io,
+                disk_io: args.disk_io.into(),
                 ..options(args.dir.clone(), &args.common)?
             };
             run_session(meta, opts, &args.dir).await
@@ -137,7 +137,7 @@ fn options(dir: PathBuf, common: &CommonArgs) -> Result<Options, Failure> {
         max_peers: common.max_peers.max(1),
         keep_seeding: false,
         seed_only: false,
-        direct_io: false,
+        disk_io: swarm_client::engine::DiskIo::Buffered,
         use_trackers: !common.no_tracker,
         timeout: None,
         output,

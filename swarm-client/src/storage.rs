@@ -192,9 +192,17 @@ impl Storage {
         })
     }
 
-    /// Are aligned spans written with direct I/O (see [`Storage::use_direct_writes`])?
+    /// Are aligned spans written with direct I/O (see [`Storage::use_direct_writes`])? False
+    /// once the file system refused it or [`Storage::stop_direct_writes`] was called.
     pub fn uses_direct_writes(&self) -> bool {
-        self.direct.is_some()
+        self.direct.as_ref().is_some_and(|d| d.is_enabled())
+    }
+
+    /// Goes back to buffered writes (through the page cache) for good.
+    pub fn stop_direct_writes(&self, why: &str) {
+        if let Some(direct) = &self.direct {
+            direct.disable(why);
+        }
     }
 
     /// Writes aligned spans straight to disk from now on, bypassing the page cache where the

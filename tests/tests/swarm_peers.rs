@@ -1,5 +1,5 @@
 //! `swarm get` from other `swarm` processes given with `--peer` (no tracker): one seeder (also
-//! with `--direct-io`), three seeders at once, a multi-file torrent with zero-length files and
+//! with `--disk-io direct` and `buffered`), three seeders at once, a multi-file torrent with zero-length files and
 //! a short last piece, a download re-seeded with `swarm seed DIR`, and `swarm seed` on partial
 //! data (read, never written or completed).
 
@@ -48,7 +48,13 @@ fn one_seeder_to_one_leecher() {
 #[test]
 fn direct_io_download_is_correct() {
     // Aligned pieces go through O_DIRECT; the short last piece through the page cache.
-    download_from_one_seeder(3 * 1024 * 1024 + 777, &["--direct-io"]);
+    download_from_one_seeder(3 * 1024 * 1024 + 777, &["--disk-io", "direct"]);
+}
+
+#[test]
+fn buffered_download_is_correct() {
+    // Every piece through the page cache (the default, auto, starts with direct writes).
+    download_from_one_seeder(3 * 1024 * 1024 + 777, &["--disk-io", "buffered"]);
 }
 
 #[test]

@@ -36,10 +36,12 @@ pub struct GetArgs {
     /// Give up when nothing was downloaded for this many seconds (no peers, no tracker).
     #[arg(long, default_value_t = 90, value_name = "SECS")]
     pub timeout: u64,
-    /// Write the data straight to disk, bypassing the page cache (Linux O_DIRECT): less CPU
-    /// and no cache pollution with a fast disk, slower with a slow or busy one.
-    #[arg(long)]
-    pub direct_io: bool,
+    /// How to write the data: `direct` straight to disk, bypassing the page cache (Linux
+    /// O_DIRECT: less CPU, no cache pollution, slower on a slow or busy disk); `buffered`
+    /// through the page cache; `auto` direct while the disk keeps up with the download, then
+    /// buffered.
+    #[arg(long, value_enum, default_value_t = DiskIoArg::Auto, value_name = "MODE")]
+    pub disk_io: DiskIoArg,
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -84,4 +86,22 @@ pub struct CommonArgs {
     /// Progress as JSON lines on stdout, for scripts.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `--disk-io` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DiskIoArg {
+    Auto,
+    Direct,
+    Buffered,
+}
+
+impl From<DiskIoArg> for crate::engine::DiskIo {
+    fn from(arg: DiskIoArg) -> Self {
+        match arg {
+            DiskIoArg::Auto => Self::Auto,
+            DiskIoArg::Direct => Self::Direct,
+            DiskIoArg::Buffered => Self::Buffered,
+        }
+    }
 }

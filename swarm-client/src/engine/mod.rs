@@ -28,6 +28,8 @@ use crate::resume::{self, ResumeRecord};
 use crate::storage::{Storage, StorageError};
 use crate::tracker_client::announcer::{self, Announcer, TrackerStatus, TransferStats};
 use crate::wire::{self, HandshakeError, PeerId};
+pub use disk::DiskIo;
+use disk::DiskWriter;
 use shared::{Event, PeerStats, Shared};
 
 /// Memory allowed for the buffers of pieces being downloaded or verified.
@@ -61,8 +63,9 @@ pub struct Options {
     /// Serve the data already in `dir` and download nothing: the files are opened read-only
     /// and nothing is created (`swarm seed`).
     pub seed_only: bool,
-    /// Write downloaded data with direct I/O, bypassing the page cache.
-    pub direct_io: bool,
+    /// How downloaded data is written: direct I/O (bypassing the page cache), buffered, or
+    /// direct while the disk keeps up.
+    pub disk_io: DiskIo,
     /// Announce to the metainfo's trackers.
     pub use_trackers: bool,
     /// Give up when nothing arrives for this long while incomplete.
@@ -180,7 +183,7 @@ impl Session {
             Storage::open_read_only(&opts.dir, info)?
         } else {
             let mut storage = Storage::open(&opts.dir, info)?;
-            if opts.direct_io {
+            if opts.disk_io != DiskIo::Buffered {
                 storage.use_direct_writes();
             }
             storage
@@ -209,17 +212,22 @@ impl Session {
         }
         let (events_tx, events) = mpsc::unbounded_channel();
         let hashes = info.pieces.clone();
-        let shared = Arc::new(
-            Shared::new(
-                meta.info_hash,
-                wire::peer_id::generate(),
-                hashes,
-                storage,
-                picker,
-                events_tx,
-            )
-            .map_err(SessionError::DiskThread)?,
-        );
+        // Auto mode: the disk is behind when half the piece buffers wait for it.
+        let disk = DiskWriter::start(
+            storage.clone(),
+            opts.disk_io == DiskIo::Auto,
+            max_buffers / 2,
+        )
+        .map_err(SessionError::DiskThread)?;
+        let shared = Arc::new(Shared::new(
+            meta.info_hash,
+            wire::peer_id::generate(),
+            hashes,
+            storage,
+            disk,
+            picker,
+            events_tx,
+        ));
         let listener = listener::bind(opts.bind, opts.port).map_err(SessionError::Listen)?;
         let listen_port = listener.local_addr().map_err(SessionError::Listen)?.port();
         let now = Instant::now();

@@ -94,21 +94,21 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// State for a torrent, `picker` seeded with the pieces we already have; starts the disk
-    /// thread.
+    /// State for a torrent, `picker` seeded with the pieces we already have, verified pieces
+    /// written by `disk`.
     pub fn new(
         info_hash: InfoHash,
         peer_id: PeerId,
         hashes: Vec<[u8; 20]>,
         storage: Arc<Storage>,
+        disk: DiskWriter,
         picker: Picker,
         events: mpsc::UnboundedSender<Event>,
-    ) -> std::io::Result<Self> {
+    ) -> Self {
         let have = (0..picker.piece_count())
             .map(|i| AtomicBool::new(picker.has(i)))
             .collect();
-        let disk = DiskWriter::start(storage.clone())?;
-        Ok(Self {
+        Self {
             info_hash,
             peer_id,
             piece_count: picker.piece_count(),
@@ -126,7 +126,7 @@ impl Shared {
             events,
             connected_ids: Mutex::new(HashSet::new()),
             banned_ids: Mutex::new(HashSet::new()),
-        })
+        }
     }
 
     /// The picker, locked (hold it briefly).

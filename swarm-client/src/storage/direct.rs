@@ -1,9 +1,10 @@
-//! Direct writes (`swarm get --direct-io`): a piece span whose memory, file offset and length
-//! are block-aligned goes to the disk without passing through the page cache (Linux
-//! `O_DIRECT`). That saves copying every downloaded byte into the page cache — the largest CPU
-//! cost of a download after hashing — and keeps a large download from evicting everything
-//! else from memory. The price: each write waits for the device, so a slow or busy disk slows
-//! the download (buffered writes absorb that in memory), which is why it is not the default.
+//! Direct writes (`swarm get --disk-io auto|direct`): a piece span whose memory, file offset
+//! and length are block-aligned goes to the disk without passing through the page cache
+//! (Linux `O_DIRECT`). That saves copying every downloaded byte into the page cache — the
+//! largest CPU cost of a download after hashing — and keeps a large download from evicting
+//! everything else from memory. The price: each write waits for the device, so a slow or busy
+//! disk slows the download (buffered writes absorb that in memory); in `auto` mode the disk
+//! threads turn direct writes off when the disk falls behind (see `engine::disk`).
 //!
 //! Anything unaligned (the tail of a file, spans of multi-file pieces) and every file system
 //! that refuses direct I/O (tmpfs) use ordinary buffered writes; the first refusal turns
@@ -48,7 +49,7 @@ impl DirectWrites {
                 // EINVAL: this file system wants another alignment or no direct I/O at all.
                 // Anything else (a full disk) the buffered write will report.
                 if e.raw_os_error() == Some(libc::EINVAL) {
-                    self.disable(&e);
+                    self.disable(e);
                 }
                 false
             }
@@ -64,13 +65,19 @@ impl DirectWrites {
             Ok(file) => Some(cache.insert(index, file)),
             Err(e) => {
                 drop(cache);
-                self.disable(&e);
+                self.disable(e);
                 None
             }
         }
     }
 
-    fn disable(&self, why: &std::io::Error) {
+    /// Are direct writes still on?
+    pub fn is_enabled(&self) -> bool {
+        self.enabled.load(Ordering::Relaxed)
+    }
+
+    /// Turns direct writes off for good: every write goes through the page cache from now on.
+    pub fn disable(&self, why: impl std::fmt::Display) {
         if self.enabled.swap(false, Ordering::Relaxed) {
             tracing::debug!("direct writes off, using the page cache: {why}");
         }
