@@ -7,7 +7,6 @@
 //! the disk falls behind the network (see [`Backlog`]): a fast disk is written without the
 //! page-cache copy, a slow one gets the page cache's buffering.
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::time::{Duration, Instant};
@@ -44,7 +43,6 @@ struct WriteJob {
 /// Handle to the disk threads; they end when the handle is dropped and the queue is done.
 pub(crate) struct DiskWriter {
     jobs: mpsc::Sender<WriteJob>,
-    root: PathBuf,
     storage: Arc<Storage>,
     /// Pieces queued or being written.
     pending: Arc<AtomicUsize>,
@@ -72,12 +70,10 @@ impl DiskWriter {
                 .name(format!("swarm-disk-{n}"))
                 .spawn(move || write_until_closed(n, &storage, &queue, &pending))?;
         }
-        let root = storage.root().to_path_buf();
         let backlog =
             (auto && storage.uses_direct_writes()).then(|| Mutex::new(Backlog::new(max_queued)));
         Ok(Self {
             jobs,
-            root,
             storage,
             pending,
             backlog,
@@ -92,7 +88,10 @@ impl DiskWriter {
             // The threads are gone (they cannot panic short of a bug): report, do not lose it.
             self.pending.fetch_sub(1, Ordering::Relaxed);
             let error = std::io::Error::other("the disk threads stopped");
-            (job.done)(Err(StorageError::from_io(&self.root, error)), job.data);
+            (job.done)(
+                Err(StorageError::from_io(self.storage.root(), error)),
+                job.data,
+            );
         }
     }
 
