@@ -10,6 +10,10 @@
 #   1b. HTTP open loop: bench/udp-load http-rate, the same request mix at a fixed offered rate
 #      (OPEN_RATE requests/s, default 10,000, which every server here sustains) over 256
 #      keep-alive connections, latency counted from when each request was due: p50/p99/p99.9.
+#   1c. HTTP closed loop with one core each: wrk -t1 against each server on one worker thread
+#      (ours --threads 1, shown as ours_1t; opentracker has one; aquatic_http its default of
+#      1 socket + 1 swarm worker) at SPLIT_CONNECTIONS, one server at a time: the load
+#      generator and the server no longer take turns on the 2 cores, so the p99 is the server's.
 #   2. UDP (BEP 15): bench/udp-load, 2 threads, 64 and 256 requests in flight (ours, opentracker;
 #      aquatic_http has no UDP).
 #   Our tracker runs twice: with the default in-memory store (ours) and with --store redis://
@@ -20,10 +24,11 @@
 # Prints ratios ours/other. A tool that is not installed is skipped with a line saying so.
 #
 # Environment: DURATION (seconds per measurement, default 15), TORRENTS (10000),
-# PEERS_PER_TORRENT (100), CONNECTIONS ("64 256"), WRK_THREADS (2), OPEN_RATE (10000; 0 skips
-# the open-loop runs), OPEN_CONNECTIONS (256), ROUNDS (1: repeat every throughput/latency
-# measurement, keep each server's best round), SKIP_BUILD=1 (use the existing release
-# binaries), CARGO_TARGET_DIR. Needs wrk, python3, curl; opentracker needs root (chroot).
+# PEERS_PER_TORRENT (100), CONNECTIONS ("64 256"), SPLIT_CONNECTIONS ("64 256"; 0 skips 1c),
+# WRK_THREADS (2), OPEN_RATE (10000; 0 skips the open-loop runs), OPEN_CONNECTIONS (256),
+# ROUNDS (1: repeat every throughput/latency measurement, keep each server's best round),
+# SKIP_BUILD=1 (use the existing release binaries), CARGO_TARGET_DIR. Needs wrk, python3,
+# curl; opentracker needs root (chroot).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -35,6 +40,7 @@ CONNECTIONS="${CONNECTIONS:-64 256}"
 WRK_THREADS="${WRK_THREADS:-2}"
 OPEN_RATE="${OPEN_RATE:-10000}"
 OPEN_CONNECTIONS="${OPEN_CONNECTIONS:-256}"
+SPLIT_CONNECTIONS="${SPLIT_CONNECTIONS:-64 256}"
 ROUNDS="${ROUNDS:-1}"
 WORK=$(mktemp -d /tmp/tracker-bench.XXXXXX)
 PIDS=()
@@ -110,6 +116,10 @@ fi
 
 start_ours() {
   "$OURS_BIN" --listen "127.0.0.1:$1" --udp "127.0.0.1:$1" >"$WORK/ours.log" 2>&1 &
+  STARTED_PID=$!
+}
+start_ours_1t() { # one worker thread (the closed loop with one core each)
+  "$OURS_BIN" --listen "127.0.0.1:$1" --udp "127.0.0.1:$1" --threads 1 >"$WORK/ours_1t.log" 2>&1 &
   STARTED_PID=$!
 }
 start_ours_ids() {
@@ -226,18 +236,18 @@ declare -A RPS P99 NOTE OTHERS
 higher() { awk -v new="$1" -v old="${2:-}" 'BEGIN { exit !(old == "" || new + 0 > old + 0) }'; }
 lower() { awk -v new="$1" -v old="${2:-}" 'BEGIN { exit !(new != "" && (old == "" || new + 0 < old + 0)) }'; }
 
-run_wrk() { # TOOL CONNS
-  local out others rps
+run_wrk() { # TOOL CONNS [WRK-THREADS]: results under the key CONNS (or CONNS"t"THREADS)
+  local out others rps threads=${3:-$WRK_THREADS} key=$2${3:+t$3}
   measure_start "$1"
-  out=$(wrk -t"$WRK_THREADS" -c"$2" -d"${DURATION}s" --latency -s bench/tracker/announce.lua \
+  out=$(wrk -t"$threads" -c"$2" -d"${DURATION}s" --latency -s bench/tracker/announce.lua \
     "http://127.0.0.1:${PORT[$1]}" 2>&1; times)
   others=$(measure_others "$1" "$out")
   rps=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' <<<"$out")
-  higher "$rps" "${RPS[$1,$2]:-}" || return 0
-  OTHERS[$1,$2]=$others
-  RPS[$1,$2]=$rps
-  P99[$1,$2]=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
-  NOTE[$1,$2]="$(awk '/Non-2xx/ {printf "non-2xx %s ", $NF} /Socket errors/ {printf "timeouts %s", $NF}' <<<"$out")"
+  higher "$rps" "${RPS[$1,$key]:-}" || return 0
+  OTHERS[$1,$key]=$others
+  RPS[$1,$key]=$rps
+  P99[$1,$key]=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
+  NOTE[$1,$key]="$(awk '/Non-2xx/ {printf "non-2xx %s ", $NF} /Socket errors/ {printf "timeouts %s", $NF}' <<<"$out")"
 }
 
 declare -A OPEN
@@ -267,10 +277,10 @@ run_udp() { # TOOL INFLIGHT
   NOTE[$1,udp$2]=$(awk '/^requests\/s/ {print "errors " $(NF - 2) " lost " $NF} /udp-load:/ {print}' <<<"$out")
 }
 
-print_row() { # LABEL TOOL KEY
-  local tool=$2 key=$3 extra=""
-  if [ "$tool" != ours ] && [ -n "${RPS[ours,$key]:-}" ] && [ -n "${RPS[$tool,$key]:-}" ]; then
-    extra="ours/$tool: req/s $(ratio "${RPS[ours,$key]}" "${RPS[$tool,$key]}"), p99 $(ratio "${P99[ours,$key]}" "${P99[$tool,$key]}")"
+print_row() { # LABEL TOOL KEY [BASE: the tool the ratios are of, default ours]
+  local tool=$2 key=$3 base=${4:-ours} extra=""
+  if [ "$tool" != "$base" ] && [ -n "${RPS[$base,$key]:-}" ] && [ -n "${RPS[$tool,$key]:-}" ]; then
+    extra="$base/$tool: req/s $(ratio "${RPS[$base,$key]}" "${RPS[$tool,$key]}"), p99 $(ratio "${P99[$base,$key]}" "${P99[$tool,$key]}")"
   fi
   printf '  %-12s %-12s %9s req/s  p99 %8s ms  others %4s  %-28s %s\n' "$1" "$tool" \
     "${RPS[$tool,$key]:-?}" "${P99[$tool,$key]:-?}" "${OTHERS[$tool,$key]:-?}" "${NOTE[$tool,$key]:-}" "$extra"
@@ -298,11 +308,39 @@ for round in $(seq "$ROUNDS"); do
 done
 for t in "${TOOLS[@]}"; do [ -n "$t" ] && stop "$t"; done
 
+# --- 1c: closed loop with one core each: wrk -t1 and a server on one worker thread, so the
+# load generator and the server do not take turns on the cores (with wrk -t2 and a
+# two-thread server, 3-4 busy threads share 2 cores and the tail is mostly time spent waiting
+# for a core). One tool at a time.
+SPLIT_TOOLS=()
+if [ "$SPLIT_CONNECTIONS" != 0 ]; then
+  SPLIT_TOOLS=(ours_1t)
+  for t in opentracker aquatic; do [[ " ${TOOLS[*]} " == *" $t "* ]] && SPLIT_TOOLS+=("$t"); done
+fi
+for t in "${SPLIT_TOOLS[@]}"; do
+  start "$t"
+  wrk -t1 -c64 -d3s -s bench/tracker/announce.lua "http://127.0.0.1:${PORT[$t]}" >/dev/null 2>&1
+  for round in $(seq "$ROUNDS"); do
+    for c in $SPLIT_CONNECTIONS; do run_wrk "$t" "$c" 1; done
+  done
+  stop "$t"
+done
+
 say ""
 say "HTTP announce/scrape mix, closed loop (wrk -t$WRK_THREADS; opentracker closes the connection after every reply)"
 for c in $CONNECTIONS; do
   for t in "${TOOLS[@]}"; do [ -n "$t" ] && print_row "$c conns" "$t" "$c"; done
 done
+if [ ${#SPLIT_TOOLS[@]} -gt 0 ]; then
+  say ""
+  say "HTTP closed loop, one core each: wrk -t1; servers on one worker thread (ours --threads 1 = ours_1t; opentracker has one; aquatic_http its default, 1 socket + 1 swarm worker)"
+  for c in $SPLIT_CONNECTIONS; do
+    for t in "${SPLIT_TOOLS[@]}"; do
+      verdict=$(awk -v p="${P99[$t,${c}t1]:-}" 'BEGIN { if (p == "") print "?"; else if (p + 0 < 5) print "p99 < 5 ms: yes"; else print "p99 < 5 ms: no" }')
+      printf '%s  [%s]\n' "$(print_row "$c conns" "$t" "${c}t1" ours_1t)" "$verdict"
+    done
+  done
+fi
 if [ "$OPEN_RATE" != 0 ]; then
   say ""
   say "HTTP open loop: $OPEN_RATE requests/s offered over $OPEN_CONNECTIONS connections (udp-load http-rate; latency from when each request was due)"
