@@ -69,7 +69,7 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
             let opts = Options {
                 keep_seeding: args.seed,
                 timeout,
-                disk_io: args.disk_io.into(),
+                disk_io: args.disk_io,
                 ..options(args.dir.clone(), &args.common)?
             };
             run_session(meta, opts, &args.dir).await

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use crate::engine::DiskIo;
 use clap::{Args, Parser, Subcommand};
 
 /// BitTorrent peer: downloads a torrent from many peers at once and seeds it.
@@ -40,8 +41,8 @@ pub struct GetArgs {
     /// O_DIRECT: less CPU, no cache pollution, slower on a slow or busy disk); `buffered`
     /// through the page cache; `auto` direct while the disk keeps up with the download, then
     /// buffered.
-    #[arg(long, value_enum, default_value_t = DiskIoArg::Auto, value_name = "MODE")]
-    pub disk_io: DiskIoArg,
+    #[arg(long, value_enum, default_value_t = DiskIo::Auto, value_name = "MODE")]
+    pub disk_io: DiskIo,
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -86,22 +87,4 @@ pub struct CommonArgs {
     /// Progress as JSON lines on stdout, for scripts.
     #[arg(long)]
     pub json: bool,
-}
-
-/// `--disk-io` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum DiskIoArg {
-    Auto,
-    Direct,
-    Buffered,
-}
-
-impl From<DiskIoArg> for crate::engine::DiskIo {
-    fn from(arg: DiskIoArg) -> Self {
-        match arg {
-            DiskIoArg::Auto => Self::Auto,
-            DiskIoArg::Direct => Self::Direct,
-            DiskIoArg::Buffered => Self::Buffered,
-        }
-    }
 }

@@ -19,8 +19,8 @@ const DIRECT_WRITES_IN_FLIGHT: usize = 4;
 /// How long the write queue must stay long before direct writes are given up.
 const BEHIND_FOR: Duration = Duration::from_secs(2);
 
-/// How downloaded data is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// How downloaded data is written (`swarm get --disk-io`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum DiskIo {
     /// Direct writes while the disk keeps up, buffered from the first time it falls behind.
     #[default]
