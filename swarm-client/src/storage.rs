@@ -12,8 +12,10 @@ use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+
+use parking_lot::{Mutex, MutexGuard};
 
 use bytes::Bytes;
 use metainfo::{Info, PieceMap};
@@ -406,10 +408,7 @@ impl Storage {
     }
 
     fn cache(&self) -> MutexGuard<'_, HandleCache> {
-        // A panic while holding the lock cannot leave the cache inconsistent.
-        self.handles
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.handles.lock()
     }
 }
 

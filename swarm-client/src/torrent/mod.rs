@@ -1,131 +1,140 @@
-//! The download/seed session: opens storage, resumes, listens, connects to peers, runs the
-//! choker, reports progress, and decides when the job is done.
+//! One torrent in a session: its picker (through [`shared::TorrentShared`], which its peer
+//! connections work on), its peers, the addresses it knows, its trackers, and its progress.
 //!
-//! The session loop owns the peer list; peer tasks work on [`shared::Shared`] (the picker
-//! behind a briefly held mutex) and report back through [`shared::Event`]s.
+//! A `Torrent` is owned by the session loop and changed only there, in order: the loop hands
+//! it the [`Signal`]s its tasks send and calls it on every tick. What the session shares
+//! across torrents (connection budget, upload slots, the event channel) comes in a
+//! [`Context`].
 
+mod address_book;
+mod announce;
 mod blame;
 mod checking;
-mod disk;
-pub mod listener;
-pub(crate) mod shared;
+pub mod open;
+pub mod picker;
+mod shared;
+pub mod signal;
 
-use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use metainfo::Metainfo;
+use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
-use crate::choker::{Candidate, Choker};
-use crate::peer::{self, Conn, PeerCmd, PeerError};
-use crate::picker::{PeerKey, Picker};
-use crate::progress::{OutputMode, PeerSnapshot, Progress, Snapshot, Summary};
-use crate::resume::{self, ResumeRecord};
-use crate::storage::{Storage, StorageError};
-use crate::tracker_client::announcer::{self, Announcer, TrackerStatus, TransferStats};
-use crate::wire::{self, HandshakeError, PeerId};
-pub use disk::DiskIo;
-use disk::DiskWriter;
-use shared::{Event, PeerStats, Shared};
+use crate::disk::{BufferPool, DiskThreads};
+use crate::events::{
+    Event, PeerStats, Summary, TorrentError, TorrentId, TorrentState, TorrentStats,
+};
+use crate::peer::{self, Conn, Notice, PeerCmd, PeerKey, PeerSetup};
+use crate::state::TorrentRecord;
+use crate::tracker_client::TrackerStatus;
+use crate::tracker_client::announcer::TransferStats;
+use crate::wire::{self, Bitfield, BlockRequest, Handshake, PeerId};
+use address_book::{AddressBook, STRIKE_PROVEN, STRIKE_SOLE};
+use announce::Trackers;
+use open::Opened;
+use picker::Picker;
+use shared::TorrentShared;
+use signal::{Signal, Signals};
 
-/// Memory allowed for the buffers of pieces being downloaded or verified.
-const PIECE_BUFFER_BUDGET: u64 = 48 * 1024 * 1024;
-/// How often the session loop wakes up for housekeeping.
-const TICK: Duration = Duration::from_millis(500);
-/// How often the choker runs.
-const CHOKE_EVERY: Duration = Duration::from_secs(10);
 /// How often the resume record is saved while pieces keep arriving.
 const RESUME_EVERY: Duration = Duration::from_secs(5);
-/// Penalty points for a failed piece this peer alone sent, and for a wrong block proven by
-/// comparing with the piece's good copy.
-const STRIKE_SOLE: u32 = 2;
-const STRIKE_PROVEN: u32 = 2;
-/// A peer with this many points is banned.
-const BAN_POINTS: u32 = 4;
+/// Fewer connected peers than this makes the torrent ask its trackers for more.
+const FEW_PEERS: usize = 5;
 
-/// How a session is run.
+/// What the user wants done with a torrent.
 #[derive(Debug, Clone)]
-pub struct Options {
-    /// Directory holding the torrent's files.
-    pub dir: PathBuf,
-    /// Peers given on the command line.
-    pub peers: Vec<SocketAddr>,
-    /// Listening port (`None`: 6881–6889; `Some(0)`: any).
-    pub port: Option<u16>,
-    pub bind: IpAddr,
-    pub max_peers: usize,
-    /// Stay seeding after the download completes (until Ctrl-C).
-    pub keep_seeding: bool,
-    /// Serve the data already in `dir` and download nothing: the files are opened read-only
-    /// and nothing is created (`swarm seed`).
+pub struct TorrentSpec {
+    pub meta: Metainfo,
+    /// The folder the torrent's files are in (or go into).
+    pub data_dir: PathBuf,
+    /// Serve what is in `data_dir` and download nothing: files are opened read-only and
+    /// nothing is created (`swarm seed`).
     pub seed_only: bool,
-    /// How downloaded data is written: direct I/O (bypassing the page cache), buffered, or
-    /// direct while the disk keeps up.
-    pub disk_io: DiskIo,
+    /// After completing, go on dialling peers to seed (not only answering them).
+    pub keep_seeding: bool,
+    /// Peers given by the user.
+    pub peers: Vec<SocketAddr>,
     /// Announce to the metainfo's trackers.
     pub use_trackers: bool,
     /// Give up when nothing arrives for this long while incomplete.
-    pub timeout: Option<Duration>,
-    pub output: OutputMode,
-    pub verbose: bool,
+    pub stall_timeout: Option<Duration>,
+    /// Pieces known to be good already (the data was just hashed to make the metainfo).
+    pub verified: Option<Bitfield>,
 }
 
-/// How a session ended (errors aside).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// Everything downloaded and verified.
-    Complete,
-    /// Stopped by Ctrl-C / SIGTERM before completing.
-    Interrupted,
+/// What the session shares with its torrents.
+pub struct Context {
+    /// Events for the user.
+    pub events: mpsc::UnboundedSender<Event>,
+    /// For the tasks torrents start.
+    pub signals: Signals,
+    pub peer_id: PeerId,
+    pub listen_port: u16,
+    pub pool: Arc<BufferPool>,
+    pub disk: Arc<DiskThreads>,
+    /// Most connections over all torrents.
+    pub max_peers: usize,
+    /// Connections over all torrents now.
+    pub connected: usize,
+    /// Peers we let download from us, over all torrents, and how many we may.
+    pub unchoked: usize,
+    pub upload_slots: usize,
+    next_key: PeerKey,
 }
 
-/// Why a session failed.
-#[derive(Debug, thiserror::Error)]
-pub enum SessionError {
-    #[error(transparent)]
-    Storage(#[from] StorageError),
-    #[error("cannot listen for peers: {0}")]
-    Listen(std::io::Error),
-    #[error("cannot start the disk threads: {0}")]
-    DiskThread(std::io::Error),
-    #[error("piece length {0} is too large")]
-    PieceTooLarge(u64),
-    #[error("no peers after {secs} s: none of {known} known peer(s) answered ({tracker})")]
-    NoPeers {
-        known: usize,
-        tracker: &'static str,
-        secs: u64,
-    },
-    #[error("stalled: nothing received for {secs} s from {peers} connected peer(s)")]
-    Stalled { peers: usize, secs: u64 },
-}
+impl Context {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        events: mpsc::UnboundedSender<Event>,
+        signals: Signals,
+        peer_id: PeerId,
+        listen_port: u16,
+        pool: Arc<BufferPool>,
+        disk: Arc<DiskThreads>,
+        max_peers: usize,
+        upload_slots: usize,
+    ) -> Self {
+        Self {
+            events,
+            signals,
+            peer_id,
+            listen_port,
+            pool,
+            disk,
+            max_peers,
+            connected: 0,
+            unchoked: 0,
+            upload_slots,
+            next_key: 1,
+        }
+    }
 
-impl SessionError {
-    /// Is this the disk being full?
-    pub fn is_disk_full(&self) -> bool {
-        matches!(self, SessionError::Storage(e) if e.is_disk_full())
+    /// Sends an event to the user.
+    pub fn emit_event(&self, event: Event) {
+        let _ = self.events.send(event);
+    }
+
+    fn emit(&self, event: Event) {
+        self.emit_event(event);
+    }
+
+    fn new_key(&mut self) -> PeerKey {
+        self.next_key += 1;
+        self.next_key
     }
 }
 
-/// The running announce task and the channels to and from it.
-struct Trackers {
-    events: mpsc::Sender<announcer::Event>,
-    stats: tokio::sync::watch::Sender<TransferStats>,
-    task: tokio::task::JoinHandle<()>,
-    /// Has any tracker answered?
-    reached: bool,
-    last_need_peers: Instant,
-}
-
-/// One peer connection known to the session loop.
+/// One peer connection as the torrent sees it.
 struct PeerEntry {
     addr: SocketAddr,
     cmd: mpsc::UnboundedSender<PeerCmd>,
-    stats: Arc<PeerStats>,
+    stats: Arc<peer::PeerStats>,
     peer_id: Option<PeerId>,
     unchoked: bool,
     last_down: u64,
@@ -134,425 +143,362 @@ struct PeerEntry {
     up_rate: f64,
 }
 
-/// A peer address we may connect to.
-#[derive(Debug)]
-struct Known {
-    connected: bool,
-    failures: u32,
-    retry_at: Instant,
-    banned: bool,
-    /// Ever completed a handshake.
-    reached: bool,
+/// A peer the choker may rank: what it gave us and took from us lately.
+#[derive(Debug, Clone)]
+pub struct ChokeCandidate {
+    pub key: PeerKey,
+    pub interested: bool,
+    /// Bytes/s the peer sent us recently.
+    pub download_rate: f64,
+    /// Bytes/s we sent the peer recently.
+    pub upload_rate: f64,
+    pub snubbed: bool,
+    /// Its torrent is complete: rank by how fast it takes our data.
+    pub seeding: bool,
 }
 
-/// A running download or seed of one torrent.
-pub struct Session {
+/// A torrent in the session.
+pub struct Torrent {
+    id: TorrentId,
     meta: Arc<Metainfo>,
-    opts: Options,
-    shared: Arc<Shared>,
-    events: mpsc::UnboundedReceiver<Event>,
-    listener: Option<tokio::net::TcpListener>,
-    listen_port: u16,
+    spec: TorrentSpec,
+    shared: Arc<TorrentShared>,
+    record: Arc<TorrentRecord>,
+    ours: Handshake,
     peers: HashMap<PeerKey, PeerEntry>,
-    history: HashMap<PeerKey, SocketAddr>,
-    known: HashMap<SocketAddr, Known>,
-    strikes: HashMap<SocketAddr, u32>,
-    next_key: PeerKey,
-    choker: Choker,
-    progress: Progress,
+    book: AddressBook,
+    trackers: Option<Trackers>,
     started: Instant,
+    completed_at: Option<Instant>,
+    failed: bool,
     last_progress: Instant,
     last_downloaded: u64,
+    last_resume: Instant,
+    /// Pieces we had when the torrent joined the session.
+    initial_pieces: u32,
     saved_have: u32,
     peers_used: usize,
     down_rate: f64,
     up_rate: f64,
     last_totals: (u64, u64),
-    trackers: Option<Trackers>,
 }
 
-impl Session {
-    /// Prepares a session: opens (creates) the files, loads the resume record or rechecks the
-    /// data already there, and binds the listening port.
-    pub fn new(meta: Metainfo, opts: Options) -> Result<Session, SessionError> {
+impl Torrent {
+    /// Torrent `id`, opened, joins the session: its peers are dialled on the next tick.
+    pub fn new(id: TorrentId, spec: TorrentSpec, opened: Opened, ctx: &mut Context) -> Torrent {
+        let meta = Arc::new(spec.meta.clone());
         let info = &meta.info;
-        let piece_length = u32::try_from(info.piece_length)
-            .map_err(|_| SessionError::PieceTooLarge(info.piece_length))?;
-        let progress = Progress::new(opts.output, opts.verbose, &info.name, info.total_length());
-        let storage = Arc::new(if opts.seed_only {
-            Storage::open_read_only(&opts.dir, info)?
-        } else {
-            let mut storage = Storage::open(&opts.dir, info)?;
-            if opts.disk_io != DiskIo::Buffered {
-                storage.use_direct_writes();
-            }
-            storage
-        });
-        let have = match ResumeRecord::load(&opts.dir, &meta) {
-            Some(have) => have,
-            None => {
-                let total = info.piece_count();
-                let done = std::sync::atomic::AtomicU32::new(0);
-                resume::recheck(&storage, info, |_| {
-                    let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                    progress.recheck(n, total);
-                })?
-            }
-        };
-        let max_buffers = (PIECE_BUFFER_BUDGET / u64::from(piece_length.max(1))).max(4) as usize;
+        let Opened {
+            storage,
+            have,
+            record,
+        } = opened;
+        let piece_length = u32::try_from(info.piece_length).unwrap_or(u32::MAX);
         let mut picker = Picker::new(
             info.piece_count(),
             piece_length,
             info.total_length(),
             &have,
-            max_buffers,
+            ctx.pool.clone(),
+            id,
         );
-        if opts.seed_only {
+        if spec.seed_only {
             picker.seed_only();
         }
-        let (events_tx, events) = mpsc::unbounded_channel();
-        let hashes = info.pieces.clone();
-        // Auto mode: the disk is behind when half the piece buffers wait for it.
-        let disk = DiskWriter::start(
+        let disk = ctx.disk.for_torrent(
             storage.clone(),
-            opts.disk_io == DiskIo::Auto,
-            max_buffers / 2,
-        )
-        .map_err(SessionError::DiskThread)?;
-        let shared = Arc::new(Shared::new(
-            meta.info_hash,
-            wire::peer_id::generate(),
-            hashes,
+            !spec.seed_only && storage.uses_direct_writes(),
+            (crate::disk::buffers::DEFAULT_BUDGET / u64::from(piece_length.max(1))) as usize / 2,
+        );
+        let saved_have = have.count();
+        let shared = TorrentShared::new(
+            id,
+            info.pieces.clone(),
             storage,
             disk,
             picker,
-            events_tx,
-        ));
-        let listener = listener::bind(opts.bind, opts.port).map_err(SessionError::Listen)?;
-        let listen_port = listener.local_addr().map_err(SessionError::Listen)?.port();
+            ctx.signals.clone(),
+        );
         let now = Instant::now();
-        let saved_have = shared.picker().have_count();
-        let mut session = Session {
-            meta: Arc::new(meta),
-            opts,
+        let mut book = AddressBook::default();
+        for addr in &spec.peers {
+            book.add(*addr);
+        }
+        let mut torrent = Torrent {
+            id,
+            ours: Handshake::new(meta.info_hash, ctx.peer_id),
+            meta,
             shared,
-            events,
-            listener: Some(listener),
-            listen_port,
+            record: Arc::new(record),
             peers: HashMap::new(),
-            history: HashMap::new(),
-            known: HashMap::new(),
-            strikes: HashMap::new(),
-            next_key: 1,
-            choker: Choker::new(),
-            progress,
+            book,
+            trackers: None,
             started: now,
+            completed_at: None,
+            failed: false,
             last_progress: now,
             last_downloaded: 0,
+            last_resume: now,
+            initial_pieces: saved_have,
             saved_have,
             peers_used: 0,
             down_rate: 0.0,
             up_rate: 0.0,
             last_totals: (0, 0),
-            trackers: None,
+            spec,
         };
-        for addr in session.opts.peers.clone() {
-            session.add_known(addr);
+        ctx.emit(Event::Started {
+            torrent: id,
+            pieces: saved_have,
+        });
+        if torrent.spec.use_trackers {
+            torrent.trackers = Trackers::start(
+                id,
+                torrent.meta.trackers(),
+                torrent.meta.info_hash,
+                ctx.peer_id,
+                ctx.listen_port,
+                torrent.transfer_stats(),
+                ctx.signals.clone(),
+            );
         }
-        Ok(session)
+        if torrent.is_complete() {
+            torrent.on_complete(ctx);
+        }
+        torrent
     }
 
-    /// The TCP port we listen on.
-    pub fn listen_port(&self) -> u16 {
-        self.listen_port
+    pub fn id(&self) -> TorrentId {
+        self.id
     }
 
-    /// Runs until complete (unless seeding), interrupted, or failed.
-    pub async fn run(mut self) -> Result<Outcome, SessionError> {
-        self.progress
-            .event("listening", serde_json::json!({ "port": self.listen_port }));
-        if let Some(l) = self.listener.take() {
-            tokio::spawn(listener::run(l, self.shared.events.clone()));
-        }
-        if self.opts.use_trackers {
-            self.start_trackers();
-        }
-        if self.shared.is_complete() {
-            self.progress.event("complete", serde_json::json!({}));
-            if !self.opts.keep_seeding {
-                return self.shutdown(Outcome::Complete).await;
-            }
-        }
-        let result = self.main_loop().await;
-        match result {
-            Ok(outcome) => self.shutdown(outcome).await,
-            Err(e) => {
-                let _ = self.shutdown(Outcome::Interrupted).await;
-                Err(e)
-            }
-        }
+    pub fn info_hash(&self) -> metainfo::InfoHash {
+        self.meta.info_hash
     }
 
-    async fn main_loop(&mut self) -> Result<Outcome, SessionError> {
-        let mut tick = tokio::time::interval(TICK);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut last_choke = Instant::now();
-        let mut last_resume = Instant::now();
-        let mut sigterm =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-        let terminate = async move {
-            match sigterm.as_mut() {
-                Some(s) => {
-                    s.recv().await;
-                }
-                None => std::future::pending::<()>().await,
-            }
-        };
-        tokio::pin!(terminate);
-        self.connect_more();
-        loop {
-            tokio::select! {
-                ev = self.events.recv() => {
-                    let Some(ev) = ev else { return Ok(Outcome::Interrupted) };
-                    if let Some(outcome) = self.on_event(ev)? {
-                        return Ok(outcome);
-                    }
-                }
-                _ = tick.tick() => {
-                    let now = Instant::now();
-                    self.update_rates();
-                    self.connect_more();
-                    if now.duration_since(last_choke) >= CHOKE_EVERY {
-                        last_choke = now;
-                        self.run_choker();
-                    }
-                    if now.duration_since(last_resume) >= RESUME_EVERY {
-                        last_resume = now;
-                        self.save_resume_in_background();
-                    }
-                    self.report();
-                    self.update_trackers();
-                    self.check_timeout()?;
-                }
-                _ = tokio::signal::ctrl_c() => return Ok(self.interrupted_outcome()),
-                _ = &mut terminate => return Ok(self.interrupted_outcome()),
-            }
-        }
+    pub fn is_complete(&self) -> bool {
+        self.shared.have().is_complete()
     }
 
-    fn interrupted_outcome(&self) -> Outcome {
-        if self.shared.is_complete() {
-            Outcome::Complete
-        } else {
-            Outcome::Interrupted
-        }
+    /// Stopped trying (a storage error or no peers for too long).
+    pub fn has_failed(&self) -> bool {
+        self.failed
     }
 
-    /// Handles one event; `Some(outcome)` ends the session.
-    fn on_event(&mut self, ev: Event) -> Result<Option<Outcome>, SessionError> {
-        match ev {
-            Event::PeerReady { key, peer_id } => {
-                if let Some(p) = self.peers.get_mut(&key) {
-                    p.peer_id = Some(peer_id);
-                    self.peers_used += 1;
-                    if let Some(k) = self.known.get_mut(&p.addr) {
-                        k.reached = true;
-                        k.failures = 0;
-                    }
-                    tracing::debug!(peer = %p.addr, client = %wire::peer_id::client_name(&peer_id), "connected");
-                }
-            }
-            Event::PeerInterested(key) => {
-                let unchoked = self.peers.values().filter(|p| p.unchoked).count();
-                if Choker::has_free_slot(unchoked)
-                    && let Some(p) = self.peers.get_mut(&key)
-                    && !p.unchoked
-                {
-                    p.unchoked = true;
-                    let _ = p.cmd.send(PeerCmd::Unchoke);
-                }
-            }
-            Event::PeerClosed {
-                key,
-                reason,
-                misbehaved,
-            } => self.on_peer_closed(key, reason, misbehaved),
-            Event::WakePeers => self.broadcast(|| PeerCmd::Refill),
-            Event::CancelDuplicates { block, from } => {
-                for (k, p) in &self.peers {
-                    if *k != from {
-                        let _ = p.cmd.send(PeerCmd::Cancel(block));
-                    }
-                }
-            }
-            Event::PieceChecked {
+    /// Peers connected now.
+    pub fn peer_count(&self) -> usize {
+        self.peers.len()
+    }
+
+    /// Handles one signal from the torrent's tasks.
+    pub fn on_signal(&mut self, signal: Signal, ctx: &mut Context) {
+        match signal {
+            Signal::Peer(key, notice) => self.on_notice(key, notice, ctx),
+            Signal::PieceChecked {
                 index,
                 ok,
                 contributors,
                 culprits,
-            } => return Ok(self.on_piece_checked(index, ok, contributors, culprits)),
-            Event::StorageFailed(e) => return Err(e.into()),
-            Event::Incoming(stream, addr) => self.on_incoming(stream, addr),
-            Event::TrackerPeers(addrs) => {
+            } => self.on_piece_checked(index, ok, &contributors, culprits, ctx),
+            Signal::StorageFailed(e) => self.fail(TorrentError::Storage(e), ctx),
+            Signal::Wake => self.broadcast(|| PeerCmd::Refill),
+            Signal::TrackerPeers(addrs) => {
                 for addr in addrs {
-                    self.add_known(addr);
+                    self.book.add(addr);
                 }
-                self.connect_more();
+                self.connect_more(ctx);
             }
-            Event::Tracker(status) => self.on_tracker_status(status),
+            Signal::Tracker(status) => {
+                if let (TrackerStatus::Announced { .. }, Some(t)) = (&status, &mut self.trackers) {
+                    t.reached = true;
+                }
+                ctx.emit(Event::Tracker {
+                    torrent: self.id,
+                    status,
+                });
+            }
         }
-        Ok(None)
+    }
+
+    fn on_notice(&mut self, key: PeerKey, notice: Notice, ctx: &mut Context) {
+        match notice {
+            Notice::Ready { peer_id } => {
+                let Some(p) = self.peers.get_mut(&key) else {
+                    return;
+                };
+                p.peer_id = Some(peer_id);
+                self.peers_used += 1;
+                self.book.reached(p.addr);
+                let client = wire::peer_id::client_name(&peer_id);
+                tracing::debug!(peer = %p.addr, %client, "connected");
+                ctx.emit(Event::PeerConnected {
+                    torrent: self.id,
+                    addr: p.addr,
+                    client,
+                });
+            }
+            Notice::Interested => {
+                if ctx.unchoked < ctx.upload_slots + 1
+                    && let Some(p) = self.peers.get_mut(&key)
+                    && !p.unchoked
+                {
+                    p.unchoked = true;
+                    ctx.unchoked += 1;
+                    let _ = p.cmd.send(PeerCmd::Unchoke);
+                }
+            }
+            Notice::CancelOthers(block) => self.cancel_others(key, block),
+            Notice::BlocksReleased => self.broadcast(|| PeerCmd::Refill),
+            Notice::Closed { reason, misbehaved } => {
+                self.on_peer_closed(key, reason, misbehaved, ctx)
+            }
+        }
+    }
+
+    fn cancel_others(&self, from: PeerKey, block: BlockRequest) {
+        for (k, p) in &self.peers {
+            if *k != from {
+                let _ = p.cmd.send(PeerCmd::Cancel(block));
+            }
+        }
     }
 
     fn on_piece_checked(
         &mut self,
         index: u32,
         ok: bool,
-        contributors: Vec<PeerKey>,
+        contributors: &[PeerKey],
         culprits: Vec<PeerKey>,
-    ) -> Option<Outcome> {
+        ctx: &mut Context,
+    ) {
         for key in culprits {
-            self.strike(key, STRIKE_PROVEN);
+            self.strike(key, STRIKE_PROVEN, ctx);
         }
         if !ok {
             tracing::info!(
                 piece = index,
                 "piece failed its hash check; fetching it again"
             );
-            self.progress.event(
-                "piece_failed",
-                serde_json::json!({ "piece": index, "peers": contributors.len() }),
-            );
+            ctx.emit(Event::PieceFailed {
+                torrent: self.id,
+                index,
+                peers: contributors.len(),
+            });
             // A piece from one peer alone is surely its fault; a shared one is settled when
             // the piece passes (see `blame`).
-            if let [only] = contributors.as_slice() {
-                self.strike(*only, STRIKE_SOLE);
+            if let [only] = contributors {
+                self.strike(*only, STRIKE_SOLE, ctx);
             }
             self.broadcast(|| PeerCmd::Refill);
-            return None;
+            return;
         }
         self.last_progress = Instant::now();
+        ctx.emit(Event::PieceVerified {
+            torrent: self.id,
+            index,
+        });
         self.broadcast(|| PeerCmd::Have(index));
-        let complete = self.shared.picker().is_complete();
-        if complete && !self.shared.is_complete() {
-            self.shared.complete.store(true, Ordering::Release);
-            self.progress.event("complete", serde_json::json!({}));
-            self.broadcast(|| PeerCmd::Completed);
-            if self.opts.keep_seeding {
-                self.save_durable_resume_in_background();
-            }
-            self.update_trackers();
-            if let Some(t) = &self.trackers {
-                let _ = t.events.try_send(announcer::Event::Completed);
-            }
-            if !self.opts.keep_seeding {
-                return Some(Outcome::Complete);
-            }
+        if self.is_complete() && self.completed_at.is_none() {
+            self.on_complete(ctx);
         }
-        None
+    }
+
+    /// Every piece is verified: tell peers and trackers, keep a durable record if staying.
+    fn on_complete(&mut self, ctx: &mut Context) {
+        self.completed_at = Some(Instant::now());
+        ctx.pool.release_spares();
+        ctx.emit(Event::Complete { torrent: self.id });
+        self.broadcast(|| PeerCmd::Completed);
+        if self.spec.keep_seeding {
+            self.save_resume(true);
+        }
+        let stats = self.transfer_stats();
+        if let Some(t) = &self.trackers {
+            t.update(stats);
+            t.completed();
+        }
     }
 
     /// Adds penalty points to the peer behind `key`; bans it past the limit.
-    fn strike(&mut self, key: PeerKey, points: u32) {
-        let Some(addr) = self.history.get(&key).copied() else {
+    fn strike(&mut self, key: PeerKey, points: u32, ctx: &mut Context) {
+        let Some(p) = self.peers.get(&key) else {
             return;
         };
-        let total = self.strikes.entry(addr).or_insert(0);
-        let before = *total;
-        *total += points;
-        if *total < BAN_POINTS || before >= BAN_POINTS {
+        if !self.book.strike(p.addr, points) {
             return;
         }
-        self.progress.event(
-            "peer_banned",
-            serde_json::json!({ "peer": addr.to_string(), "reason": "sent bad data" }),
-        );
-        tracing::warn!(peer = %addr, "banned: sent bad data");
-        if let Some(k) = self.known.get_mut(&addr) {
-            k.banned = true;
+        tracing::warn!(peer = %p.addr, "banned: sent bad data");
+        ctx.emit(Event::PeerBanned {
+            torrent: self.id,
+            addr: p.addr,
+            reason: "sent bad data".into(),
+        });
+        if let Some(id) = p.peer_id {
+            self.shared.ban(id);
         }
-        if let Some(p) = self.peers.get(&key) {
-            if let Some(id) = p.peer_id {
-                self.shared.ban_peer_id(id);
-            }
-            let _ = p.cmd.send(PeerCmd::Close);
-        }
+        let _ = p.cmd.send(PeerCmd::Close);
     }
 
-    fn on_peer_closed(&mut self, key: PeerKey, reason: Option<String>, misbehaved: bool) {
+    fn on_peer_closed(
+        &mut self,
+        key: PeerKey,
+        reason: Option<String>,
+        misbehaved: bool,
+        ctx: &mut Context,
+    ) {
         let Some(p) = self.peers.remove(&key) else {
             return;
         };
-        tracing::debug!(peer = %p.addr, reason = reason.as_deref().unwrap_or("closed"), "disconnected");
+        ctx.connected = ctx.connected.saturating_sub(1);
+        if p.unchoked {
+            ctx.unchoked = ctx.unchoked.saturating_sub(1);
+        }
+        let reason = reason.as_deref().unwrap_or("closed");
+        tracing::debug!(peer = %p.addr, reason, "disconnected");
         if misbehaved {
-            self.progress.event(
-                "peer_dropped",
-                serde_json::json!({ "peer": p.addr.to_string(), "reason": reason }),
-            );
-        }
-        if let Some(k) = self.known.get_mut(&p.addr) {
-            k.connected = false;
-            if misbehaved {
-                k.banned = true;
-            } else {
-                k.failures += 1;
-                let backoff = Duration::from_secs(1u64 << k.failures.min(6));
-                k.retry_at = Instant::now() + backoff;
+            ctx.emit(Event::PeerDropped {
+                torrent: self.id,
+                addr: p.addr,
+                reason: reason.to_string(),
+            });
+            if let Some(id) = p.peer_id {
+                self.shared.ban(id);
             }
         }
-        if misbehaved && let Some(id) = p.peer_id {
-            self.shared.ban_peer_id(id);
-        }
+        self.book.closed(p.addr, misbehaved);
     }
 
-    fn on_incoming(&mut self, stream: tokio::net::TcpStream, addr: SocketAddr) {
-        if self.peers.len() >= self.opts.max_peers {
+    /// Takes a connection the listener accepted for this torrent (handshake done).
+    pub fn accept(
+        &mut self,
+        stream: TcpStream,
+        addr: SocketAddr,
+        theirs: Handshake,
+        ctx: &mut Context,
+    ) {
+        if ctx.connected >= ctx.max_peers || self.failed {
             return;
         }
-        self.spawn_peer(addr, Conn::Incoming(stream));
+        self.book.add(addr);
+        self.book.mark_connected(addr);
+        self.spawn_peer(addr, Conn::Incoming { stream, theirs }, ctx);
     }
 
-    /// Remembers a peer address to connect to.
-    pub fn add_known(&mut self, addr: SocketAddr) {
-        self.known.entry(addr).or_insert(Known {
-            connected: false,
-            failures: 0,
-            retry_at: Instant::now(),
-            banned: false,
-            reached: false,
-        });
-    }
-
-    /// Dials known peers while below `--max-peers`.
-    fn connect_more(&mut self) {
-        if self.shared.is_complete() && !self.opts.keep_seeding {
+    /// Dials known peers while the session has room.
+    fn connect_more(&mut self, ctx: &mut Context) {
+        if self.failed || (self.is_complete() && !self.spec.keep_seeding) {
             return;
         }
-        let now = Instant::now();
-        let mut room = self.opts.max_peers.saturating_sub(self.peers.len());
-        let due: Vec<SocketAddr> = self
-            .known
-            .iter()
-            .filter(|(_, k)| !k.connected && !k.banned && k.retry_at <= now)
-            .map(|(a, _)| *a)
-            .collect();
-        for addr in due {
-            if room == 0 {
-                break;
-            }
-            if let Some(k) = self.known.get_mut(&addr) {
-                k.connected = true;
-            }
-            self.spawn_peer(addr, Conn::Outgoing);
-            room -= 1;
+        let room = ctx.max_peers.saturating_sub(ctx.connected);
+        for addr in self.book.take_due(Instant::now(), room) {
+            self.spawn_peer(addr, Conn::Outgoing, ctx);
         }
     }
 
-    fn spawn_peer(&mut self, addr: SocketAddr, conn: Conn) {
-        let key = self.next_key;
-        self.next_key += 1;
+    fn spawn_peer(&mut self, addr: SocketAddr, conn: Conn, ctx: &mut Context) {
+        let key = ctx.new_key();
         let (cmd, cmds) = mpsc::unbounded_channel();
-        let stats = Arc::new(PeerStats::default());
+        let stats = Arc::new(peer::PeerStats::default());
         self.peers.insert(
             key,
             PeerEntry {
@@ -567,22 +513,15 @@ impl Session {
                 up_rate: 0.0,
             },
         );
-        self.history.insert(key, addr);
-        let shared = self.shared.clone();
-        tokio::spawn(async move {
-            let result = peer::run(shared.clone(), key, addr, conn, cmds, stats).await;
-            let (reason, misbehaved) = match result {
-                Ok(()) => (None, false),
-                Err(PeerError::Handshake(HandshakeError::SelfConnection)) => {
-                    (Some("connected to ourselves".to_owned()), true)
-                }
-                Err(e) => (Some(e.to_string()), e.is_misbehaviour()),
-            };
-            let _ = shared.events.send(Event::PeerClosed {
-                key,
-                reason,
-                misbehaved,
-            });
+        ctx.connected += 1;
+        peer::spawn(PeerSetup {
+            handler: self.shared.clone(),
+            key,
+            addr,
+            conn,
+            ours: self.ours,
+            cmds,
+            stats,
         });
     }
 
@@ -592,8 +531,33 @@ impl Session {
         }
     }
 
-    fn update_rates(&mut self) {
-        let secs = TICK.as_secs_f64();
+    /// Housekeeping, every `elapsed` (the session's tick): rates, dialling, resume saves,
+    /// tracker totals, and the stall timeout.
+    pub fn tick(&mut self, elapsed: Duration, ctx: &mut Context) {
+        if self.failed {
+            return;
+        }
+        self.update_rates(elapsed);
+        self.connect_more(ctx);
+        if self.last_resume.elapsed() >= RESUME_EVERY {
+            self.last_resume = Instant::now();
+            self.save_resume(false);
+        }
+        let stats = self.transfer_stats();
+        let few_peers = self.peers.len() < FEW_PEERS && !self.is_complete();
+        if let Some(t) = self.trackers.as_mut() {
+            if few_peers {
+                t.need_peers();
+            }
+            t.update(stats);
+        }
+        if let Err(e) = self.check_stall() {
+            self.fail(e, ctx);
+        }
+    }
+
+    fn update_rates(&mut self, elapsed: Duration) {
+        let secs = elapsed.as_secs_f64().max(1e-3);
         for p in self.peers.values_mut() {
             let down = p.stats.downloaded.load(Ordering::Relaxed);
             let up = p.stats.uploaded.load(Ordering::Relaxed);
@@ -602,8 +566,7 @@ impl Session {
             p.last_down = down;
             p.last_up = up;
         }
-        let down = self.shared.downloaded.load(Ordering::Relaxed);
-        let up = self.shared.uploaded.load(Ordering::Relaxed);
+        let (down, up) = self.totals();
         self.down_rate = smooth(self.down_rate, (down - self.last_totals.0) as f64 / secs);
         self.up_rate = smooth(self.up_rate, (up - self.last_totals.1) as f64 / secs);
         self.last_totals = (down, up);
@@ -613,113 +576,145 @@ impl Session {
         }
     }
 
-    fn run_choker(&mut self) {
-        let candidates: Vec<Candidate> = self
-            .peers
-            .iter()
-            .filter(|(_, p)| p.peer_id.is_some())
-            .map(|(k, p)| Candidate {
-                key: *k,
-                interested: p.stats.peer_interested.load(Ordering::Relaxed),
-                download_rate: p.down_rate,
-                upload_rate: p.up_rate,
-                snubbed: p.stats.snubbed.load(Ordering::Relaxed),
-            })
-            .collect();
-        let unchoke = self.choker.round(&candidates, self.shared.is_complete());
-        for (k, p) in self.peers.iter_mut() {
-            let want = unchoke.contains(k);
-            if want != p.unchoked {
-                p.unchoked = want;
-                let _ = p.cmd.send(if want {
-                    PeerCmd::Unchoke
-                } else {
-                    PeerCmd::Choke
-                });
-            }
-        }
+    /// Payload bytes received and sent this session.
+    fn totals(&self) -> (u64, u64) {
+        let t = &self.shared.transfer;
+        (
+            t.downloaded.load(Ordering::Relaxed),
+            t.uploaded.load(Ordering::Relaxed),
+        )
     }
 
-    fn check_timeout(&self) -> Result<(), SessionError> {
-        let Some(timeout) = self.opts.timeout else {
+    fn check_stall(&self) -> Result<(), TorrentError> {
+        let Some(timeout) = self.spec.stall_timeout else {
             return Ok(());
         };
-        if self.shared.is_complete() || self.last_progress.elapsed() < timeout {
+        if self.is_complete() || self.spec.seed_only || self.last_progress.elapsed() < timeout {
             return Ok(());
         }
         let secs = timeout.as_secs();
         let connected = self.peers.values().filter(|p| p.peer_id.is_some()).count();
-        if connected == 0 {
-            Err(SessionError::NoPeers {
-                known: self.known.len(),
-                tracker: match &self.trackers {
-                    None => "no tracker used",
-                    Some(t) if t.reached => "the tracker gave no usable peer",
-                    Some(_) => "no tracker reachable",
-                },
-                secs,
-            })
-        } else {
-            Err(SessionError::Stalled {
+        if connected > 0 {
+            return Err(TorrentError::Stalled {
                 peers: connected,
                 secs,
-            })
+            });
         }
+        Err(TorrentError::NoPeers {
+            known: self.book.len(),
+            tracker: match &self.trackers {
+                None => "no tracker used",
+                Some(t) if t.reached => "the tracker gave no usable peer",
+                Some(_) => "no tracker reachable",
+            },
+            secs,
+        })
     }
 
-    /// Saves the resume record off the runtime if pieces were verified since the last save,
-    /// without flushing the data (trusted until the next boot; see `resume`).
-    fn save_resume_in_background(&mut self) {
-        let picker = self.shared.picker();
-        let have_count = picker.have_count();
-        if have_count == self.saved_have {
+    /// The torrent cannot go on: its peers are closed and the user told.
+    fn fail(&mut self, error: TorrentError, ctx: &mut Context) {
+        if self.failed {
             return;
         }
-        let have = picker.have_flags();
-        drop(picker);
-        self.saved_have = have_count;
-        let storage = self.shared.storage.clone();
-        let meta = self.meta.clone();
-        tokio::task::spawn_blocking(move || {
-            if let Err(e) = ResumeRecord::save_unflushed(&storage, &meta, &have) {
-                tracing::warn!("cannot save the resume record: {e}");
-            }
+        self.failed = true;
+        self.broadcast(|| PeerCmd::Close);
+        ctx.emit(Event::Failed {
+            torrent: self.id,
+            error,
         });
     }
 
-    /// Flushes the data and saves a durable resume record, off the runtime (when we stay to
-    /// seed a completed download, so nothing waits for the disk).
-    fn save_durable_resume_in_background(&self) {
-        let have = self.shared.picker().have_flags();
-        let storage = self.shared.storage.clone();
-        let meta = self.meta.clone();
-        tokio::task::spawn_blocking(move || {
-            if let Err(e) = ResumeRecord::save_flushed(&storage, &meta, &have) {
-                tracing::warn!("cannot save the resume record: {e}");
-            }
-        });
+    /// The peers the choker may rank.
+    pub fn choke_candidates(&self, out: &mut Vec<ChokeCandidate>) {
+        let seeding = self.is_complete() || self.spec.seed_only;
+        out.extend(
+            self.peers
+                .iter()
+                .filter(|(_, p)| p.peer_id.is_some())
+                .map(|(k, p)| ChokeCandidate {
+                    key: *k,
+                    interested: p.stats.peer_interested.load(Ordering::Relaxed),
+                    download_rate: p.down_rate,
+                    upload_rate: p.up_rate,
+                    snubbed: p.stats.snubbed.load(Ordering::Relaxed),
+                    seeding,
+                }),
+        );
     }
 
-    fn snapshot(&self) -> Snapshot {
-        let (pieces_done, verified_bytes) = {
-            let picker = self.shared.picker();
-            let done = picker.have_count();
-            let bytes = if picker.is_complete() {
-                self.meta.info.total_length()
+    /// Applies a choke round: the peers in `unchoke` may download from us, the others not.
+    pub fn apply_choke(&mut self, unchoke: &HashSet<PeerKey>, ctx: &mut Context) {
+        for (k, p) in self.peers.iter_mut() {
+            let want = unchoke.contains(k);
+            if want == p.unchoked {
+                continue;
+            }
+            p.unchoked = want;
+            if want {
+                ctx.unchoked += 1;
+                let _ = p.cmd.send(PeerCmd::Unchoke);
             } else {
-                (0..picker.piece_count())
-                    .filter(|i| picker.has(*i))
-                    .map(|i| u64::from(picker.piece_size(i)))
-                    .sum()
+                ctx.unchoked = ctx.unchoked.saturating_sub(1);
+                let _ = p.cmd.send(PeerCmd::Choke);
+            }
+        }
+    }
+
+    /// Saves the resume record off the runtime if pieces were verified since the last save;
+    /// `durable` flushes the data first.
+    fn save_resume(&mut self, durable: bool) {
+        let have = self.shared.have();
+        if have.count() == self.saved_have && !durable {
+            return;
+        }
+        self.saved_have = have.count();
+        let have = have.to_bitfield();
+        let record = self.record.clone();
+        let storage = self.shared.storage.clone();
+        let meta = self.meta.clone();
+        tokio::task::spawn_blocking(move || {
+            let saved = if durable {
+                record.save_resume_flushed(&storage, &meta.info_hash, &meta.info, &have)
+            } else {
+                record.save_resume_unflushed(&meta.info_hash, &meta.info, &have)
             };
-            (done, bytes)
-        };
-        let peers = self
+            if let Err(e) = saved {
+                tracing::warn!("cannot save the resume record: {e}");
+            }
+        });
+    }
+
+    fn transfer_stats(&self) -> TransferStats {
+        let (downloaded, uploaded) = self.totals();
+        TransferStats {
+            uploaded,
+            downloaded,
+            left: self.meta.info.total_length() - self.verified_bytes(),
+        }
+    }
+
+    /// Bytes of the pieces we have.
+    fn verified_bytes(&self) -> u64 {
+        let have = self.shared.have();
+        if have.is_complete() {
+            return self.meta.info.total_length();
+        }
+        let picker = self.shared.picker();
+        (0..picker.piece_count())
+            .filter(|i| have.contains(*i))
+            .map(|i| u64::from(picker.piece_size(i)))
+            .sum()
+    }
+
+    /// The torrent now, for the progress view.
+    pub fn stats(&self) -> TorrentStats {
+        let (downloaded, uploaded) = self.totals();
+        let peers: Vec<PeerStats> = self
             .peers
             .values()
             .filter_map(|p| {
                 let id = p.peer_id?;
-                Some(PeerSnapshot {
+                Some(PeerStats {
                     addr: p.addr,
                     client: wire::peer_id::client_name(&id),
                     down_rate: p.down_rate,
@@ -727,185 +722,94 @@ impl Session {
                     pieces: p.stats.pieces.load(Ordering::Relaxed),
                     downloaded: p.stats.downloaded.load(Ordering::Relaxed),
                     uploaded: p.stats.uploaded.load(Ordering::Relaxed),
+                    unchoked: p.unchoked,
                 })
             })
-            .collect::<Vec<_>>();
-        Snapshot {
-            verified_bytes,
+            .collect();
+        let state = if self.is_complete() || self.spec.seed_only {
+            TorrentState::Seeding
+        } else {
+            TorrentState::Downloading
+        };
+        TorrentStats {
+            torrent: self.id,
+            name: self.meta.info.name.clone(),
+            state,
+            verified_bytes: self.verified_bytes(),
             total_bytes: self.meta.info.total_length(),
-            downloaded_bytes: self.shared.downloaded.load(Ordering::Relaxed),
-            uploaded_bytes: self.shared.uploaded.load(Ordering::Relaxed),
+            downloaded_bytes: downloaded,
+            uploaded_bytes: uploaded,
             down_rate: self.down_rate,
             up_rate: self.up_rate,
             peers_connected: peers.len(),
-            peers_known: self.known.len().max(peers.len()),
-            pieces_done,
-            piece_count: self.shared.piece_count,
+            peers_known: self.book.len().max(peers.len()),
+            pieces_done: self.shared.have().count(),
+            piece_count: self.meta.info.piece_count(),
             peers,
         }
     }
 
-    fn report(&self) {
-        self.progress.update(&self.snapshot());
+    /// Leaves the session: closes the peers and gives back their slots now; the returned
+    /// future announces `stopped`, saves the resume record (durable when seeding data we did
+    /// not write) and reports the summary, and can run alongside other torrents' stops.
+    pub fn stop(self, ctx: &mut Context) -> impl Future<Output = ()> + Send + 'static {
+        self.broadcast(|| PeerCmd::Close);
+        ctx.connected = ctx.connected.saturating_sub(self.peers.len());
+        ctx.unchoked = ctx
+            .unchoked
+            .saturating_sub(self.peers.values().filter(|p| p.unchoked).count());
+        ctx.pool.forget(self.id);
+        let events = ctx.events.clone();
+        async move {
+            let mut this = self;
+            if let Some(t) = this.trackers.take() {
+                t.stop(this.transfer_stats()).await;
+            }
+            this.save_final_record().await;
+            let _ = events.send(Event::Stopped {
+                torrent: this.id,
+                summary: this.summary(),
+            });
+        }
     }
 
-    /// Closes every connection, saves the resume record and prints the summary.
-    async fn shutdown(mut self, outcome: Outcome) -> Result<Outcome, SessionError> {
-        self.broadcast(|| PeerCmd::Close);
-        if let Some(t) = self.trackers.take() {
-            self.update_trackers_with(&t);
-            let _ = t.events.send(announcer::Event::Stopped).await;
-            let _ = tokio::time::timeout(Duration::from_secs(8), t.task).await;
-        }
-        // No flush: exiting does not wait for the disk (the record is trusted until the next
-        // boot), except when seeding data we did not write, where there is nothing to flush.
-        let have = self.shared.picker().have_flags();
+    /// Saves the resume record at the end. No flush: exiting does not wait for the disk (the
+    /// record is trusted until the next boot), except when seeding data we did not write,
+    /// where there is nothing to flush.
+    async fn save_final_record(&self) {
+        let have = self.shared.have().to_bitfield();
+        let record = self.record.clone();
         let storage = self.shared.storage.clone();
         let meta = self.meta.clone();
-        let durable = self.opts.seed_only;
+        let durable = self.spec.seed_only;
         let saved = tokio::task::spawn_blocking(move || {
             if durable {
-                ResumeRecord::save_flushed(&storage, &meta, &have)
+                record.save_resume_flushed(&storage, &meta.info_hash, &meta.info, &have)
             } else {
-                ResumeRecord::save_unflushed(&storage, &meta, &have)
+                record.save_resume_unflushed(&meta.info_hash, &meta.info, &have)
             }
         })
         .await;
         if let Ok(Err(e)) = saved {
             tracing::warn!("cannot save the resume record: {e}");
         }
-        self.update_rates();
-        self.report();
-        self.progress.finish(&Summary {
-            complete: self.shared.is_complete(),
+    }
+
+    fn summary(&self) -> Summary {
+        let (downloaded, uploaded) = self.totals();
+        let downloaded_now = self.initial_pieces < self.meta.info.piece_count();
+        Summary {
+            name: self.meta.info.name.clone(),
+            complete: self.is_complete(),
             total_bytes: self.meta.info.total_length(),
-            downloaded_bytes: self.shared.downloaded.load(Ordering::Relaxed),
-            uploaded_bytes: self.shared.uploaded.load(Ordering::Relaxed),
+            downloaded_bytes: downloaded,
+            uploaded_bytes: uploaded,
             elapsed: self.started.elapsed(),
+            download_time: self
+                .completed_at
+                .filter(|_| downloaded_now)
+                .map(|at| at.duration_since(self.started)),
             peers_used: self.peers_used,
-        });
-        self.peers.clear();
-        Ok(outcome)
-    }
-}
-
-impl Session {
-    /// Starts the announce task when the metainfo names usable trackers.
-    fn start_trackers(&mut self) {
-        let announcer = Announcer::new(
-            self.meta.trackers(),
-            self.meta.info_hash,
-            self.shared.peer_id,
-            self.listen_port,
-        );
-        if !announcer.has_trackers() {
-            return;
-        }
-        let (events_tx, events_rx) = mpsc::channel(8);
-        let (stats_tx, stats_rx) = tokio::sync::watch::channel(self.transfer_stats());
-        let (peers_tx, mut peers_rx) = mpsc::channel(16);
-        let (status_tx, mut status_rx) = mpsc::channel(16);
-        let task = tokio::spawn(announcer.run(stats_rx, events_rx, peers_tx, status_tx));
-        // Forward what the announcer finds into the session's event stream.
-        let events = self.shared.events.clone();
-        tokio::spawn(async move {
-            while let Some(addrs) = peers_rx.recv().await {
-                if events.send(Event::TrackerPeers(addrs)).is_err() {
-                    return;
-                }
-            }
-        });
-        let events = self.shared.events.clone();
-        tokio::spawn(async move {
-            while let Some(status) = status_rx.recv().await {
-                if events.send(Event::Tracker(status)).is_err() {
-                    return;
-                }
-            }
-        });
-        self.trackers = Some(Trackers {
-            events: events_tx,
-            stats: stats_tx,
-            task,
-            reached: false,
-            last_need_peers: Instant::now(),
-        });
-    }
-
-    fn transfer_stats(&self) -> TransferStats {
-        let left = {
-            let picker = self.shared.picker();
-            (0..picker.piece_count())
-                .filter(|i| !picker.has(*i))
-                .map(|i| u64::from(picker.piece_size(i)))
-                .sum()
-        };
-        TransferStats {
-            uploaded: self.shared.uploaded.load(Ordering::Relaxed),
-            downloaded: self.shared.downloaded.load(Ordering::Relaxed),
-            left,
-        }
-    }
-
-    /// Keeps the announce totals current and asks for peers when we have few.
-    fn update_trackers(&mut self) {
-        let connected = self.peers.len();
-        let Some(t) = self.trackers.as_mut() else {
-            return;
-        };
-        if connected < 5
-            && !self.shared.is_complete()
-            && t.last_need_peers.elapsed() > Duration::from_secs(15)
-        {
-            t.last_need_peers = Instant::now();
-            let _ = t.events.try_send(announcer::Event::NeedPeers);
-        }
-        if let Some(t) = self.trackers.take() {
-            self.update_trackers_with(&t);
-            self.trackers = Some(t);
-        }
-    }
-
-    fn update_trackers_with(&self, t: &Trackers) {
-        let stats = self.transfer_stats();
-        t.stats.send_if_modified(|s| {
-            let changed = *s != stats;
-            *s = stats;
-            changed
-        });
-    }
-
-    fn on_tracker_status(&mut self, status: TrackerStatus) {
-        match status {
-            TrackerStatus::Announced { url, peers, .. } => {
-                if let Some(t) = self.trackers.as_mut() {
-                    t.reached = true;
-                }
-                tracing::debug!(%url, peers, "announced");
-                self.progress.event(
-                    "tracker_announced",
-                    serde_json::json!({ "url": url, "peers": peers }),
-                );
-            }
-            TrackerStatus::Warning { url, message } => {
-                self.progress.event(
-                    "tracker_warning",
-                    serde_json::json!({ "url": url, "message": message }),
-                );
-            }
-            TrackerStatus::Failed { url, error } => {
-                tracing::info!(%url, %error, "tracker failed");
-                self.progress.event(
-                    "tracker_error",
-                    serde_json::json!({ "url": url, "error": error }),
-                );
-            }
-            TrackerStatus::AllFailed { retry_in } => {
-                self.progress.event(
-                    "trackers_down",
-                    serde_json::json!({ "retry_in_secs": retry_in.as_secs() }),
-                );
-            }
         }
     }
 }

@@ -1,178 +1,280 @@
-//! State shared by the session loop and every peer task.
+//! The part of a torrent its peer connections work on, from their own tasks: the picker
+//! (behind a briefly held lock), the hash checks, the disk and the upload reads. It is the
+//! torrent's side of [`PeerHandler`]; what needs the session's attention goes out as a
+//! [`Signal`].
 
 use std::collections::HashSet;
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
 
-use metainfo::InfoHash;
-use tokio::sync::mpsc;
+use bytes::Bytes;
+use parking_lot::{Mutex, MutexGuard};
 
-use super::checking::CheckQueue;
-use super::disk::DiskWriter;
-use crate::picker::{PeerKey, Picker};
+use super::blame::Blame;
+use super::checking::{CheckQueue, Unchecked};
+use super::picker::{Arrival, HaveSet, Picker};
+use super::signal::{Signal, Signals};
+use crate::disk::TorrentDisk;
+use crate::events::TorrentId;
+use crate::peer::{BlockFate, Notice, PeerHandler, PeerKey};
+use crate::piece_buf::PieceBuf;
 use crate::storage::{Storage, StorageError};
-use crate::wire::{BlockRequest, PeerId};
+use crate::wire::{Bitfield, BlockRequest, PeerId};
 
-/// What peer tasks tell the session loop.
-#[derive(Debug)]
-pub(crate) enum Event {
-    /// Handshake done and our bitfield sent.
-    PeerReady { key: PeerKey, peer_id: PeerId },
-    /// The peer became interested in our pieces (it may deserve an unchoke now).
-    PeerInterested(PeerKey),
-    /// The connection ended (`reason` is `None` for an orderly close).
-    PeerClosed {
-        key: PeerKey,
-        reason: Option<String>,
-        /// The peer broke the protocol: do not reconnect.
-        misbehaved: bool,
-    },
-    /// Blocks went back to the picker: idle peers should try to pick again.
-    WakePeers,
-    /// A block arrived that other peers were also asked for (endgame): cancel theirs.
-    CancelDuplicates { block: BlockRequest, from: PeerKey },
-    /// A piece was hash-checked (and written when good).
-    PieceChecked {
-        index: u32,
-        ok: bool,
-        /// The peers that sent its blocks (each once).
-        contributors: Vec<PeerKey>,
-        /// For a good piece that failed before: the peers proven to have sent wrong blocks.
-        culprits: Vec<PeerKey>,
-    },
-    /// Writing a verified piece failed.
-    StorageFailed(StorageError),
-    /// An incoming connection was accepted by the listener.
-    Incoming(tokio::net::TcpStream, SocketAddr),
-    /// Peers a tracker handed out.
-    TrackerPeers(Vec<SocketAddr>),
-    /// Something to show about the trackers.
-    Tracker(crate::tracker_client::TrackerStatus),
-}
-
-/// Counters of one peer connection, read by the session (rates, choker, progress).
+/// Counters of a torrent's transfers this session.
 #[derive(Debug, Default)]
-pub(crate) struct PeerStats {
-    /// Block payload bytes received from the peer.
-    pub downloaded: AtomicU64,
-    /// Block payload bytes sent to the peer.
-    pub uploaded: AtomicU64,
-    pub peer_interested: AtomicBool,
-    pub snubbed: AtomicBool,
-    /// Pieces the peer has.
-    pub pieces: AtomicU32,
-}
-
-/// The torrent-wide state peer tasks work on.
-pub(crate) struct Shared {
-    pub info_hash: InfoHash,
-    pub peer_id: PeerId,
-    pub piece_count: u32,
-    pub hashes: Vec<[u8; 20]>,
-    pub storage: Arc<Storage>,
-    /// Complete pieces waiting for their hash check.
-    pub(super) to_check: CheckQueue,
-    /// Writes verified pieces.
-    pub(super) disk: DiskWriter,
-    /// Block records of failed pieces, to find who sent bad data.
-    pub blame: super::blame::Blame,
-    picker: Mutex<Picker>,
-    /// `have[i]`: piece `i` verified and on disk (lock-free check for serving requests).
-    have: Vec<AtomicBool>,
-    pub complete: AtomicBool,
-    /// Block payload bytes received this session (useful or not).
+pub struct Transfer {
+    /// Block payload bytes received (useful or not).
     pub downloaded: AtomicU64,
     /// Bytes of received blocks that were not needed (duplicates, late).
     pub wasted: AtomicU64,
+    /// Block payload bytes sent.
     pub uploaded: AtomicU64,
-    pub events: mpsc::UnboundedSender<Event>,
+}
+
+/// A torrent's state shared with its peer connections.
+pub struct TorrentShared {
+    /// Itself, for the jobs it spawns (hash checks) from `&self` methods.
+    me: Weak<TorrentShared>,
+    pub id: TorrentId,
+    hashes: Vec<[u8; 20]>,
+    pub storage: Arc<Storage>,
+    disk: TorrentDisk,
+    picker: Mutex<Picker>,
+    /// The picker's published "what we have", read without its lock.
+    have: Arc<HaveSet>,
+    to_check: CheckQueue,
+    /// Block records of failed pieces, to find who sent bad data.
+    blame: Blame,
+    pub transfer: Transfer,
+    signals: Signals,
     /// Peer ids with a live connection (to drop a second connection to the same peer).
     connected_ids: Mutex<HashSet<PeerId>>,
     /// Peers banned for bad data or protocol violations.
     banned_ids: Mutex<HashSet<PeerId>>,
 }
 
-impl Shared {
-    /// State for a torrent, `picker` seeded with the pieces we already have, verified pieces
-    /// written by `disk`.
+impl TorrentShared {
+    /// The shared state of torrent `id`: `picker` already holds the pieces we have; verified
+    /// pieces are written through `disk`.
     pub fn new(
-        info_hash: InfoHash,
-        peer_id: PeerId,
+        id: TorrentId,
         hashes: Vec<[u8; 20]>,
         storage: Arc<Storage>,
-        disk: DiskWriter,
+        disk: TorrentDisk,
         picker: Picker,
-        events: mpsc::UnboundedSender<Event>,
-    ) -> Self {
-        let have = (0..picker.piece_count())
-            .map(|i| AtomicBool::new(picker.has(i)))
-            .collect();
-        Self {
-            info_hash,
-            peer_id,
-            piece_count: picker.piece_count(),
+        signals: Signals,
+    ) -> Arc<Self> {
+        Arc::new_cyclic(|me| Self {
+            me: me.clone(),
+            id,
             hashes,
             storage,
             disk,
-            to_check: CheckQueue::default(),
-            blame: super::blame::Blame::default(),
-            complete: AtomicBool::new(picker.is_complete()),
+            have: picker.have_set(),
             picker: Mutex::new(picker),
-            have,
-            downloaded: AtomicU64::new(0),
-            wasted: AtomicU64::new(0),
-            uploaded: AtomicU64::new(0),
-            events,
+            to_check: CheckQueue::default(),
+            blame: Blame::default(),
+            transfer: Transfer::default(),
+            signals,
             connected_ids: Mutex::new(HashSet::new()),
             banned_ids: Mutex::new(HashSet::new()),
-        }
+        })
     }
 
     /// The picker, locked (hold it briefly).
     pub fn picker(&self) -> MutexGuard<'_, Picker> {
-        // A panic while holding the lock leaves consistent-enough state; keep going.
-        self.picker.lock().unwrap_or_else(|e| e.into_inner())
+        self.picker.lock()
     }
 
-    /// Do we have piece `index`, verified?
-    pub fn has_piece(&self, index: u32) -> bool {
-        self.have
-            .get(index as usize)
-            .is_some_and(|h| h.load(Ordering::Acquire))
+    /// The pieces we have, readable without a lock.
+    pub fn have(&self) -> &HaveSet {
+        &self.have
     }
 
-    /// Records piece `index` as verified and written.
-    pub fn set_have(&self, index: u32) {
-        if let Some(h) = self.have.get(index as usize) {
-            h.store(true, Ordering::Release);
+    /// Bans `id`: its connections are refused from now on.
+    pub fn ban(&self, id: PeerId) {
+        self.banned_ids.lock().insert(id);
+    }
+
+    /// Queues a complete piece (sent by `senders`, block by block) for its hash check.
+    fn check_piece(&self, index: u32, data: PieceBuf, senders: Vec<PeerKey>) {
+        self.to_check.push(Unchecked {
+            index,
+            data,
+            senders,
+        });
+        let Some(shared) = self.me.upgrade() else {
+            return; // the torrent is gone
+        };
+        rayon::spawn(move || {
+            for (piece, good) in shared.to_check.check_some(&shared.hashes) {
+                shared.settle(piece, good);
+            }
+        });
+    }
+
+    /// A good piece goes to the disk; a bad one is recorded for blame and fetched again.
+    fn settle(self: &Arc<Self>, piece: Unchecked, good: bool) {
+        let Unchecked {
+            index,
+            data,
+            senders,
+        } = piece;
+        let mut contributors = senders.clone();
+        contributors.sort_unstable();
+        contributors.dedup();
+        contributors.retain(|k| *k != PeerKey::MAX);
+        if !good {
+            self.blame.record_failure(index, &data, &senders);
+            self.piece_done(index, Ok(false), data, contributors, Vec::new());
+            return;
+        }
+        let culprits = self.blame.culprits(index, &data);
+        let done = self.clone();
+        let written = Box::new(move |result: Result<(), StorageError>, data| {
+            done.piece_done(index, result.map(|()| true), data, contributors, culprits);
+        });
+        self.disk.write(index, data, written);
+    }
+
+    /// Settles a checked piece: `Ok(true)` verified and written, `Ok(false)` failed its check.
+    fn piece_done(
+        &self,
+        index: u32,
+        result: Result<bool, StorageError>,
+        buffer: PieceBuf,
+        contributors: Vec<PeerKey>,
+        culprits: Vec<PeerKey>,
+    ) {
+        let ok = matches!(result, Ok(true));
+        let wake = self.picker().verified(index, ok, buffer);
+        let signal = match result {
+            Err(e) => Signal::StorageFailed(e),
+            Ok(ok) => Signal::PieceChecked {
+                index,
+                ok,
+                contributors,
+                culprits,
+            },
+        };
+        self.signals.send(self.id, signal);
+        // Torrents whose picks found every buffer in use (the disk is behind) pick again now,
+        // not at their next tick. (A failed piece wakes this torrent's peers anyway.)
+        for torrent in wake {
+            self.signals.send(torrent, Signal::Wake);
         }
     }
 
-    /// Is everything downloaded?
-    pub fn is_complete(&self) -> bool {
-        self.complete.load(Ordering::Acquire)
-    }
-
-    /// Registers a live connection to `id`; false if one exists already or `id` is banned.
-    pub fn claim_peer_id(&self, id: PeerId) -> bool {
-        if lock(&self.banned_ids).contains(&id) {
-            return false;
+    fn wake_all(&self, torrents: Vec<TorrentId>) {
+        for torrent in torrents {
+            self.signals.send(torrent, Signal::Wake);
         }
-        lock(&self.connected_ids).insert(id)
-    }
-
-    /// Forgets the live connection to `id`.
-    pub fn release_peer_id(&self, id: &PeerId) {
-        lock(&self.connected_ids).remove(id);
-    }
-
-    /// Bans `id` (its connections are refused from now on).
-    pub fn ban_peer_id(&self, id: PeerId) {
-        lock(&self.banned_ids).insert(id);
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
+impl PeerHandler for TorrentShared {
+    fn piece_count(&self) -> u32 {
+        self.storage.piece_count()
+    }
+
+    fn piece_size(&self, index: u32) -> u32 {
+        self.storage.piece_size(index).unwrap_or(0)
+    }
+
+    fn our_pieces(&self) -> Bitfield {
+        self.have.to_bitfield()
+    }
+
+    fn has_piece(&self, index: u32) -> bool {
+        self.have.contains(index)
+    }
+
+    fn is_complete(&self) -> bool {
+        self.have.is_complete()
+    }
+
+    fn is_interesting(&self, pieces: &Bitfield) -> bool {
+        self.picker().is_interesting(pieces)
+    }
+
+    fn claim(&self, id: &PeerId) -> bool {
+        if self.banned_ids.lock().contains(id) {
+            return false;
+        }
+        self.connected_ids.lock().insert(*id)
+    }
+
+    fn unclaim(&self, id: &PeerId) {
+        self.connected_ids.lock().remove(id);
+    }
+
+    fn peer_pieces(&self, old: &Bitfield, new: &Bitfield) {
+        let mut picker = self.picker();
+        picker.remove_peer_pieces(old);
+        picker.add_peer_pieces(new);
+    }
+
+    fn peer_piece(&self, index: u32) {
+        self.picker().add_peer_piece(index);
+    }
+
+    fn pick(
+        &self,
+        key: PeerKey,
+        pieces: &Bitfield,
+        room: usize,
+        outstanding: &dyn Fn(&BlockRequest) -> bool,
+        out: &mut Vec<BlockRequest>,
+    ) {
+        self.picker().pick(key, pieces, room, outstanding, out);
+    }
+
+    fn release(&self, key: PeerKey, requests: &[BlockRequest]) {
+        let wake = self.picker().release(key, requests);
+        self.wake_all(wake);
+    }
+
+    fn block(&self, key: PeerKey, request: BlockRequest, data: &Bytes) -> BlockFate {
+        let len = u64::from(request.length);
+        self.transfer.downloaded.fetch_add(len, Ordering::Relaxed);
+        let arrival = self
+            .picker()
+            .block_received(key, request.index, request.begin, data);
+        match arrival {
+            Arrival::Stored { cancel_duplicates } => BlockFate::Stored {
+                cancel_others: cancel_duplicates,
+            },
+            Arrival::PieceComplete {
+                index,
+                data,
+                senders,
+                cancel_duplicates,
+            } => {
+                self.check_piece(index, data, senders);
+                BlockFate::Stored {
+                    cancel_others: cancel_duplicates,
+                }
+            }
+            Arrival::NotNeeded => {
+                self.transfer.wasted.fetch_add(len, Ordering::Relaxed);
+                BlockFate::Wasted
+            }
+        }
+    }
+
+    fn read_blocks(&self, requests: &[BlockRequest]) -> Vec<Result<Bytes, StorageError>> {
+        requests
+            .iter()
+            .map(|r| self.storage.read_block(r.index, r.begin, r.length))
+            .collect()
+    }
+
+    fn uploaded(&self, bytes: u64) {
+        self.transfer.uploaded.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    fn notify(&self, key: PeerKey, notice: Notice) {
+        self.signals.send(self.id, Signal::Peer(key, notice));
+    }
 }

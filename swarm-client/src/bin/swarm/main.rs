@@ -1,29 +1,42 @@
-//! `swarm`: download a torrent from many peers at once (`swarm get`) or seed one (`swarm seed`).
+//! `swarm`: download torrents from many peers at once (`swarm get`) or seed them
+//! (`swarm seed`), many torrents in one session over one port.
 //!
-//! Exit statuses: 0 done, 1 other error, 2 usage, 3 unreadable or invalid metainfo,
-//! 4 download directory not usable, 5 disk full, 6 no peers / stalled, 130 interrupted.
+//! Exit statuses: 0 done, 1 other error (or, with several torrents, any of them failed),
+//! 2 usage, 3 unreadable or invalid metainfo, 4 download directory or state not usable,
+//! 5 disk full, 6 no peers / stalled, 130 interrupted.
 
+mod cli;
+mod render;
+mod seed_paths;
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{Context, anyhow};
 use clap::Parser;
 use metainfo::Metainfo;
-use swarm_client::cli::{Cli, Command, CommonArgs};
-use swarm_client::engine::{Options, Outcome, Session, SessionError};
-use swarm_client::progress::OutputMode;
-use swarm_client::resume::ResumeRecord;
+use swarm_client::disk::{DiskIo, buffers::DEFAULT_BUDGET};
+use swarm_client::events::{Event, TorrentError, TorrentId};
+use swarm_client::session::{Session, SessionConfig};
+use swarm_client::state::StateDir;
+use swarm_client::torrent::TorrentSpec;
+use tokio::sync::mpsc;
+
+use cli::{Cli, Command, CommonArgs};
+use render::{OutputMode, Renderer};
 
 /// A failure with the exit status it maps to.
-struct Failure {
+pub struct Failure {
     status: u8,
     error: anyhow::Error,
 }
 
 impl Failure {
-    fn new(status: u8, error: anyhow::Error) -> Self {
+    pub fn new(status: u8, error: anyhow::Error) -> Self {
         Self { status, error }
     }
 }
@@ -35,6 +48,7 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -48,8 +62,7 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(run(cli)) {
-        Ok(Outcome::Complete) => ExitCode::SUCCESS,
-        Ok(Outcome::Interrupted) => ExitCode::from(130),
+        Ok(status) => ExitCode::from(status),
         Err(f) => {
             eprintln!("swarm: {:#}", f.error);
             ExitCode::from(f.status)
@@ -57,92 +70,249 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> Result<Outcome, Failure> {
+async fn run(cli: Cli) -> Result<u8, Failure> {
     match cli.command {
         Command::Get(args) => {
-            let meta = load_meta(&args.meta).map_err(|e| Failure::new(3, e))?;
+            let mut specs = Vec::new();
+            for source in &args.sources {
+                let meta = load_meta(source).map_err(|e| Failure::new(3, e))?;
+                specs.push(TorrentSpec {
+                    meta,
+                    data_dir: args.dir.clone(),
+                    seed_only: false,
+                    keep_seeding: args.seed,
+                    peers: Vec::new(),
+                    use_trackers: !args.common.no_tracker,
+                    stall_timeout: (args.timeout > 0).then(|| Duration::from_secs(args.timeout)),
+                    verified: None,
+                });
+            }
             std::fs::create_dir_all(&args.dir)
                 .with_context(|| format!("cannot create download directory {}", args.dir.display()))
                 .map_err(|e| Failure::new(4, e))?;
-            save_meta_copy(&args.dir, &args.meta, &meta).map_err(|e| Failure::new(4, e))?;
-            let timeout = (args.timeout > 0).then(|| Duration::from_secs(args.timeout));
-            let opts = Options {
-                keep_seeding: args.seed,
-                timeout,
-                disk_io: args.disk_io,
-                ..options(args.dir.clone(), &args.common)?
+            let goal = if args.seed {
+                Goal::Seed
+            } else {
+                Goal::Download
             };
-            run_session(meta, opts, &args.dir).await
+            run_session(specs, &args.common, args.disk_io, goal).await
         }
         Command::Seed(args) => {
-            let meta_path = match &args.meta {
-                Some(p) => p.clone(),
-                None => find_meta(&args.dir).map_err(|e| Failure::new(3, e))?,
-            };
-            let meta = load_meta(&meta_path).map_err(|e| Failure::new(3, e))?;
-            let opts = Options {
-                keep_seeding: true,
-                seed_only: true,
-                ..options(args.dir.clone(), &args.common)?
-            };
-            run_session(meta, opts, &args.dir).await
+            let found = seed_paths::resolve(&args)?;
+            run_session(found, &args.common, DiskIo::Buffered, Goal::Seed).await
         }
     }
 }
 
-async fn run_session(meta: Metainfo, opts: Options, dir: &Path) -> Result<Outcome, Failure> {
-    let session = Session::new(meta, opts).map_err(|e| session_failure(e, dir))?;
-    session.run().await.map_err(|e| session_failure(e, dir))
+/// When the run ends by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Goal {
+    /// When every torrent is complete or failed.
+    Download,
+    /// Never: seed until interrupted (or every torrent failed).
+    Seed,
 }
 
-fn session_failure(e: SessionError, dir: &Path) -> Failure {
-    let status = match &e {
-        _ if e.is_disk_full() => 5,
-        SessionError::Storage(_) => 4,
-        SessionError::NoPeers { .. } | SessionError::Stalled { .. } => 6,
-        _ => 1,
-    };
-    let error = if e.is_disk_full() {
-        anyhow!(
-            "{e}: verified pieces are kept; free some space and run the same command again to resume ({})",
-            dir.display()
-        )
-    } else {
-        anyhow!(e)
-    };
-    Failure::new(status, error)
+/// Where each torrent of the run ended up.
+#[derive(Default)]
+struct Outcomes {
+    complete: HashMap<TorrentId, bool>,
+    /// Failed torrents: the exit status the failure maps to, and the message.
+    failed: HashMap<TorrentId, (u8, String)>,
+    names: HashMap<TorrentId, String>,
 }
 
-/// Session options from the flags both commands share; the rest keep their defaults (a plain
-/// download with no timeout) for the caller to set.
-fn options(dir: PathBuf, common: &CommonArgs) -> Result<Options, Failure> {
+impl Outcomes {
+    fn note(&mut self, event: &Event) {
+        match event {
+            Event::Added { torrent, name, .. } => {
+                self.names.insert(*torrent, name.clone());
+                self.complete.insert(*torrent, false);
+            }
+            Event::Complete { torrent } => {
+                self.complete.insert(*torrent, true);
+            }
+            Event::Failed { torrent, error } => {
+                let name = self.names.get(torrent).cloned().unwrap_or_default();
+                // Keep the first error: what caused the failure.
+                self.failed
+                    .entry(*torrent)
+                    .or_insert_with(|| (exit_status_of(error), describe(&name, error)));
+            }
+            _ => {}
+        }
+    }
+
+    fn all_settled(&self, expected: usize) -> bool {
+        self.complete.len() >= expected
+            && self
+                .complete
+                .iter()
+                .all(|(t, done)| *done || self.failed.contains_key(t))
+    }
+
+    fn all_failed(&self, expected: usize) -> bool {
+        self.failed.len() >= expected
+    }
+
+    fn all_complete(&self) -> bool {
+        !self.complete.is_empty() && self.complete.values().all(|c| *c)
+    }
+}
+
+async fn run_session(
+    specs: Vec<TorrentSpec>,
+    common: &CommonArgs,
+    disk_io: DiskIo,
+    goal: Goal,
+) -> Result<u8, Failure> {
     let peers = common
         .peers
         .iter()
         .map(|p| resolve_peer(p))
         .collect::<anyhow::Result<Vec<_>>>()
         .map_err(|e| Failure::new(2, e))?;
-    let output = if common.json {
+    let state =
+        StateDir::locate(common.state_dir.clone()).map_err(|e| Failure::new(4, e.into()))?;
+    let config = SessionConfig {
+        bind: common.bind,
+        port: common.port,
+        max_peers: common.max_peers,
+        upload_slots: common.upload_slots,
+        disk_io,
+        state,
+        buffer_budget: DEFAULT_BUDGET,
+    };
+    let (session, mut events) = Session::start(config).map_err(|e| Failure::new(1, e.into()))?;
+    let mut renderer = Renderer::new(
+        output_mode(common),
+        common.verbose,
+        Duration::from_secs(common.status_interval),
+    );
+    let mut expected = 0;
+    for mut spec in specs {
+        spec.peers.extend(&peers);
+        match session.add(spec).await {
+            Ok(_) => expected += 1,
+            Err(e) => renderer.note(&format!("swarm: {e}")),
+        }
+    }
+    let mut outcomes = Outcomes::default();
+    let interrupted = watch_events(&mut events, &mut renderer, &mut outcomes, expected, goal).await;
+    // Stop every torrent (stopped announces, records) while still showing what happens.
+    let shutdown = session.shutdown();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            Some(event) = events.recv() => renderer.event(&event),
+        }
+    }
+    while let Ok(event) = events.try_recv() {
+        renderer.event(&event);
+    }
+    renderer.finish();
+    exit_status(&outcomes, interrupted)
+}
+
+/// Renders events until the goal is reached, every torrent failed, or the user interrupts;
+/// true when interrupted.
+async fn watch_events(
+    events: &mut mpsc::UnboundedReceiver<Event>,
+    renderer: &mut Renderer,
+    outcomes: &mut Outcomes,
+    expected: usize,
+    goal: Goal,
+) -> bool {
+    let mut sigterm =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let terminate = async move {
+        match sigterm.as_mut() {
+            Some(s) => {
+                s.recv().await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
+    tokio::pin!(terminate);
+    loop {
+        tokio::select! {
+            event = events.recv() => {
+                let Some(event) = event else { return false };
+                outcomes.note(&event);
+                renderer.event(&event);
+                let done = match goal {
+                    Goal::Download => outcomes.all_settled(expected),
+                    Goal::Seed => outcomes.all_failed(expected),
+                };
+                if done {
+                    return false;
+                }
+            }
+            _ = tokio::signal::ctrl_c() => return true,
+            () = &mut terminate => return true,
+        }
+    }
+}
+
+/// The exit status of the run, with a line per failed torrent.
+fn exit_status(outcomes: &Outcomes, interrupted: bool) -> Result<u8, Failure> {
+    if outcomes.failed.is_empty() {
+        return Ok(if interrupted && !outcomes.all_complete() {
+            130
+        } else {
+            0
+        });
+    }
+    let mut failed: Vec<(&TorrentId, &(u8, String))> = outcomes.failed.iter().collect();
+    failed.sort_by_key(|(t, _)| **t);
+    if let [(_, (status, message))] = failed.as_slice()
+        && outcomes.complete.len() == 1
+    {
+        return Err(Failure::new(*status, anyhow!("{message}")));
+    }
+    for (_, (_, message)) in &failed {
+        eprintln!("swarm: {message}");
+    }
+    Err(Failure::new(
+        1,
+        anyhow!(
+            "{} of {} torrents failed",
+            failed.len(),
+            outcomes.complete.len()
+        ),
+    ))
+}
+
+/// The exit status a torrent's failure maps to when it is the only torrent.
+fn exit_status_of(e: &TorrentError) -> u8 {
+    match e {
+        _ if e.is_disk_full() => 5,
+        TorrentError::Storage(_) | TorrentError::State(_) => 4,
+        TorrentError::NoPeers { .. } | TorrentError::Stalled { .. } => 6,
+        TorrentError::PieceTooLarge(_) => 3,
+    }
+}
+
+/// A failure as one line naming the torrent.
+fn describe(name: &str, e: &TorrentError) -> String {
+    if e.is_disk_full() {
+        format!(
+            "{name}: {e}: verified pieces are kept; free some space and run the same command again to resume"
+        )
+    } else {
+        format!("{name}: {e}")
+    }
+}
+
+fn output_mode(common: &CommonArgs) -> OutputMode {
+    if common.json {
         OutputMode::Json
     } else if common.quiet {
         OutputMode::Quiet
     } else {
-        OutputMode::Bar
-    };
-    Ok(Options {
-        dir,
-        peers,
-        port: common.port,
-        bind: common.bind,
-        max_peers: common.max_peers.max(1),
-        keep_seeding: false,
-        seed_only: false,
-        disk_io: swarm_client::engine::DiskIo::Buffered,
-        use_trackers: !common.no_tracker,
-        timeout: None,
-        output,
-        verbose: common.verbose,
-    })
+        OutputMode::Human
+    }
 }
 
 fn resolve_peer(text: &str) -> anyhow::Result<SocketAddr> {
@@ -152,56 +322,8 @@ fn resolve_peer(text: &str) -> anyhow::Result<SocketAddr> {
         .ok_or_else(|| anyhow!("--peer {text:?} resolves to no address"))
 }
 
-fn load_meta(path: &Path) -> anyhow::Result<Metainfo> {
+/// Reads and parses a metainfo file; the error names it.
+pub fn load_meta(path: &Path) -> anyhow::Result<Metainfo> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     Metainfo::from_bytes(&bytes).with_context(|| format!("invalid metainfo {}", path.display()))
-}
-
-/// Keeps a copy of the metainfo in DIR (as `<name>.meta`) so `swarm seed DIR` finds it.
-fn save_meta_copy(dir: &Path, source: &Path, meta: &Metainfo) -> anyhow::Result<()> {
-    let target = dir.join(format!("{}.meta", meta.info.name));
-    let same = match (source.canonicalize(), target.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
-    };
-    if same {
-        return Ok(());
-    }
-    std::fs::write(&target, meta.to_bytes())
-        .with_context(|| format!("download directory {} is not writable", dir.display()))
-}
-
-/// The metainfo file saved in DIR: the only `.meta` there, or the one whose resume record
-/// is there when several are.
-fn find_meta(dir: &Path) -> anyhow::Result<PathBuf> {
-    let entries = std::fs::read_dir(dir)
-        .with_context(|| format!("cannot read directory {}", dir.display()))?;
-    let mut metas: Vec<PathBuf> = entries
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "meta" || x == "torrent") && p.is_file())
-        .collect();
-    metas.sort();
-    match metas.len() {
-        0 => bail!(
-            "no .meta file in {}: pass one with --meta FILE",
-            dir.display()
-        ),
-        1 => Ok(metas.remove(0)),
-        _ => {
-            let with_record: Vec<&PathBuf> = metas
-                .iter()
-                .filter(|p| {
-                    load_meta(p).is_ok_and(|m| ResumeRecord::path(dir, &m.info_hash).exists())
-                })
-                .collect();
-            match with_record.as_slice() {
-                [one] => Ok((*one).clone()),
-                _ => bail!(
-                    "several .meta files in {}: pick one with --meta FILE",
-                    dir.display()
-                ),
-            }
-        }
-    }
 }
