@@ -2,7 +2,7 @@
 //! record in the state directory (locked), its files, and the pieces already verified —
 //! from the resume record when it can be trusted, else by rechecking the data.
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -30,7 +30,7 @@ pub struct Opened {
 /// recheck, from worker threads.
 pub fn open(
     meta: &Metainfo,
-    data_dir: &PathBuf,
+    data_dir: &Path,
     state: &StateDir,
     seed_only: bool,
     disk_io: DiskIo,
