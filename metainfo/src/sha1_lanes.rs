@@ -13,7 +13,7 @@
 //! too ([`finish`]), and the results are checked against the `sha1` crate in the tests.
 
 /// How many messages are hashed side by side.
-pub(crate) const LANES: usize = 4;
+pub const LANES: usize = 4;
 
 /// Bytes in a SHA-1 block.
 pub(crate) const BLOCK: usize = 64;
