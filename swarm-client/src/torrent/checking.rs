@@ -11,7 +11,7 @@ use crate::peer::PeerKey;
 use crate::piece_buf::PieceBuf;
 
 /// How many pieces are worth hashing side by side.
-pub const HASH_LANES: usize = 4;
+pub const HASH_LANES: usize = metainfo::verify::LANES;
 
 /// A complete piece waiting for its hash check.
 pub struct Unchecked {
@@ -43,15 +43,8 @@ impl CheckQueue {
         if batch.is_empty() {
             return Vec::new();
         }
-        let messages: Vec<&[u8]> = batch.iter().map(|p| &p.data[..]).collect();
-        let digests = metainfo::sha1_many(&messages);
-        batch
-            .into_iter()
-            .zip(digests)
-            .map(|(piece, digest)| {
-                let good = hashes.get(piece.index as usize) == Some(&digest);
-                (piece, good)
-            })
-            .collect()
+        let pieces: Vec<(u32, &[u8])> = batch.iter().map(|p| (p.index, &p.data[..])).collect();
+        let good = metainfo::verify::verify_batch(hashes, &pieces);
+        batch.into_iter().zip(good).collect()
     }
 }

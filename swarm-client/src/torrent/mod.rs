@@ -193,15 +193,8 @@ impl Torrent {
             have,
             record,
         } = opened;
-        let piece_length = u32::try_from(info.piece_length).unwrap_or(u32::MAX);
-        let mut picker = Picker::new(
-            info.piece_count(),
-            piece_length,
-            info.total_length(),
-            &have,
-            ctx.pool.clone(),
-            id,
-        );
+        let piece_length = storage.geometry().piece_length();
+        let mut picker = Picker::new(storage.geometry().clone(), &have, ctx.pool.clone(), id);
         if spec.seed_only {
             picker.seed_only();
         }

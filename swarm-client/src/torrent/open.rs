@@ -6,17 +6,14 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use metainfo::verify::{PieceCheck, PieceReader, verify_pieces};
 use metainfo::{Info, Metainfo};
-use rayon::prelude::*;
 
 use crate::disk::DiskIo;
 use crate::events::TorrentError;
 use crate::state::{StateDir, TorrentRecord};
 use crate::storage::{Storage, StorageError};
 use crate::wire::Bitfield;
-
-/// How many pieces are rechecked side by side per worker.
-const RECHECK_LANES: usize = 4;
 
 /// A torrent ready to join the swarm.
 pub struct Opened {
@@ -61,69 +58,48 @@ pub fn open(
     })
 }
 
-/// Re-hashes every piece whose bytes were on disk when `storage` was opened, in parallel on
-/// the rayon pool, [`RECHECK_LANES`] pieces side by side per worker (buffers reused). Pieces
-/// in missing or short files count as missing without being read.
+/// Re-hashes every piece whose bytes were on disk when `storage` was opened (the one verify
+/// routine, `metainfo::verify`: in parallel, pieces side by side, buffers reused). Pieces in
+/// missing or short files count as missing without being read; other read errors fail.
 pub fn recheck(
     storage: &Storage,
     info: &Info,
     progress: &(dyn Fn(u32, u32) + Sync),
 ) -> Result<Bitfield, StorageError> {
     let total = info.piece_count();
-    let pieces: Vec<u32> = (0..total).collect();
-    let done = AtomicU32::new(0);
-    let checked = pieces
-        .par_chunks(RECHECK_LANES)
-        .map_init(Vec::new, |buffers, chunk| {
-            let good = check_pieces(storage, info, chunk, buffers)?;
-            let n = done.fetch_add(chunk.len() as u32, Ordering::Relaxed) + chunk.len() as u32;
-            progress(n, total);
-            Ok(chunk
-                .iter()
-                .zip(good)
-                .filter(|(_, g)| *g)
-                .map(|(p, _)| *p)
-                .collect::<Vec<_>>())
-        })
-        .collect::<Result<Vec<Vec<u32>>, StorageError>>()?;
+    let on_disk: Vec<u32> = (0..total)
+        .filter(|p| storage.piece_was_on_disk(*p))
+        .collect();
+    let skipped = total - on_disk.len() as u32;
+    let checked = AtomicU32::new(skipped);
+    let results = verify_pieces(&StorageReader(storage), &info.pieces, &on_disk, |_, _| {
+        progress(checked.fetch_add(1, Ordering::Relaxed) + 1, total);
+    });
+    if on_disk.is_empty() {
+        progress(total, total);
+    }
     let mut have = Bitfield::new(total);
-    for piece in checked.into_iter().flatten() {
-        let _ = have.set(piece);
+    for (piece, result) in on_disk.iter().zip(results) {
+        match result {
+            PieceCheck::Good => {
+                let _ = have.set(*piece);
+            }
+            PieceCheck::Bad | PieceCheck::Unreadable(StorageError::Missing { .. }) => {}
+            PieceCheck::Unreadable(e) => return Err(e),
+        }
     }
     Ok(have)
 }
 
-/// Whether each of `pieces` is on disk and hashes right, hashing them side by side.
-fn check_pieces(
-    storage: &Storage,
-    info: &Info,
-    pieces: &[u32],
-    buffers: &mut Vec<Vec<u8>>,
-) -> Result<Vec<bool>, StorageError> {
-    buffers.resize_with(pieces.len().max(buffers.len()), Vec::new);
-    let mut read = Vec::with_capacity(pieces.len());
-    for (&piece, buffer) in pieces.iter().zip(buffers.iter_mut()) {
-        let on_disk = info.piece_hash(piece).is_some() && storage.piece_was_on_disk(piece);
-        let readable = on_disk
-            && match storage.read_piece_into(piece, buffer) {
-                Ok(()) => true,
-                Err(StorageError::Missing { .. }) => false,
-                Err(e) => return Err(e),
-            };
-        read.push(readable);
+/// Reads pieces for the recheck from a torrent's storage.
+struct StorageReader<'a>(&'a Storage);
+
+impl PieceReader for StorageReader<'_> {
+    type Error = StorageError;
+
+    fn read_piece(&self, index: u32, buf: &mut Vec<u8>) -> Result<(), StorageError> {
+        self.0.read_piece_into(index, buf)
     }
-    let messages: Vec<&[u8]> = buffers
-        .iter()
-        .zip(&read)
-        .filter(|(_, readable)| **readable)
-        .map(|(buffer, _)| buffer.as_slice())
-        .collect();
-    let mut digests = metainfo::sha1_many(&messages).into_iter();
-    Ok(pieces
-        .iter()
-        .zip(read)
-        .map(|(piece, readable)| readable && digests.next().as_ref() == info.piece_hash(*piece))
-        .collect())
 }
 
 #[cfg(test)]

@@ -23,6 +23,8 @@ mod have;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use metainfo::PieceGeometry;
+
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 
@@ -102,9 +104,8 @@ pub enum Arrival {
 
 /// Rarest-first piece picker and assembler of the pieces in progress.
 pub struct Picker {
+    geometry: PieceGeometry,
     piece_count: u32,
-    piece_length: u32,
-    total_length: u64,
     status: Vec<Status>,
     availability: Vec<u32>,
     partial: HashMap<u32, Partial>,
@@ -123,17 +124,15 @@ pub struct Picker {
 }
 
 impl Picker {
-    /// A picker for a torrent of `piece_count` pieces of `piece_length` bytes (the last one
-    /// shorter), `total_length` bytes in all, holding the pieces in `have` (verified already).
-    /// Piece buffers are taken from `pool` for torrent `owner`.
+    /// A picker for a torrent cut into pieces as `geometry` says, holding the pieces in
+    /// `have` (verified already). Piece buffers are taken from `pool` for torrent `owner`.
     pub fn new(
-        piece_count: u32,
-        piece_length: u32,
-        total_length: u64,
+        geometry: PieceGeometry,
         have: &Bitfield,
         pool: Arc<BufferPool>,
         owner: TorrentId,
     ) -> Self {
+        let piece_count = geometry.piece_count();
         let status: Vec<Status> = (0..piece_count)
             .map(|i| {
                 if have.get(i) {
@@ -149,9 +148,8 @@ impl Picker {
             let _ = published.set(i);
         }
         Self {
+            geometry,
             piece_count,
-            piece_length,
-            total_length,
             status,
             availability: vec![0; piece_count as usize],
             partial: HashMap::new(),
@@ -178,9 +176,7 @@ impl Picker {
 
     /// Size in bytes of piece `index` (the last one may be short).
     pub fn piece_size(&self, index: u32) -> u32 {
-        let start = u64::from(index) * u64::from(self.piece_length);
-        let end = (start + u64::from(self.piece_length)).min(self.total_length);
-        end.saturating_sub(start) as u32
+        self.geometry.piece_size(index)
     }
 
     /// Do we have piece `index`, verified?
@@ -613,7 +609,9 @@ mod tests {
             field.set(i as u32).unwrap();
         }
         let pool = Arc::new(BufferPool::new(buffers * u64::from(PIECE)));
-        Picker::new(count, PIECE, total, &field, pool, TorrentId(1))
+        let geometry = PieceGeometry::from_lengths(u64::from(PIECE), [total]).unwrap();
+        assert_eq!(geometry.piece_count(), count);
+        Picker::new(geometry, &field, pool, TorrentId(1))
     }
 
     fn full(n: u32) -> Bitfield {
