@@ -12,6 +12,7 @@
 //!
 //! The library never prints: the `swarm` binary renders [`events::Event`]s.
 #![forbid(unsafe_code)]
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod disk;
 pub mod events;
