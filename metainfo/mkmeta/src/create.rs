@@ -7,16 +7,9 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use indicatif::HumanBytes;
-use metainfo::create::{CreateOptions, create_with_report, input_length};
+use metainfo::create::{self, CreateOptions, DEFAULT_TRACKER, TRACKER_ENV, TrackerSource};
 
 use crate::{Args, progress};
-
-/// The tracker used when neither `-t` nor `$SWARM_TRACKER` is given: our tracker's default
-/// listening address.
-pub const DEFAULT_TRACKER: &str = "http://127.0.0.1:6969/announce";
-
-/// Environment variable naming the default tracker.
-pub const TRACKER_ENV: &str = "SWARM_TRACKER";
 
 /// Create the metainfo for `input` as `args` say, and print where it went.
 pub fn run(args: &Args, input: &Path) -> Result<()> {
@@ -32,9 +25,11 @@ pub fn run(args: &Args, input: &Path) -> Result<()> {
         );
     }
 
+    // The library applies mkmeta's rules and defaults (`swarm seed` gets the same ones).
     let options = CreateOptions {
-        trackers: trackers(&args.trackers),
+        trackers: args.trackers.clone(),
         piece_length: args.piece_length,
+        any_piece_length: true,
         private: args.private,
         comment: args.comment.clone(),
         name: args.name.clone(),
@@ -42,26 +37,23 @@ pub fn run(args: &Args, input: &Path) -> Result<()> {
         follow_symlinks: args.follow_symlinks,
         ..CreateOptions::default()
     };
+    let plan = create::plan(input, &options)
+        .with_context(|| format!("cannot make metainfo for {}", input.display()))?;
+    say_default_tracker(plan.trackers(), plan.trackers_from());
 
-    // The total (one more walk of the input) only matters when the bar is drawn.
-    let bar = if progress::visible() {
-        let total = input_length(input, &options)
-            .with_context(|| format!("cannot read {}", input.display()))?;
-        progress::bytes_bar(total, "hashing")
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
+    let bar = progress::bytes_bar(plan.total_length(), "hashing");
     let started = Instant::now();
-    let created = create_with_report(input, &options, |bytes| bar.inc(bytes))
+    let created = plan
+        .hash(|bytes| bar.inc(bytes))
         .with_context(|| format!("cannot make metainfo for {}", input.display()))?;
     bar.finish_and_clear();
     let elapsed = started.elapsed();
 
-    if !created.skipped_symlinks.is_empty() {
+    if let Some(first) = created.skipped_symlinks.first() {
         eprintln!(
             "mkmeta: skipped {} symlink(s), e.g. {} (pass --follow-symlinks to include what they point to)",
             created.skipped_symlinks.len(),
-            created.skipped_symlinks[0].display()
+            first.display()
         );
     }
     let meta = created.metainfo;
@@ -88,23 +80,17 @@ pub fn run(args: &Args, input: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The announce URLs: the ones given, else `$SWARM_TRACKER`, else [`DEFAULT_TRACKER`];
-/// says on stderr which default was used.
-fn trackers(given: &[String]) -> Vec<String> {
-    if !given.is_empty() {
-        return given.to_vec();
-    }
-    match std::env::var(TRACKER_ENV) {
-        Ok(url) if !url.trim().is_empty() => {
+/// Says on stderr which default tracker was used when no -t was given.
+fn say_default_tracker(trackers: &[String], from: TrackerSource) {
+    let url = trackers.first().map_or(DEFAULT_TRACKER, String::as_str);
+    match from {
+        TrackerSource::Given => {}
+        TrackerSource::Environment => {
             eprintln!("mkmeta: no -t given: announcing to {url} (from ${TRACKER_ENV})");
-            vec![url.trim().to_string()]
         }
-        _ => {
-            eprintln!(
-                "mkmeta: no -t given: announcing to {DEFAULT_TRACKER} (the local tracker's default; set ${TRACKER_ENV} or pass -t URL)"
-            );
-            vec![DEFAULT_TRACKER.to_string()]
-        }
+        TrackerSource::BuiltIn => eprintln!(
+            "mkmeta: no -t given: announcing to {url} (the local tracker's default; set ${TRACKER_ENV} or pass -t URL)"
+        ),
     }
 }
 

@@ -100,24 +100,10 @@ impl Args {
     }
 }
 
-/// An absolute URL such as `http://host:port/announce` or `udp://host:port`.
+/// An absolute URL such as `http://host:port/announce` or `udp://host:port` (the library's
+/// rule, which `$SWARM_TRACKER` is held to as well).
 fn parse_url(text: &str) -> Result<String, String> {
-    let url = text.trim();
-    match url.split_once("://") {
-        Some((scheme, rest))
-            if !scheme.is_empty()
-                && scheme
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
-                && !rest.is_empty()
-                && !url.contains(char::is_whitespace) =>
-        {
-            Ok(url.to_string())
-        }
-        _ => Err(format!(
-            "`{text}` is not a URL: expected e.g. http://host:6969/announce"
-        )),
-    }
+    metainfo::create::check_url(text).map_err(|e| e.to_string())
 }
 
 fn main() -> ExitCode {
