@@ -1,27 +1,48 @@
 //! `mkmeta PATH`: hash a file or directory and write its metainfo file.
 
 use std::fs::{self, OpenOptions};
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use indicatif::HumanBytes;
-use metainfo::create::{self, CreateOptions, DEFAULT_TRACKER, TRACKER_ENV, TrackerSource};
+use metainfo::create::{
+    self, CreateError, CreateOptions, DEFAULT_TRACKER, TRACKER_ENV, TrackerSource,
+};
 
-use crate::{Args, progress};
+use crate::{Args, UsageError, progress};
+
+/// Where the metainfo goes.
+enum Output {
+    File(PathBuf),
+    /// `-o -`: the metainfo alone on stdout.
+    Stdout,
+}
 
 /// Create the metainfo for `input` as `args` say, and print where it went.
 pub fn run(args: &Args, input: &Path) -> Result<()> {
     fs::metadata(input).with_context(|| format!("cannot read {}", input.display()))?;
-    let output = match &args.output {
-        Some(out) => out.clone(),
-        None => default_output(input)?,
+    let output = match args.output.as_deref() {
+        Some(out) if out == Path::new("-") => {
+            if std::io::stdout().is_terminal() {
+                return Err(UsageError(
+                    "-o - writes binary metainfo to stdout, which is a terminal: redirect it (mkmeta PATH -o - > file.meta) or pass -o FILE".to_string(),
+                )
+                .into());
+            }
+            Output::Stdout
+        }
+        Some(out) => Output::File(out.to_path_buf()),
+        None => Output::File(default_output(input)?),
     };
-    if output.exists() && !args.force {
+    if let Output::File(path) = &output
+        && path.exists()
+        && !args.force
+    {
         bail!(
             "{} already exists (use --force to overwrite it)",
-            output.display()
+            path.display()
         );
     }
 
@@ -29,7 +50,7 @@ pub fn run(args: &Args, input: &Path) -> Result<()> {
     let options = CreateOptions {
         trackers: args.trackers.clone(),
         piece_length: args.piece_length,
-        any_piece_length: true,
+        any_piece_length: args.force,
         private: args.private,
         comment: args.comment.clone(),
         name: args.name.clone(),
@@ -37,8 +58,13 @@ pub fn run(args: &Args, input: &Path) -> Result<()> {
         follow_symlinks: args.follow_symlinks,
         ..CreateOptions::default()
     };
-    let plan = create::plan(input, &options)
-        .with_context(|| format!("cannot make metainfo for {}", input.display()))?;
+    let plan = create::plan(input, &options).map_err(|e| match e {
+        CreateError::NonStandardPieceLength(_) => {
+            UsageError(format!("{e} (pass --force to use it anyway)")).into()
+        }
+        CreateError::BadTrackerEnv(_) | CreateError::BadUrl(_) => UsageError(e.to_string()).into(),
+        e => anyhow::Error::new(e).context(format!("cannot make metainfo for {}", input.display())),
+    })?;
     say_default_tracker(plan.trackers(), plan.trackers_from());
 
     let bar = progress::bytes_bar(plan.total_length(), "hashing");
@@ -57,8 +83,13 @@ pub fn run(args: &Args, input: &Path) -> Result<()> {
         );
     }
     let meta = created.metainfo;
-    warn_if_inside(&output, input);
-    write_output(&output, &meta.to_bytes(), args.force)?;
+    match &output {
+        Output::File(path) => {
+            warn_if_inside(path, input);
+            write_output(path, &meta.to_bytes(), args.force)?;
+        }
+        Output::Stdout => crate::write_out(&meta.to_bytes())?,
+    }
 
     let info = &meta.info;
     let secs = elapsed.as_secs_f64().max(1e-6);
@@ -71,12 +102,18 @@ pub fn run(args: &Args, input: &Path) -> Result<()> {
         secs,
         HumanBytes((info.total_length() as f64 / secs) as u64),
     );
-    crate::print_out(&format!(
-        "wrote:     {}\ninfo-hash: {}\nmagnet:    {}\n",
-        output.display(),
-        meta.info_hash,
-        meta.magnet()
-    ))?;
+    let summary = |wrote: &dyn std::fmt::Display| {
+        format!(
+            "wrote:     {wrote}\ninfo-hash: {}\nmagnet:    {}\n",
+            meta.info_hash,
+            meta.magnet()
+        )
+    };
+    match &output {
+        Output::File(path) => crate::print_out(&summary(&path.display()))?,
+        // stdout holds the metainfo alone; the summary goes with the other notes.
+        Output::Stdout => eprint!("{}", summary(&"stdout")),
+    }
     Ok(())
 }
 
