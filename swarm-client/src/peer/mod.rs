@@ -275,7 +275,17 @@ impl Connection {
     /// Handles one message; `Ok(false)` ends the connection in an orderly way.
     fn on_message(&mut self, message: Message) -> Result<bool, Violation> {
         match message {
-            Message::KeepAlive | Message::Port(_) | Message::Unknown { .. } => {}
+            // We announce neither the fast extension nor the extension protocol (yet), so
+            // their messages are ignored like unknown ones.
+            Message::KeepAlive
+            | Message::Port(_)
+            | Message::Suggest { .. }
+            | Message::HaveAll
+            | Message::HaveNone
+            | Message::Reject(_)
+            | Message::AllowedFast { .. }
+            | Message::Extended { .. }
+            | Message::Unknown { .. } => {}
             Message::Bitfield(bytes) => {
                 let field = Bitfield::from_wire(&bytes, self.shared.piece_count)?;
                 {
