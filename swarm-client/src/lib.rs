@@ -3,6 +3,7 @@
 pub mod choker;
 pub mod cli;
 pub mod engine;
+pub mod extension;
 pub mod peer;
 pub mod peer_id;
 pub mod picker;
