@@ -4,6 +4,7 @@ pub mod choker;
 pub mod cli;
 pub mod engine;
 pub mod extension;
+pub mod fetch;
 pub mod peer;
 pub mod peer_id;
 pub mod picker;
