@@ -6,6 +6,7 @@
 //! well-formed address; [`PexMessage::retain_usable`] then removes those we must not dial
 //! (our own, port 0, unspecified, multicast, local addresses from a remote peer).
 
+use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
 use bytes::Bytes;
@@ -177,19 +178,22 @@ impl PexMessage {
     /// broadcast, not one of `ours` (our listen addresses as others see them), and a local
     /// address (loopback, private, link-local) only when `source`, the peer that sent the
     /// message, is itself local — a remote peer must not steer us to our own network.
-    /// IPv4-mapped IPv6 addresses become IPv4. Returns how many were removed.
+    /// IPv4-mapped IPv6 addresses become IPv4, and an address listed twice is kept once.
+    /// Returns how many were removed.
     pub fn retain_usable(&mut self, source: IpAddr, ours: &[SocketAddr]) -> usize {
         let before = self.added.len();
         for peer in &mut self.added {
             peer.addr = canonical(peer.addr);
         }
         let source_is_local = is_local(source.to_canonical());
+        let mut seen = HashSet::with_capacity(self.added.len());
         self.added.retain(|peer| {
             let ip = peer.addr.ip();
             peer.addr.port() != 0
                 && is_dialable(ip)
                 && (source_is_local || !is_local(ip))
                 && !ours.iter().any(|our| canonical(*our) == peer.addr)
+                && seen.insert(peer.addr)
         });
         before - self.added.len()
     }
@@ -393,6 +397,23 @@ mod tests {
         assert_eq!(
             message.added,
             vec![peer("8.8.8.8:6881", 0), peer("[2001:db8::1]:80", 0)]
+        );
+    }
+
+    #[test]
+    fn an_address_listed_twice_is_kept_once() {
+        let mut message = PexMessage {
+            added: vec![
+                peer("8.8.8.8:6881", 0),
+                peer("[::ffff:8.8.8.8]:6881", PexFlags::SEED),
+                peer("8.8.8.8:6882", 0),
+            ],
+            dropped: vec![],
+        };
+        assert_eq!(message.retain_usable("1.1.1.1".parse().unwrap(), &[]), 1);
+        assert_eq!(
+            message.added,
+            vec![peer("8.8.8.8:6881", 0), peer("8.8.8.8:6882", 0)]
         );
     }
 
