@@ -165,15 +165,23 @@ pub fn parse(input: &[u8], limits: Limits) -> Result<Value<'_>, BencodeError> {
     Ok(value)
 }
 
+/// Like [`parse`], but for a value followed by other bytes (a BEP 9 `data` message is a
+/// dictionary followed by raw metadata): returns the value and the number of bytes it spans.
+pub fn parse_prefix(input: &[u8], limits: Limits) -> Result<(Value<'_>, usize), BencodeError> {
+    let mut tokenizer = Tokenizer::new(input, limits)?;
+    let value = tokenizer.value(1)?;
+    Ok((value, tokenizer.pos))
+}
+
 /// Appends `i<n>e`.
-pub(crate) fn write_int(out: &mut Vec<u8>, n: i64) {
+pub fn write_int(out: &mut Vec<u8>, n: i64) {
     out.push(b'i');
     write_decimal(out, n);
     out.push(b'e');
 }
 
 /// Appends `<len>:<bytes>`.
-pub(crate) fn write_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+pub fn write_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     write_decimal(out, bytes.len() as i64);
     out.push(b':');
     out.extend_from_slice(bytes);
@@ -510,6 +518,36 @@ mod tests {
                 offset: 0,
                 len: 9_999_999_999_999_999_999
             })
+        );
+    }
+
+    #[test]
+    fn parse_prefix_stops_after_the_first_value() {
+        let input = b"d8:msg_typei1e5:piecei0eeRAW BYTES";
+        let (value, len) = parse_prefix(input, Limits::default()).unwrap();
+        assert_eq!(len, input.len() - b"RAW BYTES".len());
+        assert_eq!(value.get(b"msg_type"), Some(&Value::Int(1)));
+        assert_eq!(
+            parse_prefix(b"i1e", Limits::default()),
+            Ok((Value::Int(1), 3))
+        );
+        assert_eq!(
+            parse_prefix(b"d3:foo", Limits::default()),
+            Err(BencodeError::Truncated(6))
+        );
+    }
+
+    #[test]
+    fn writers_produce_what_parse_reads() {
+        let mut out = Vec::new();
+        out.push(b'l');
+        write_int(&mut out, -42);
+        write_bytes(&mut out, b"spam");
+        out.push(b'e');
+        assert_eq!(out, b"li-42e4:spame");
+        assert_eq!(
+            parse(&out, Limits::default()),
+            Ok(Value::List(vec![Value::Int(-42), Value::Bytes(b"spam")]))
         );
     }
 

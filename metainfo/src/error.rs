@@ -4,6 +4,7 @@ use std::fmt;
 
 use thiserror::Error;
 
+use crate::InfoHash;
 use crate::bencode::BencodeError;
 
 /// Why a metainfo file (or an info-hash string) was rejected.
@@ -104,6 +105,12 @@ pub enum MetainfoError {
     /// A file's path is also used as the directory of another file.
     #[error("{0:?} is both a file and the directory of another file")]
     FileIsAlsoDirectory(String),
+    /// An info dictionary fetched for a magnet link does not hash to the link's info-hash.
+    #[error("the info dictionary hashes to {actual}, not to the expected {expected}")]
+    InfoHashMismatch {
+        expected: InfoHash,
+        actual: InfoHash,
+    },
     /// A string given as an info-hash is not 40 hex digits.
     #[error("invalid info-hash {0:?}: expected 40 hexadecimal digits")]
     InvalidInfoHash(String),

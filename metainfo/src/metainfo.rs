@@ -58,6 +58,26 @@ impl Metainfo {
         }
     }
 
+    /// A metainfo for an info dictionary parsed from `info_bytes` (which hash to
+    /// `info_hash`), with no trackers or other optional fields.
+    pub(crate) fn with_info_bytes(
+        info: Info,
+        info_bytes: Vec<u8>,
+        info_hash: InfoHash,
+    ) -> Metainfo {
+        Metainfo {
+            info_hash,
+            info,
+            announce: None,
+            announce_list: Vec::new(),
+            comment: None,
+            created_by: None,
+            creation_date: None,
+            url_list: Vec::new(),
+            info_bytes,
+        }
+    }
+
     /// Parses and validates a metainfo file.
     ///
     /// The input is bounded ([`MAX_METAINFO_SIZE`], [`MAX_DEPTH`], [`MAX_VALUES`]) and checked

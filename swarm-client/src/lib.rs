@@ -1,7 +1,9 @@
 //! Swarm client library: a BitTorrent session that downloads and seeds many torrents at once.
 //!
 //! The layers, bottom up (each module uses only those above it in this list):
-//! - [`wire`]: the peer wire protocol (handshake, messages, bitfields); [`storage`]: a
+//! - [`wire`]: the peer wire protocol (handshake, messages, bitfields); [`extension`]: the
+//!   BEP 6/9/10/11 pieces without I/O (extended handshake, metadata fetch and serving, PEX,
+//!   allowed-fast set); [`fetch`]: a metainfo file from an http(s) URL; [`storage`]: a
 //!   torrent's files addressed by piece; [`state`]: resume records and metainfo copies in the
 //!   state directory; [`tracker_client`]: announces over HTTP and UDP; [`events`]: what a
 //!   session reports.
@@ -16,6 +18,8 @@
 
 pub mod disk;
 pub mod events;
+pub mod extension;
+pub mod fetch;
 pub mod peer;
 pub mod peer_id;
 pub mod piece_buf;

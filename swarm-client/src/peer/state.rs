@@ -140,7 +140,17 @@ impl PeerState {
     pub fn on_message(&mut self, message: Message, now: Instant) -> Result<Flow, Violation> {
         self.last_message = now;
         match message {
-            Message::KeepAlive | Message::Port(_) | Message::Unknown { .. } => {}
+            // We announce neither the fast extension nor the extension protocol (yet), so
+            // their messages are ignored like unknown ones.
+            Message::KeepAlive
+            | Message::Port(_)
+            | Message::Suggest { .. }
+            | Message::HaveAll
+            | Message::HaveNone
+            | Message::Reject(_)
+            | Message::AllowedFast { .. }
+            | Message::Extended { .. }
+            | Message::Unknown { .. } => {}
             Message::Bitfield(bytes) => {
                 let field = Bitfield::from_wire(&bytes, self.handler.piece_count())?;
                 // A repeated bitfield (aria2 sends one after its `have`s) replaces what we

@@ -1,6 +1,11 @@
 //! Length-prefixed framing of peer messages for `tokio_util::codec` (`Framed`, `FramedRead`,
 //! `FramedWrite`), with a bound on the accepted message length.
 //!
+//! Two bounds: every message may be up to `max_len` bytes (a block plus its header, or a
+//! bitfield); a BEP 10 extended message may instead be up to `max_extended_len` bytes, so a
+//! ut_metadata piece (16 KiB plus a small dictionary) or a PEX message fits while a `piece`
+//! message still cannot carry more than one block.
+//!
 //! Decoding is zero-copy: a `piece` message's data is a `Bytes` split off the read buffer.
 //! Encoding copies piece data once, into the write buffer; [`write_message`] instead writes
 //! header and data with one vectored write and no copy.
@@ -13,11 +18,16 @@ use tokio_util::codec::{Decoder, Encoder};
 
 use super::bitfield::wire_len;
 use super::block::BLOCK_SIZE;
-use super::message::{DecodeError, Message, PIECE_HEADER_LEN};
+use super::message::{DecodeError, Message, PIECE_HEADER_LEN, id};
 
 /// Default maximum length of a message after its length prefix: one 16 KiB block plus the
 /// `piece` header.
 pub const DEFAULT_MAX_MESSAGE_LEN: u32 = BLOCK_SIZE + PIECE_HEADER_LEN as u32;
+
+/// Default maximum length of a BEP 10 extended message: 64 KiB, room for a ut_metadata
+/// piece (16 KiB and its dictionary), an extended handshake or a PEX message of ~10,000
+/// peers, and small enough that a hostile peer cannot make us buffer much.
+pub const DEFAULT_MAX_EXTENDED_LEN: u32 = 64 * 1024;
 
 /// Spare buffer room requested while a frame is incomplete (a few 16 KiB blocks).
 const READ_AHEAD: usize = 64 * 1024;
@@ -41,6 +51,7 @@ pub enum CodecError {
 #[derive(Debug, Clone, Copy)]
 pub struct MessageCodec {
     max_len: u32,
+    max_extended_len: u32,
 }
 
 impl Default for MessageCodec {
@@ -50,14 +61,27 @@ impl Default for MessageCodec {
 }
 
 impl MessageCodec {
-    /// A codec accepting messages up to [`DEFAULT_MAX_MESSAGE_LEN`].
+    /// A codec accepting messages up to [`DEFAULT_MAX_MESSAGE_LEN`], and extended messages
+    /// up to [`DEFAULT_MAX_EXTENDED_LEN`].
     pub fn new() -> Self {
         Self::with_max_len(DEFAULT_MAX_MESSAGE_LEN)
     }
 
-    /// A codec accepting messages up to `max_len` bytes after the length prefix.
+    /// A codec accepting messages up to `max_len` bytes after the length prefix (extended
+    /// messages up to [`DEFAULT_MAX_EXTENDED_LEN`] when that is more).
     pub fn with_max_len(max_len: u32) -> Self {
-        Self { max_len }
+        Self {
+            max_len,
+            max_extended_len: DEFAULT_MAX_EXTENDED_LEN,
+        }
+    }
+
+    /// The same codec with extended messages bounded by `max_extended_len` instead.
+    pub fn with_max_extended_len(self, max_extended_len: u32) -> Self {
+        Self {
+            max_extended_len,
+            ..self
+        }
     }
 
     /// The default limit, raised if needed so a full `bitfield` for `piece_count` pieces fits.
@@ -70,6 +94,23 @@ impl MessageCodec {
     pub fn max_len(&self) -> u32 {
         self.max_len
     }
+
+    /// The largest accepted extended message length (after the length prefix).
+    pub fn max_extended_len(&self) -> u32 {
+        self.max_extended_len
+    }
+
+    /// Whether a frame of `len` bytes may be buffered: `Some(true)` yes, `Some(false)` no
+    /// (too long), `None` when that depends on the message id, which has not arrived yet.
+    fn accepts(&self, len: u32, message_id: Option<u8>) -> Option<bool> {
+        if len <= self.max_len {
+            return Some(true);
+        }
+        if len > self.max_extended_len {
+            return Some(false);
+        }
+        message_id.map(|message_id| message_id == id::EXTENDED)
+    }
 }
 
 impl Decoder for MessageCodec {
@@ -81,11 +122,20 @@ impl Decoder for MessageCodec {
             return Ok(None);
         };
         let len = u32::from_be_bytes(*prefix);
-        if len > self.max_len {
-            return Err(CodecError::TooLong {
-                len,
-                max: self.max_len,
-            });
+        match self.accepts(len, src.get(4).copied()) {
+            Some(true) => {}
+            Some(false) => {
+                let extended = src.get(4) == Some(&id::EXTENDED);
+                return Err(CodecError::TooLong {
+                    len,
+                    max: if extended {
+                        self.max_len.max(self.max_extended_len)
+                    } else {
+                        self.max_len
+                    },
+                });
+            }
+            None => return Ok(None),
         }
         let frame_len = 4 + len as usize;
         if src.len() < frame_len {
@@ -151,7 +201,9 @@ mod tests {
     }
 
     fn arb_message() -> impl Strategy<Value = Message> {
-        let known_ids: &[u8] = &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+        let known_ids: &[u8] = &[
+            0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0x0D, 0x0E, 0x0F, 0x10, 0x11, 20,
+        ];
         prop_oneof![
             Just(Message::KeepAlive),
             Just(Message::Choke),
@@ -169,6 +221,13 @@ mod tests {
                 .prop_map(|(index, begin, data)| Message::Piece { index, begin, data }),
             arb_request().prop_map(Message::Cancel),
             any::<u16>().prop_map(Message::Port),
+            any::<u32>().prop_map(|index| Message::Suggest { index }),
+            Just(Message::HaveAll),
+            Just(Message::HaveNone),
+            arb_request().prop_map(Message::Reject),
+            any::<u32>().prop_map(|index| Message::AllowedFast { index }),
+            (any::<u8>(), arb_bytes(17 * 1024))
+                .prop_map(|(id, payload)| Message::Extended { id, payload }),
             (
                 any::<u8>().prop_filter("unknown id", move |id| !known_ids.contains(id)),
                 arb_bytes(64)
@@ -200,6 +259,7 @@ mod tests {
     fn rejects_oversized_message_before_buffering_it() {
         let mut buf = BytesMut::new();
         buf.put_u32(DEFAULT_MAX_MESSAGE_LEN + 1);
+        buf.put_u8(7);
         assert!(matches!(
             MessageCodec::new().decode(&mut buf),
             Err(CodecError::TooLong { .. })
@@ -207,6 +267,70 @@ mod tests {
         let mut buf = BytesMut::new();
         buf.put_u32(u32::MAX);
         assert!(MessageCodec::new().decode(&mut buf).is_err());
+    }
+
+    #[test]
+    fn extended_messages_get_their_own_limit() {
+        let metadata_piece = Message::Extended {
+            id: 3,
+            payload: Bytes::from(vec![b'x'; 16 * 1024 + 60]),
+        };
+        let mut buf = encode_all(std::slice::from_ref(&metadata_piece));
+        assert_eq!(
+            MessageCodec::new().decode(&mut buf).unwrap(),
+            Some(metadata_piece)
+        );
+
+        // The same length is still too long for a `piece` message...
+        let mut buf = BytesMut::new();
+        buf.put_u32(16 * 1024 + 62);
+        buf.put_u8(7);
+        assert!(matches!(
+            MessageCodec::new().decode(&mut buf),
+            Err(CodecError::TooLong { .. })
+        ));
+        // ...and an extended message past its own limit is refused before it is buffered.
+        let mut buf = BytesMut::new();
+        buf.put_u32(DEFAULT_MAX_EXTENDED_LEN + 1);
+        buf.put_u8(20);
+        assert!(matches!(
+            MessageCodec::new().decode(&mut buf),
+            Err(CodecError::TooLong { len, max }) if len == DEFAULT_MAX_EXTENDED_LEN + 1 && max == DEFAULT_MAX_EXTENDED_LEN
+        ));
+        let mut buf = BytesMut::new();
+        buf.put_u32(DEFAULT_MAX_EXTENDED_LEN + 1);
+        assert!(MessageCodec::new().decode(&mut buf).is_err());
+    }
+
+    #[test]
+    fn long_frame_waits_for_its_id_before_judging_it() {
+        let mut buf = BytesMut::new();
+        buf.put_u32(20_000);
+        assert!(MessageCodec::new().decode(&mut buf).unwrap().is_none());
+        buf.put_u8(20);
+        assert!(MessageCodec::new().decode(&mut buf).unwrap().is_none());
+        assert!(buf.capacity() >= 20_004);
+    }
+
+    #[test]
+    fn extended_limit_can_be_lowered() {
+        let codec = MessageCodec::new().with_max_extended_len(1000);
+        assert_eq!(codec.max_extended_len(), 1000);
+        // Up to the general limit, an extended message is still fine...
+        let mut buf = encode_all(&[Message::Extended {
+            id: 1,
+            payload: Bytes::from(vec![0; 2000]),
+        }]);
+        assert!({ codec }.decode(&mut buf).unwrap().is_some());
+        // ...past it, the extended limit is the one that counts.
+        let mut buf = encode_all(&[Message::Extended {
+            id: 1,
+            payload: Bytes::from(vec![0; 20_000]),
+        }]);
+        assert!(matches!(
+            { codec }.decode(&mut buf),
+            Err(CodecError::TooLong { .. })
+        ));
     }
 
     #[test]
@@ -259,6 +383,12 @@ mod tests {
                 data: Bytes::from_static(b"payload"),
             },
             Message::Bitfield(Bytes::from_static(&[0xf0])),
+            Message::Extended {
+                id: 2,
+                payload: Bytes::from_static(b"d1:ai1ee"),
+            },
+            Message::Reject(BlockRequest::new(4, 5, 6)),
+            Message::HaveAll,
         ];
         let mut written = Vec::new();
         for message in &messages {

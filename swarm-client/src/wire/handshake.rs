@@ -2,6 +2,10 @@
 //!
 //! [`initiate`] and [`respond`] run the whole exchange on a connection within a deadline and
 //! reject a wrong info-hash or a connection to ourselves.
+//!
+//! The reserved bytes announce protocol extensions; [`Extensions`] reads and writes the two
+//! we speak (BEP 10 extension protocol, BEP 6 fast extension). We never set the DHT bit: we
+//! run no DHT.
 
 use std::io;
 use std::time::Duration;
@@ -42,10 +46,68 @@ pub enum HandshakeError {
     UnknownTorrent(InfoHash),
 }
 
+/// The protocol extensions a handshake's reserved bytes announce, among those we speak.
+///
+/// An extension is in use on a connection only when *both* handshakes announce it:
+/// `ours.both(theirs)`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Extensions {
+    /// BEP 10 extension protocol (`reserved[5] & 0x10`): extended messages (id 20), and
+    /// through them ut_metadata and ut_pex.
+    pub extension_protocol: bool,
+    /// BEP 6 fast extension (`reserved[7] & 0x04`): have all/none, reject, allowed fast,
+    /// suggest.
+    pub fast: bool,
+}
+
+impl Extensions {
+    /// Byte and mask of the BEP 10 bit in the reserved bytes.
+    const EXTENSION_PROTOCOL: (usize, u8) = (5, 0x10);
+    /// Byte and mask of the BEP 6 bit in the reserved bytes.
+    const FAST: (usize, u8) = (7, 0x04);
+
+    /// Everything we speak.
+    pub const ALL: Extensions = Extensions {
+        extension_protocol: true,
+        fast: true,
+    };
+
+    /// Reads the bits we know from a handshake's reserved bytes; others are ignored.
+    pub fn from_reserved(reserved: &[u8; 8]) -> Self {
+        let bit = |(byte, mask): (usize, u8)| reserved[byte] & mask != 0;
+        Self {
+            extension_protocol: bit(Self::EXTENSION_PROTOCOL),
+            fast: bit(Self::FAST),
+        }
+    }
+
+    /// Reserved bytes announcing these extensions and nothing else.
+    pub fn to_reserved(self) -> [u8; 8] {
+        let mut reserved = [0u8; 8];
+        for ((byte, mask), on) in [
+            (Self::EXTENSION_PROTOCOL, self.extension_protocol),
+            (Self::FAST, self.fast),
+        ] {
+            if on {
+                reserved[byte] |= mask;
+            }
+        }
+        reserved
+    }
+
+    /// The extensions both sides announced: those the connection may use.
+    pub fn both(self, other: Extensions) -> Extensions {
+        Extensions {
+            extension_protocol: self.extension_protocol && other.extension_protocol,
+            fast: self.fast && other.fast,
+        }
+    }
+}
+
 /// A peer's handshake.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Handshake {
-    /// Extension bits; we set none and ignore the peer's.
+    /// Extension bits as sent; read them with [`Handshake::extensions`].
     pub reserved: [u8; 8],
     pub info_hash: InfoHash,
     pub peer_id: PeerId,
@@ -59,6 +121,20 @@ impl Handshake {
             info_hash,
             peer_id,
         }
+    }
+
+    /// Our handshake for a torrent, announcing `extensions`.
+    pub fn with_extensions(info_hash: InfoHash, peer_id: PeerId, extensions: Extensions) -> Self {
+        Self {
+            reserved: extensions.to_reserved(),
+            info_hash,
+            peer_id,
+        }
+    }
+
+    /// The extensions this handshake announces, among those we speak.
+    pub fn extensions(&self) -> Extensions {
+        Extensions::from_reserved(&self.reserved)
     }
 
     /// The wire form.
@@ -251,6 +327,64 @@ mod tests {
             info_hash: InfoHash([7; 20]),
             peer_id: [peer; 20],
         }
+    }
+
+    #[test]
+    fn reads_extension_bits_of_real_clients() {
+        // Extension protocol, fast and DHT, as a client with DHT on sends them.
+        let with_dht = [0, 0, 0, 0, 0, 0x10, 0, 0x05];
+        assert_eq!(Extensions::from_reserved(&with_dht), Extensions::ALL);
+        // The same with DHT off.
+        assert_eq!(
+            Extensions::from_reserved(&[0, 0, 0, 0, 0, 0x10, 0, 0x04]),
+            Extensions::ALL
+        );
+        // The DHT bit alone means nothing to us.
+        assert_eq!(
+            Extensions::from_reserved(&[0, 0, 0, 0, 0, 0, 0, 0x01]),
+            Extensions::default()
+        );
+        let mut only_ltep = [0u8; 8];
+        only_ltep[5] = 0x10;
+        assert_eq!(
+            Extensions::from_reserved(&only_ltep),
+            Extensions {
+                extension_protocol: true,
+                fast: false
+            }
+        );
+    }
+
+    #[test]
+    fn our_reserved_bytes_never_set_the_dht_bit() {
+        for extension_protocol in [false, true] {
+            for fast in [false, true] {
+                let ours = Extensions {
+                    extension_protocol,
+                    fast,
+                };
+                let reserved = ours.to_reserved();
+                assert_eq!(reserved[7] & 0x01, 0);
+                assert_eq!(Extensions::from_reserved(&reserved), ours);
+                let handshake = Handshake::with_extensions(InfoHash([1; 20]), [2; 20], ours);
+                assert_eq!(handshake.extensions(), ours);
+            }
+        }
+        assert_eq!(
+            Extensions::ALL.to_reserved(),
+            [0, 0, 0, 0, 0, 0x10, 0, 0x04]
+        );
+        assert_eq!(Handshake::new(InfoHash([1; 20]), [2; 20]).reserved, [0; 8]);
+    }
+
+    #[test]
+    fn an_extension_is_used_only_when_both_announce_it() {
+        let only_fast = Extensions {
+            extension_protocol: false,
+            fast: true,
+        };
+        assert_eq!(Extensions::ALL.both(only_fast), only_fast);
+        assert_eq!(only_fast.both(Extensions::default()), Extensions::default());
     }
 
     #[test]

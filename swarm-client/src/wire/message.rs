@@ -1,4 +1,9 @@
-//! BEP 3 peer messages and their payload layout (without the 4-byte length prefix).
+//! Peer messages and their payload layout (without the 4-byte length prefix): BEP 3, the
+//! BEP 6 fast extension and the BEP 10 extension protocol's envelope.
+//!
+//! Fast-extension messages are only legal once both handshakes set the fast bit (see
+//! [`Extensions`](super::handshake::Extensions)); decoding accepts them regardless, and the
+//! connection decides whether a peer that sends them unasked is dropped.
 
 use bytes::{Buf, BufMut, Bytes};
 
@@ -16,7 +21,17 @@ pub mod id {
     pub const PIECE: u8 = 7;
     pub const CANCEL: u8 = 8;
     pub const PORT: u8 = 9;
-    /// BEP 10 extension protocol; we don't advertise it, so such messages are ignored.
+    /// BEP 6: "you might like piece i".
+    pub const SUGGEST: u8 = 0x0D;
+    /// BEP 6: replaces the bitfield of a seeder.
+    pub const HAVE_ALL: u8 = 0x0E;
+    /// BEP 6: replaces an empty bitfield.
+    pub const HAVE_NONE: u8 = 0x0F;
+    /// BEP 6: "I will not send this block".
+    pub const REJECT_REQUEST: u8 = 0x10;
+    /// BEP 6: "you may request piece i even while choked".
+    pub const ALLOWED_FAST: u8 = 0x11;
+    /// BEP 10 extension protocol: one byte of extended id, then the extension's payload.
     pub const EXTENDED: u8 = 20;
 }
 
@@ -48,7 +63,28 @@ pub enum Message {
     Cancel(BlockRequest),
     /// DHT port (BEP 5); we run no DHT, so it is ignored.
     Port(u16),
-    /// Any other id (extension protocol, fast extension, ...): to be ignored safely.
+    /// BEP 6 `suggest piece`: a hint, never an obligation.
+    Suggest {
+        index: u32,
+    },
+    /// BEP 6 `have all`: the peer has every piece (sent instead of a bitfield).
+    HaveAll,
+    /// BEP 6 `have none`: the peer has no piece (sent instead of a bitfield).
+    HaveNone,
+    /// BEP 6 `reject request`: the peer will not answer this request.
+    Reject(BlockRequest),
+    /// BEP 6 `allowed fast`: we may request this piece even while choked.
+    AllowedFast {
+        index: u32,
+    },
+    /// BEP 10 extended message: `id` 0 is the extended handshake, any other id names an
+    /// extension by the number the *receiver* gave it in its handshake. Parse the payload
+    /// with [`crate::extension`]; it shares the read buffer (no copy).
+    Extended {
+        id: u8,
+        payload: Bytes,
+    },
+    /// Any other id: to be ignored safely.
     Unknown {
         id: u8,
         payload: Bytes,
@@ -132,6 +168,37 @@ impl Message {
                 expect("port", "2", body_len == 2)?;
                 Message::Port(frame.get_u16())
             }
+            id::SUGGEST => {
+                expect("suggest piece", "4", body_len == 4)?;
+                Message::Suggest {
+                    index: frame.get_u32(),
+                }
+            }
+            id::HAVE_ALL => {
+                expect("have all", "0", body_len == 0)?;
+                Message::HaveAll
+            }
+            id::HAVE_NONE => {
+                expect("have none", "0", body_len == 0)?;
+                Message::HaveNone
+            }
+            id::REJECT_REQUEST => {
+                expect("reject request", "12", body_len == 12)?;
+                Message::Reject(read_block_request(&mut frame))
+            }
+            id::ALLOWED_FAST => {
+                expect("allowed fast", "4", body_len == 4)?;
+                Message::AllowedFast {
+                    index: frame.get_u32(),
+                }
+            }
+            id::EXTENDED => {
+                expect("extended", "at least 1", body_len >= 1)?;
+                Message::Extended {
+                    id: frame.get_u8(),
+                    payload: frame,
+                }
+            }
             id => Message::Unknown { id, payload: frame },
         };
         Ok(message)
@@ -141,12 +208,18 @@ impl Message {
     pub fn payload_len(&self) -> usize {
         match self {
             Message::KeepAlive => 0,
-            Message::Choke | Message::Unchoke | Message::Interested | Message::NotInterested => 1,
-            Message::Have { .. } => 5,
+            Message::Choke
+            | Message::Unchoke
+            | Message::Interested
+            | Message::NotInterested
+            | Message::HaveAll
+            | Message::HaveNone => 1,
+            Message::Have { .. } | Message::Suggest { .. } | Message::AllowedFast { .. } => 5,
             Message::Bitfield(bits) => 1 + bits.len(),
-            Message::Request(_) | Message::Cancel(_) => 13,
+            Message::Request(_) | Message::Cancel(_) | Message::Reject(_) => 13,
             Message::Piece { data, .. } => PIECE_HEADER_LEN + data.len(),
             Message::Port(_) => 3,
+            Message::Extended { payload, .. } => 2 + payload.len(),
             Message::Unknown { payload, .. } => 1 + payload.len(),
         }
     }
@@ -157,13 +230,14 @@ impl Message {
         match self {
             Message::Bitfield(bytes)
             | Message::Piece { data: bytes, .. }
+            | Message::Extended { payload: bytes, .. }
             | Message::Unknown { payload: bytes, .. } => dst.put_slice(bytes),
             _ => {}
         }
     }
 
     /// Writes the length prefix and everything except a trailing data buffer (the bitfield,
-    /// piece data or unknown payload, see [`Message::trailing_data`]) into `dst`.
+    /// piece data, extended or unknown payload, see [`Message::trailing_data`]) into `dst`.
     pub fn encode_header(&self, dst: &mut impl BufMut) {
         dst.put_u32(self.payload_len() as u32);
         match self {
@@ -188,6 +262,21 @@ impl Message {
                 dst.put_u8(id::PORT);
                 dst.put_u16(*port);
             }
+            Message::Suggest { index } => {
+                dst.put_u8(id::SUGGEST);
+                dst.put_u32(*index);
+            }
+            Message::HaveAll => dst.put_u8(id::HAVE_ALL),
+            Message::HaveNone => dst.put_u8(id::HAVE_NONE),
+            Message::Reject(request) => write_block_request(dst, id::REJECT_REQUEST, request),
+            Message::AllowedFast { index } => {
+                dst.put_u8(id::ALLOWED_FAST);
+                dst.put_u32(*index);
+            }
+            Message::Extended { id: extended, .. } => {
+                dst.put_u8(id::EXTENDED);
+                dst.put_u8(*extended);
+            }
             Message::Unknown { id, .. } => dst.put_u8(*id),
         }
     }
@@ -197,6 +286,7 @@ impl Message {
         match self {
             Message::Bitfield(bytes)
             | Message::Piece { data: bytes, .. }
+            | Message::Extended { payload: bytes, .. }
             | Message::Unknown { payload: bytes, .. } => Some(bytes),
             _ => None,
         }
@@ -259,6 +349,12 @@ mod tests {
             &[id::PIECE, 0, 0, 0, 0, 0, 0, 0],
             &[id::CANCEL],
             &[id::PORT, 1, 2, 3],
+            &[id::SUGGEST, 0, 0, 0],
+            &[id::HAVE_ALL, 0],
+            &[id::HAVE_NONE, 1, 2],
+            &[id::REJECT_REQUEST, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+            &[id::ALLOWED_FAST, 0, 0, 0, 0, 0],
+            &[id::EXTENDED],
         ] {
             assert!(
                 matches!(
@@ -271,14 +367,45 @@ mod tests {
     }
 
     #[test]
-    fn unknown_and_extended_ids_are_kept_as_unknown() {
-        let message = Message::decode(Bytes::from_static(&[id::EXTENDED, 0, b'd', b'e'])).unwrap();
+    fn unknown_ids_are_kept_as_unknown() {
+        let message = Message::decode(Bytes::from_static(&[0x42, 0, b'd', b'e'])).unwrap();
         assert_eq!(
             message,
             Message::Unknown {
-                id: id::EXTENDED,
+                id: 0x42,
                 payload: Bytes::from_static(&[0, b'd', b'e'])
             }
+        );
+    }
+
+    #[test]
+    fn extended_message_splits_off_its_extended_id() {
+        let message = Message::decode(Bytes::from_static(&[id::EXTENDED, 0, b'd', b'e'])).unwrap();
+        assert_eq!(
+            message,
+            Message::Extended {
+                id: 0,
+                payload: Bytes::from_static(b"de")
+            }
+        );
+        assert_eq!(encoded(&message), [0, 0, 0, 4, 20, 0, b'd', b'e']);
+    }
+
+    #[test]
+    fn fast_extension_layouts() {
+        assert_eq!(encoded(&Message::HaveAll), [0, 0, 0, 1, 0x0E]);
+        assert_eq!(encoded(&Message::HaveNone), [0, 0, 0, 1, 0x0F]);
+        assert_eq!(
+            encoded(&Message::Suggest { index: 0x0102 }),
+            [0, 0, 0, 5, 0x0D, 0, 0, 1, 2]
+        );
+        assert_eq!(
+            encoded(&Message::AllowedFast { index: 7 }),
+            [0, 0, 0, 5, 0x11, 0, 0, 0, 7]
+        );
+        assert_eq!(
+            encoded(&Message::Reject(BlockRequest::new(1, 16384, 16384))),
+            [0, 0, 0, 13, 0x10, 0, 0, 0, 1, 0, 0, 0x40, 0, 0, 0, 0x40, 0]
         );
     }
 

@@ -1,7 +1,9 @@
 //! The BEP 3 peer wire protocol.
 //!
-//! - [`handshake`]: the 68-byte handshake and the initiate/respond exchanges.
-//! - [`message`]: the [`Message`] enum and its payload layout.
+//! - [`handshake`]: the 68-byte handshake, the extension bits it announces ([`Extensions`])
+//!   and the initiate/respond exchanges.
+//! - [`message`]: the [`Message`] enum and its payload layout (BEP 3, BEP 6 fast extension,
+//!   BEP 10 extended messages, whose payloads [`crate::extension`] parses).
 //! - [`codec`]: length-prefixed framing for `tokio_util::codec`, bounded message length.
 //! - [`bitfield`]: the set of pieces a peer has, validated against the piece count.
 //! - [`block`]: block requests and the limits a peer's request must respect.
@@ -19,7 +21,9 @@ pub mod peer_id;
 
 pub use bitfield::{Bitfield, BitfieldError};
 pub use block::{BLOCK_SIZE, BlockRequest, RequestError};
-pub use codec::{CodecError, DEFAULT_MAX_MESSAGE_LEN, MessageCodec, write_message};
-pub use handshake::{Handshake, HandshakeError};
+pub use codec::{
+    CodecError, DEFAULT_MAX_EXTENDED_LEN, DEFAULT_MAX_MESSAGE_LEN, MessageCodec, write_message,
+};
+pub use handshake::{Extensions, Handshake, HandshakeError};
 pub use message::{DecodeError, Message};
 pub use peer_id::PeerId;
