@@ -383,7 +383,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn counts_exclude_self_and_seeders_get_only_leechers() {
+    async fn counts_exclude_self_and_seeders_get_leechers_first() {
         let Some(server) = start_redis() else { return };
         let s = store(&server, Duration::from_secs(60)).await;
         let a = s
@@ -411,6 +411,14 @@ mod tests {
             .announce(&params(1, "10.0.0.2:2000", true, Event::None))
             .await
             .unwrap();
+        assert_eq!(
+            split(&seeder.peers_v4, 6),
+            compact(&["10.0.0.1:1000", "10.0.0.3:3000"])
+        );
+        // Without room for both, the leecher is the one handed out.
+        let mut p = params(1, "10.0.0.2:2000", true, Event::None);
+        p.numwant = 1;
+        let seeder = s.announce(&p).await.unwrap();
         assert_eq!(split(&seeder.peers_v4, 6), compact(&["10.0.0.1:1000"]));
         // Other torrents are untouched.
         let other = s
@@ -419,6 +427,35 @@ mod tests {
             .unwrap();
         assert_eq!((other.complete, other.incomplete), (0, 1));
         assert!(other.peers_v4.is_empty());
+    }
+
+    /// aria2c announces `left=0` while it fetches a magnet link's metadata.
+    #[tokio::test]
+    async fn a_left_0_announce_gets_seeders_when_there_is_room() {
+        let Some(server) = start_redis() else { return };
+        let s = store(&server, Duration::from_secs(60)).await;
+        for port in [1, 2, 3] {
+            s.announce(&params(5, &format!("10.0.0.1:{port}"), true, Event::None))
+                .await
+                .unwrap();
+        }
+        let view = s
+            .announce(&params(5, "10.0.0.9:9", true, Event::None))
+            .await
+            .unwrap();
+        assert_eq!(
+            split(&view.peers_v4, 6),
+            compact(&["10.0.0.1:1", "10.0.0.1:2", "10.0.0.1:3"])
+        );
+        s.announce(&params(5, "10.0.0.8:8", false, Event::None))
+            .await
+            .unwrap();
+        let mut p = params(5, "10.0.0.9:9", true, Event::None);
+        p.numwant = 2;
+        let view = s.announce(&p).await.unwrap();
+        let got = split(&view.peers_v4, 6);
+        assert_eq!(got.len(), 2);
+        assert!(got.contains(&compact(&["10.0.0.8:8"])[0]), "leechers first");
     }
 
     #[tokio::test]
