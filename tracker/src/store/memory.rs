@@ -30,7 +30,9 @@ use std::hash::BuildHasher;
 use std::net::SocketAddr;
 
 use super::{Store, StoreConfig, StoreError};
-use crate::domain::{AnnounceParams, Event, InfoHash, PeerId, ScrapeStats, SwarmView, SweepStats};
+use crate::domain::{
+    AnnounceParams, Event, InfoHash, PeerId, ScrapeStats, StoreSummary, SwarmView, SweepStats,
+};
 
 /// Number of independently locked shards.
 const SHARDS: usize = 64;
@@ -335,6 +337,27 @@ impl Store for MemoryStore {
             all.extend(map.iter().take(room).map(|(h, s)| (*h, s.stats())));
         }
         Ok(all)
+    }
+
+    async fn summary(&self, top: usize) -> Result<StoreSummary, StoreError> {
+        let mut summary = StoreSummary::default();
+        let mut all = Vec::new();
+        for shard in self.shards.iter() {
+            let map = shard.lock();
+            summary.torrents += map.len() as u64;
+            for (hash, swarm) in map.iter() {
+                summary.seeders += u64::from(swarm.seeders);
+                summary.leechers += u64::from(swarm.leechers);
+                all.push((*hash, swarm.stats()));
+            }
+            // Keep the candidate list short while walking big stores.
+            if all.len() > 4 * top + 1024 {
+                summary.keep_busiest(std::mem::take(&mut all), top);
+                all = std::mem::take(&mut summary.busiest);
+            }
+        }
+        summary.keep_busiest(all, top);
+        Ok(summary)
     }
 
     async fn sweep(&self, now: u64) -> Result<SweepStats, StoreError> {

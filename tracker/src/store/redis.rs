@@ -23,10 +23,15 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Script, Value};
 
 use super::{Store, StoreConfig, StoreError};
-use crate::domain::{AnnounceParams, Event, InfoHash, ScrapeStats, SwarmView, SweepStats};
+use crate::domain::{
+    AnnounceParams, Event, InfoHash, ScrapeStats, StoreSummary, SwarmView, SweepStats,
+};
 
 /// Prefix of every key this store writes.
 const KEY_PREFIX: &str = "swarm";
+
+/// Most torrents a summary (status page, metrics) walks.
+const SUMMARY_MAX_TORRENTS: usize = 100_000;
 
 /// How long one Redis request may take before the announce fails (and the connection is
 /// re-established in the background).
@@ -182,6 +187,51 @@ impl Store for RedisStore {
                 downloaded: c[2],
             })
             .collect())
+    }
+
+    /// Walks the swarm keys with SCAN (bounded: at most [`SUMMARY_MAX_TORRENTS`] torrents)
+    /// and scrapes them in batches. Costs a few round trips per thousand torrents; the status
+    /// page caches the result.
+    async fn summary(&self, top: usize) -> Result<StoreSummary, StoreError> {
+        let mut connection = self.connection.clone();
+        let mut hashes = std::collections::BTreeSet::new();
+        let mut cursor: u64 = 0;
+        loop {
+            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(format!("{KEY_PREFIX}:{{*}}:[sl][46]"))
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(&mut connection)
+                .await
+                .map_err(backend)?;
+            for key in keys {
+                let hex = key.split(['{', '}']).nth(1).unwrap_or("");
+                if let Ok(hash) = InfoHash::from_hex(hex) {
+                    hashes.insert(hash);
+                }
+            }
+            cursor = next;
+            if cursor == 0 || hashes.len() >= SUMMARY_MAX_TORRENTS {
+                break;
+            }
+        }
+        let hashes: Vec<InfoHash> = hashes.into_iter().collect();
+        let mut all = Vec::with_capacity(hashes.len());
+        for batch in hashes.chunks(100) {
+            let stats = self.scrape(batch).await?;
+            all.extend(batch.iter().copied().zip(stats));
+        }
+        all.retain(|(_, s)| s.complete + s.incomplete > 0);
+        let mut summary = StoreSummary {
+            torrents: all.len() as u64,
+            seeders: all.iter().map(|(_, s)| s.complete).sum(),
+            leechers: all.iter().map(|(_, s)| s.incomplete).sum(),
+            busiest: Vec::new(),
+        };
+        summary.keep_busiest(all, top);
+        Ok(summary)
     }
 
     /// Nothing to do: stale peers are dropped by score on each announce and never counted,
