@@ -253,23 +253,47 @@ impl Announcer {
                 .after_round(outcome, &self.config, &peers_tx, &status_tx)
                 .await;
         }
-        self.stop(&stats).await;
+        let completed_owed = schedule.completed_pending && !schedule.completed_sent;
+        self.stop(&stats, completed_owed).await;
     }
 
-    /// Announces `stopped` to every tracker that heard `started`, within the stop timeout.
-    async fn stop(&mut self, stats: &watch::Receiver<TransferStats>) {
-        let request = self.request(stats, AnnounceEvent::Stopped);
-        let announces = self
-            .tiers
-            .iter_mut()
-            .flatten()
-            .filter(|entry| entry.started)
-            .map(|entry| entry.tracker.announce(&request));
-        let all = futures::future::join_all(announces);
-        if tokio::time::timeout(self.config.stop_timeout, all)
-            .await
-            .is_err()
-        {
+    /// The farewell, within the stop timeout: `completed` first when it is owed (the download
+    /// finished just before we were told to stop, so the tracker counts it), then `stopped` to
+    /// every tracker that heard `started`.
+    async fn stop(&mut self, stats: &watch::Receiver<TransferStats>, completed_owed: bool) {
+        let timeout = self.config.stop_timeout;
+        let farewell = async {
+            if completed_owed {
+                let request = self.request(stats, AnnounceEvent::Completed);
+                let none_started = !self.tiers.iter().flatten().any(|e| e.started);
+                let announces = self
+                    .tiers
+                    .iter_mut()
+                    .filter_map(|tier| {
+                        // Trackers that heard `started`, or else each tier's first.
+                        if none_started {
+                            tier.first_mut()
+                        } else {
+                            tier.iter_mut().find(|e| e.started)
+                        }
+                    })
+                    .map(|entry| entry.tracker.announce(&request));
+                for reply in futures::future::join_all(announces).await {
+                    if let Err(error) = reply {
+                        tracing::debug!(%error, "completed announce failed");
+                    }
+                }
+            }
+            let request = self.request(stats, AnnounceEvent::Stopped);
+            let announces = self
+                .tiers
+                .iter_mut()
+                .flatten()
+                .filter(|entry| entry.started)
+                .map(|entry| entry.tracker.announce(&request));
+            futures::future::join_all(announces).await;
+        };
+        if tokio::time::timeout(timeout, farewell).await.is_err() {
             tracing::debug!("stopped announce timed out");
         }
     }
@@ -583,6 +607,26 @@ mod tests {
             requests[1].contains("&downloaded=100&left=0"),
             "{}",
             requests[1]
+        );
+    }
+
+    #[tokio::test]
+    async fn completed_is_announced_even_when_stopped_follows_at_once() {
+        // `swarm get` completes and exits right away: both events are queued before the
+        // announcer looks; the tracker must still count the download.
+        let stub = HttpStub::start(vec![ONE_PEER.to_vec()]).await;
+        let mut harness = start(vec![vec![stub.url("/announce")]], quick_config());
+        next_peers(&mut harness).await;
+        harness.stats.send_replace(TransferStats {
+            uploaded: 0,
+            downloaded: 100,
+            left: 0,
+        });
+        harness.events.send(Event::Completed).await.unwrap();
+        stop(harness).await;
+        assert_eq!(
+            events_of(&stub.requests()),
+            ["started", "completed", "stopped"]
         );
     }
 

@@ -1,11 +1,11 @@
-//! Resuming a download: a small record of verified pieces kept in the download directory,
-//! and a parallel recheck of the data when the record is missing or stale.
+//! The resume record: which pieces were verified, so a download continues without
+//! rechecking its data. One record per torrent and download folder, in the state directory
+//! (see [`super`]).
 //!
-//! The record lives at `DIR/.swarm/<info-hash-hex>.resume` and stores the info-hash, the
-//! verified-piece bitmap and every file's size and modification time at save time. It is
-//! trusted only if all of these still match; otherwise the caller rechecks. It is written
-//! atomically (temporary file, fsync, rename), so a crash at any point leaves either the old
-//! record, the new one, or none.
+//! The record stores the info-hash, the verified-piece bitmap and every file's size and
+//! modification time at save time. It is trusted only if all of these still match; otherwise
+//! the caller rechecks. It is written atomically (temporary file, fsync, rename), so a crash at
+//! any point leaves either the old record, the new one, or none.
 //!
 //! Durability without waiting for the disk: a record saved after the data was flushed is
 //! *durable* and trusted from then on. A record saved without flushing (the periodic saves,
@@ -22,19 +22,16 @@
 //! then the SHA-1 of everything before it.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::io::Write;
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError};
 
-use metainfo::{Info, InfoHash, Metainfo};
-use rayon::prelude::*;
+use metainfo::{Info, InfoHash};
+use parking_lot::Mutex;
+use sha1::{Digest, Sha1};
 
-use crate::storage::{FileStamp, Storage, StorageError};
-use crate::verify;
-
-/// The directory inside DIR holding swarm's own files.
-pub const STATE_DIR: &str = ".swarm";
+use crate::storage::{FileStamp, StorageError};
+use crate::wire::Bitfield;
 
 const MAGIC: &[u8; 8] = b"SWARMRES";
 const VERSION: u32 = 2;
@@ -46,7 +43,7 @@ const CHECKSUM_LEN: usize = 20;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResumeRecord {
     pub info_hash: InfoHash,
-    pub verified: Vec<bool>,
+    pub verified: Bitfield,
     /// Size and mtime of each file, in torrent order (`None`: could not be read when saved).
     pub files: Vec<Option<FileStamp>>,
     /// Saved after the data was flushed: trusted across reboots.
@@ -57,51 +54,36 @@ pub struct ResumeRecord {
 }
 
 impl ResumeRecord {
-    /// Where the record of torrent `info_hash` lives under `root`.
-    pub fn path(root: &Path, info_hash: &InfoHash) -> PathBuf {
-        root.join(STATE_DIR).join(format!("{info_hash}.resume"))
-    }
-
-    /// The verified pieces recorded for this torrent under `root`, or `None` if there is no
-    /// record or it cannot be trusted (unreadable, corrupt, another torrent, or any file's size
-    /// or mtime changed since it was saved): then the caller must [`recheck`].
-    pub fn load(root: &Path, meta: &Metainfo) -> Option<Vec<bool>> {
-        Self::load_for(root, &meta.info_hash, &meta.info)
-    }
-
-    /// [`ResumeRecord::load`] given the info-hash and info rather than the whole metainfo.
-    pub fn load_for(root: &Path, info_hash: &InfoHash, info: &Info) -> Option<Vec<bool>> {
-        Self::load_matching(root, info_hash, info, &current_stamps(root, info))
-    }
-
-    /// The recorded verified pieces if the record is intact and was saved when the files had
-    /// exactly `stamps`.
-    fn load_matching(
-        root: &Path,
+    /// The verified pieces recorded at `path` for the torrent whose files are under
+    /// `data_root`, or `None` if there is no record or it cannot be trusted (unreadable,
+    /// corrupt, another torrent, any file's size or mtime changed since it was saved, or not
+    /// durable and saved before the last boot): then the caller must recheck.
+    pub fn load(
+        path: &Path,
+        data_root: &Path,
         info_hash: &InfoHash,
         info: &Info,
-        stamps: &[Option<FileStamp>],
-    ) -> Option<Vec<bool>> {
-        Self::load_trusted(root, info_hash, info, stamps).map(|record| record.verified)
+    ) -> Option<Bitfield> {
+        let stamps = current_stamps(data_root, info);
+        Self::load_trusted(path, info_hash, info, &stamps).map(|record| record.verified)
     }
 
     /// The record, if intact, saved when the files had exactly `stamps`, and either durable or
     /// saved during this boot.
     fn load_trusted(
-        root: &Path,
+        path: &Path,
         info_hash: &InfoHash,
         info: &Info,
         stamps: &[Option<FileStamp>],
     ) -> Option<ResumeRecord> {
-        let path = Self::path(root, info_hash);
         let expected_len = encoded_len(info.piece_count(), info.files.len());
         // Refuse anything not exactly the expected size before reading it.
-        if fs::metadata(&path).ok()?.len() != expected_len as u64 {
+        if fs::metadata(path).ok()?.len() != expected_len as u64 {
             return None;
         }
-        let record = Self::decode(&fs::read(&path).ok()?)?;
+        let record = Self::decode(&fs::read(path).ok()?)?;
         if record.info_hash != *info_hash
-            || record.verified.len() != info.piece_count() as usize
+            || record.verified.piece_count() != info.piece_count()
             || stamps.iter().any(Option::is_none)
             || record.files != stamps
             || !(record.durable || record.saved_this_boot())
@@ -115,92 +97,44 @@ impl ResumeRecord {
         self.boot_id != [0; 16] && current_boot_id() == Some(self.boot_id)
     }
 
-    /// Saves `verified` as a durable record for this torrent under `root`, atomically.
-    ///
-    /// The data must already be durable: call [`Storage::flush`] first (or use
-    /// [`ResumeRecord::save_flushed`]), so the record never claims pieces a crash could lose.
-    pub fn save(root: &Path, meta: &Metainfo, verified: &[bool]) -> Result<(), StorageError> {
-        Self::save_for(root, &meta.info_hash, &meta.info, verified)
-    }
-
-    /// [`ResumeRecord::save`] given the info-hash and info rather than the whole metainfo.
+    /// Saves `verified` at `path`, atomically, for the torrent whose files are under
+    /// `data_root`. A `durable` record claims the data is on stable storage: flush it first.
     ///
     /// Saves may overlap (a periodic background save finishing after the final one): they run
     /// one at a time, and a record that is still valid (files unchanged) and already claims
     /// every piece in `verified` is kept rather than replaced by an older, smaller snapshot.
-    pub fn save_for(
-        root: &Path,
+    pub fn save(
+        path: &Path,
+        data_root: &Path,
         info_hash: &InfoHash,
         info: &Info,
-        verified: &[bool],
-    ) -> Result<(), StorageError> {
-        Self::save_with(root, info_hash, info, verified, true)
-    }
-
-    /// Saves `verified` without flushing the data first: the record is trusted until the next
-    /// boot only (see the module doc). Fast: no waiting for the disk.
-    pub fn save_unflushed(
-        storage: &Storage,
-        meta: &Metainfo,
-        verified: &[bool],
-    ) -> Result<(), StorageError> {
-        Self::save_with(storage.root(), &meta.info_hash, &meta.info, verified, false)
-    }
-
-    fn save_with(
-        root: &Path,
-        info_hash: &InfoHash,
-        info: &Info,
-        verified: &[bool],
+        verified: &Bitfield,
         durable: bool,
     ) -> Result<(), StorageError> {
         static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-        let _saving = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
-        let stamps = current_stamps(root, info);
-        if let Some(existing) = Self::load_trusted(root, info_hash, info, &stamps) {
-            let covers = existing.verified.len() == verified.len()
+        let _saving = ONE_AT_A_TIME.lock();
+        let stamps = current_stamps(data_root, info);
+        if let Some(existing) = Self::load_trusted(path, info_hash, info, &stamps) {
+            let covers = existing.verified.piece_count() == verified.piece_count()
                 && (existing.durable || !durable)
-                && existing
-                    .verified
-                    .iter()
-                    .zip(verified)
-                    .all(|(&had, &new)| had || !new);
+                && verified.iter_ones().all(|i| existing.verified.get(i));
             if covers {
                 return Ok(());
             }
         }
         let record = ResumeRecord {
             info_hash: *info_hash,
-            verified: verified.to_vec(),
+            verified: verified.clone(),
             files: stamps,
             durable,
             boot_id: current_boot_id().unwrap_or_default(),
         };
-        write_atomically(&Self::path(root, info_hash), &record.encode())
-    }
-
-    /// Flushes `storage`, then saves `verified` as the record in the storage's root.
-    pub fn save_flushed(
-        storage: &Storage,
-        meta: &Metainfo,
-        verified: &[bool],
-    ) -> Result<(), StorageError> {
-        storage.flush()?;
-        Self::save(storage.root(), meta, verified)
-    }
-
-    /// Deletes the record (e.g. when the data is known to be gone). Missing is fine.
-    pub fn remove(root: &Path, info_hash: &InfoHash) -> Result<(), StorageError> {
-        let path = Self::path(root, info_hash);
-        match fs::remove_file(&path) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(StorageError::from_io(&path, e)),
-            _ => Ok(()),
-        }
+        write_atomically(path, &record.encode())
     }
 
     /// The record in its on-disk format.
     pub fn encode(&self) -> Vec<u8> {
-        let piece_count = u32::try_from(self.verified.len()).unwrap_or(u32::MAX);
+        let piece_count = self.verified.piece_count();
         let mut out = Vec::with_capacity(encoded_len(piece_count, self.files.len()));
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&VERSION.to_le_bytes());
@@ -218,8 +152,8 @@ impl ResumeRecord {
             out.extend_from_slice(&stamp.size.to_le_bytes());
             out.extend_from_slice(&stamp.mtime_ns.to_le_bytes());
         }
-        out.extend_from_slice(&pack_bits(&self.verified));
-        let checksum = verify::sha1(&out);
+        out.extend_from_slice(self.verified.as_bytes());
+        let checksum: [u8; 20] = Sha1::digest(&out).into();
         out.extend_from_slice(&checksum);
         out
     }
@@ -228,7 +162,7 @@ impl ResumeRecord {
     /// checksum, or spare bits set).
     pub fn decode(bytes: &[u8]) -> Option<ResumeRecord> {
         let (body, checksum) = bytes.split_at_checked(bytes.len().checked_sub(CHECKSUM_LEN)?)?;
-        if verify::sha1(body) != checksum {
+        if Sha1::digest(body).as_slice() != checksum {
             return None;
         }
         let mut reader = Reader(body);
@@ -254,7 +188,8 @@ impl ResumeRecord {
             let unreadable = size == u64::MAX && mtime_ns == i128::MIN;
             files.push((!unreadable).then_some(FileStamp { size, mtime_ns }));
         }
-        let verified = unpack_bits(reader.take(bitmap_len(piece_count))?, piece_count)?;
+        let verified =
+            Bitfield::from_wire(reader.take(bitmap_len(piece_count))?, piece_count).ok()?;
         reader.0.is_empty().then_some(ResumeRecord {
             info_hash,
             verified,
@@ -263,61 +198,6 @@ impl ResumeRecord {
             boot_id,
         })
     }
-}
-
-/// Re-hashes every piece whose bytes were on disk when `storage` was opened, in parallel on
-/// the rayon pool, [`verify::HASH_LANES`] pieces side by side per worker (one buffer per lane,
-/// reused). Pieces in missing or short files are `false` without being read. `progress` is
-/// called once per piece checked, with its index, from the worker threads. Read errors other
-/// than missing data are returned.
-pub fn recheck(
-    storage: &Storage,
-    info: &Info,
-    progress: impl Fn(u32) + Sync,
-) -> Result<Vec<bool>, StorageError> {
-    let pieces: Vec<u32> = (0..info.piece_count()).collect();
-    let checked = pieces
-        .par_chunks(verify::HASH_LANES)
-        .map_init(Vec::new, |buffers, chunk| {
-            let good = check_pieces(storage, info, chunk, buffers)?;
-            chunk.iter().for_each(|piece| progress(*piece));
-            Ok(good)
-        })
-        .collect::<Result<Vec<Vec<bool>>, StorageError>>()?;
-    Ok(checked.concat())
-}
-
-/// Whether each of `pieces` is on disk and hashes right, hashing them side by side.
-fn check_pieces(
-    storage: &Storage,
-    info: &Info,
-    pieces: &[u32],
-    buffers: &mut Vec<Vec<u8>>,
-) -> Result<Vec<bool>, StorageError> {
-    buffers.resize_with(pieces.len().max(buffers.len()), Vec::new);
-    let mut read = Vec::with_capacity(pieces.len());
-    for (&piece, buffer) in pieces.iter().zip(buffers.iter_mut()) {
-        let on_disk = info.piece_hash(piece).is_some() && storage.piece_was_on_disk(piece);
-        let readable = on_disk
-            && match storage.read_piece_into(piece, buffer) {
-                Ok(()) => true,
-                Err(StorageError::Missing { .. }) => false,
-                Err(e) => return Err(e),
-            };
-        read.push(readable);
-    }
-    let messages: Vec<&[u8]> = buffers
-        .iter()
-        .zip(&read)
-        .filter(|(_, readable)| **readable)
-        .map(|(buffer, _)| buffer.as_slice())
-        .collect();
-    let mut digests = verify::sha1_many(&messages).into_iter();
-    Ok(pieces
-        .iter()
-        .zip(read)
-        .map(|(piece, readable)| readable && digests.next().as_ref() == info.piece_hash(*piece))
-        .collect())
 }
 
 /// The running kernel's boot id (Linux: `/proc/sys/kernel/random/boot_id`, a UUID), which
@@ -340,7 +220,7 @@ fn current_stamps(root: &Path, info: &Info) -> Vec<Option<FileStamp>> {
 
 /// Writes `contents` to `path` so that a crash leaves either the old file or the new one:
 /// a temporary file in the same directory, fsync, rename, fsync of the directory.
-fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), StorageError> {
+pub(crate) fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), StorageError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(|e| StorageError::from_io(dir, e))?;
     // Unique per process and call, so concurrent saves never share a temporary file.
@@ -388,29 +268,6 @@ fn encoded_len_checked(piece_count: u32, file_count: usize) -> Option<usize> {
         .checked_add(bitmap_len(piece_count))
 }
 
-/// Packs booleans into bytes, high bit first (the BitTorrent bitfield order).
-pub fn pack_bits(bits: &[bool]) -> Vec<u8> {
-    let mut out = vec![0u8; bits.len().div_ceil(8)];
-    for (i, _) in bits.iter().enumerate().filter(|(_, b)| **b) {
-        out[i / 8] |= 0x80 >> (i % 8);
-    }
-    out
-}
-
-/// Unpacks `count` booleans packed by [`pack_bits`]; `None` if the length is wrong or a spare
-/// bit is set.
-pub fn unpack_bits(bytes: &[u8], count: u32) -> Option<Vec<bool>> {
-    let count = count as usize;
-    if bytes.len() != count.div_ceil(8) {
-        return None;
-    }
-    let bit = |i: usize| bytes[i / 8] & (0x80 >> (i % 8)) != 0;
-    if (count..bytes.len() * 8).any(bit) {
-        return None;
-    }
-    Some((0..count).map(bit).collect())
-}
-
 /// A cursor over a byte slice that fails instead of panicking at the end.
 struct Reader<'a>(&'a [u8]);
 
@@ -427,4 +284,5 @@ impl<'a> Reader<'a> {
 }
 
 #[cfg(test)]
+#[path = "resume_tests.rs"]
 mod tests;

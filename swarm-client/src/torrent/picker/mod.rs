@@ -10,21 +10,30 @@
 //!   else are requested again, and the duplicates cancelled when one copy arrives.
 //!
 //! It also holds the buffers of the pieces in progress and hands out a whole piece once its
-//! last block arrives, for verification. Piece buffers come from a small pool and go back to it
-//! once the piece is checked and written: at most `max_buffers` pieces are in progress or being
-//! verified at once, so memory stays bounded whatever the torrent size and a slow disk slows
-//! the download instead of filling memory, and no fresh memory is faulted in per piece.
+//! last block arrives, for verification. Piece buffers come from the session's
+//! [`BufferPool`] and go back to it once the piece is checked and written, so memory stays
+//! bounded whatever the torrent size and a slow disk slows the download instead of filling
+//! memory.
+//!
+//! The picker is the one owner of "which pieces do we have": it publishes them in a
+//! [`HaveSet`] that others (peers serving requests, the resume saver) read without a lock.
+
+mod have;
 
 use std::collections::HashMap;
+use std::sync::Arc;
+
+use metainfo::PieceGeometry;
 
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 
+use crate::disk::BufferPool;
+use crate::events::TorrentId;
+use crate::peer::PeerKey;
 use crate::piece_buf::PieceBuf;
 use crate::wire::{BLOCK_SIZE, Bitfield, BlockRequest};
-
-/// Identifies a connected peer inside one session.
-pub type PeerKey = u64;
+pub use have::HaveSet;
 
 /// How many pieces are picked at random before rarest-first takes over.
 const RANDOM_FIRST_PIECES: u32 = 4;
@@ -95,43 +104,38 @@ pub enum Arrival {
 
 /// Rarest-first piece picker and assembler of the pieces in progress.
 pub struct Picker {
+    geometry: PieceGeometry,
     piece_count: u32,
-    piece_length: u32,
-    total_length: u64,
     status: Vec<Status>,
     availability: Vec<u32>,
     partial: HashMap<u32, Partial>,
-    /// Pieces handed out for verification and not yet reported back.
-    verifying: usize,
-    /// Piece buffers ready for reuse.
-    spare: Vec<PieceBuf>,
     missing_pieces: u32,
     have_count: u32,
+    /// The pieces we have, published for lock-free readers.
+    published: Arc<HaveSet>,
     /// Pieces verified during this session (for random-first).
     verified_this_session: u32,
-    /// Most piece buffers in use (pieces in progress plus pieces being verified).
-    max_buffers: usize,
-    /// A pick came up short because every buffer was in use: peers wait for a slot.
-    starved: bool,
+    /// Where piece buffers come from, and the torrent they are taken for.
+    pool: Arc<BufferPool>,
+    owner: TorrentId,
     /// Seeding what we have only: nothing is picked, no peer is interesting.
     seed_only: bool,
     rng: SmallRng,
 }
 
 impl Picker {
-    /// A picker for a torrent of `piece_count` pieces of `piece_length` bytes (the last one
-    /// shorter), `total_length` bytes in all; `have[i]` marks pieces already verified.
-    /// At most `max_buffers` pieces are in progress or being verified at once.
+    /// A picker for a torrent cut into pieces as `geometry` says, holding the pieces in
+    /// `have` (verified already). Piece buffers are taken from `pool` for torrent `owner`.
     pub fn new(
-        piece_count: u32,
-        piece_length: u32,
-        total_length: u64,
-        have: &[bool],
-        max_buffers: usize,
+        geometry: PieceGeometry,
+        have: &Bitfield,
+        pool: Arc<BufferPool>,
+        owner: TorrentId,
     ) -> Self {
-        let status: Vec<Status> = (0..piece_count as usize)
+        let piece_count = geometry.piece_count();
+        let status: Vec<Status> = (0..piece_count)
             .map(|i| {
-                if have.get(i).copied().unwrap_or(false) {
+                if have.get(i) {
                     Status::Have
                 } else {
                     Status::Missing
@@ -139,23 +143,30 @@ impl Picker {
             })
             .collect();
         let have_count = status.iter().filter(|s| **s == Status::Have).count() as u32;
+        let mut published = Bitfield::new(piece_count);
+        for i in have.iter_ones().filter(|i| *i < piece_count) {
+            let _ = published.set(i);
+        }
         Self {
+            geometry,
             piece_count,
-            piece_length,
-            total_length,
             status,
             availability: vec![0; piece_count as usize],
             partial: HashMap::new(),
-            verifying: 0,
-            spare: Vec::new(),
             missing_pieces: piece_count - have_count,
             have_count,
+            published: Arc::new(HaveSet::new(&published)),
             verified_this_session: 0,
-            max_buffers: max_buffers.max(1),
-            starved: false,
+            pool,
+            owner,
             seed_only: false,
             rng: SmallRng::seed_from_u64(rand::random()),
         }
+    }
+
+    /// The pieces we have, readable without the picker's lock.
+    pub fn have_set(&self) -> Arc<HaveSet> {
+        self.published.clone()
     }
 
     /// Number of pieces in the torrent.
@@ -165,9 +176,7 @@ impl Picker {
 
     /// Size in bytes of piece `index` (the last one may be short).
     pub fn piece_size(&self, index: u32) -> u32 {
-        let start = u64::from(index) * u64::from(self.piece_length);
-        let end = (start + u64::from(self.piece_length)).min(self.total_length);
-        end.saturating_sub(start) as u32
+        self.geometry.piece_size(index)
     }
 
     /// Do we have piece `index`, verified?
@@ -183,11 +192,6 @@ impl Picker {
     /// Is every piece verified?
     pub fn is_complete(&self) -> bool {
         self.have_count == self.piece_count
-    }
-
-    /// The verified pieces, as a list of flags (for the resume record).
-    pub fn have_flags(&self) -> Vec<bool> {
-        self.status.iter().map(|s| *s == Status::Have).collect()
     }
 
     /// The verified pieces as a bitfield (to send to peers).
@@ -206,30 +210,10 @@ impl Picker {
         self.partial.len()
     }
 
-    /// Piece buffers held by pieces in progress or being verified.
-    fn buffers_in_use(&self) -> usize {
-        self.partial.len() + self.verifying
-    }
-
-    /// A buffer for a piece of `size` bytes: a spare one when there is one.
-    fn take_buffer(&mut self, size: usize) -> PieceBuf {
-        let mut buffer = self
-            .spare
-            .pop()
-            .unwrap_or_else(|| PieceBuf::with_capacity(self.piece_length as usize));
-        // Every byte is overwritten by a block before the piece is handed out.
-        buffer.set_len(size);
-        buffer
-    }
-
-    /// Keeps `buffer` for the next piece (none are kept once the download is complete).
-    fn recycle(&mut self, buffer: PieceBuf) {
-        if !self.is_complete()
-            && buffer.capacity() >= self.piece_length as usize
-            && self.spare.len() + self.buffers_in_use() < self.max_buffers
-        {
-            self.spare.push(buffer);
-        }
+    /// Gives a piece buffer back to the pool; returns the torrents to wake (they found the
+    /// pool dry).
+    fn recycle(&mut self, buffer: PieceBuf) -> Vec<TorrentId> {
+        self.pool.give_back(self.owner, buffer)
     }
 
     /// Downloads nothing from now on: only the pieces we have are served.
@@ -297,14 +281,12 @@ impl Picker {
         }
         // 3. new pieces, rarest first.
         while out.len() < target {
-            if self.buffers_in_use() >= self.max_buffers {
-                self.starved |= self.missing_pieces > 0;
-                break;
-            }
             let Some(index) = self.choose_new_piece(pieces) else {
                 break;
             };
-            self.start_piece(index, peer);
+            if !self.start_piece(index, peer) {
+                break; // every buffer is in use: the pool wakes us when one comes back
+            }
             self.take_missing_blocks(index, peer, target, out);
         }
         // 4. endgame: duplicate requests for blocks others are fetching.
@@ -378,10 +360,14 @@ impl Picker {
         best
     }
 
-    fn start_piece(&mut self, index: u32, owner: PeerKey) {
+    /// Starts downloading piece `index` (`owner` asked first); false when no buffer is free.
+    fn start_piece(&mut self, index: u32, owner: PeerKey) -> bool {
         let size = self.piece_size(index);
         let block_count = size.div_ceil(BLOCK_SIZE) as usize;
-        let data = self.take_buffer(size as usize);
+        // Every byte is overwritten by a block before the piece is handed out.
+        let Some(data) = self.pool.take(self.owner, size as usize) else {
+            return false;
+        };
         self.partial.insert(
             index,
             Partial {
@@ -398,6 +384,7 @@ impl Picker {
             *s = Status::InProgress;
         }
         self.missing_pieces -= 1;
+        true
     }
 
     fn take_missing_blocks(
@@ -472,8 +459,9 @@ impl Picker {
     }
 
     /// Puts requests of `peer` that will not be answered (choked, timed out, disconnected)
-    /// back so other peers can fetch those blocks.
-    pub fn release(&mut self, peer: PeerKey, requests: &[BlockRequest]) {
+    /// back so other peers can fetch those blocks. Returns the torrents to wake (a buffer
+    /// went back to the pool).
+    pub fn release(&mut self, peer: PeerKey, requests: &[BlockRequest]) -> Vec<TorrentId> {
         for r in requests {
             let Some(p) = self.partial.get_mut(&r.index) else {
                 continue;
@@ -504,15 +492,17 @@ impl Picker {
             .filter(|(_, p)| p.received == 0 && p.missing as usize == p.blocks.len())
             .map(|(i, _)| *i)
             .collect();
+        let mut wake = Vec::new();
         for index in idle {
             if let Some(p) = self.partial.remove(&index) {
-                self.recycle(p.data);
+                wake.extend(self.recycle(p.data));
             }
             if let Some(s) = self.status.get_mut(index as usize) {
                 *s = Status::Missing;
             }
             self.missing_pieces += 1;
         }
+        wake
     }
 
     /// Was the block `request` (as sent by a peer) one we still want? Checks the geometry
@@ -563,7 +553,6 @@ impl Picker {
             if let Some(s) = self.status.get_mut(index as usize) {
                 *s = Status::Verifying;
             }
-            self.verifying += 1;
             Arrival::PieceComplete {
                 index,
                 data: done.data,
@@ -578,30 +567,25 @@ impl Picker {
     /// Reports the hash check of a piece handed out by [`Arrival::PieceComplete`] and gives
     /// its buffer back: a good piece counts as had; a bad one is fetched again.
     ///
-    /// Returns true when this freed a buffer that a pick was waiting for: the peers should be
-    /// told to pick again now rather than at their next tick.
-    pub fn verified(&mut self, index: u32, ok: bool, buffer: PieceBuf) -> bool {
+    /// Returns the torrents whose picks were waiting for a buffer: their peers should pick
+    /// again now rather than at their next tick.
+    pub fn verified(&mut self, index: u32, ok: bool, buffer: PieceBuf) -> Vec<TorrentId> {
         let Some(s) = self.status.get_mut(index as usize) else {
-            return false;
+            return Vec::new();
         };
         if *s != Status::Verifying {
-            return false;
+            return Vec::new();
         }
-        self.verifying -= 1;
         if ok {
             *s = Status::Have;
             self.have_count += 1;
             self.verified_this_session += 1;
+            self.published.insert(index);
         } else {
             *s = Status::Missing;
             self.missing_pieces += 1;
         }
-        if self.is_complete() {
-            self.spare = Vec::new();
-        } else {
-            self.recycle(buffer);
-        }
-        std::mem::take(&mut self.starved)
+        self.recycle(buffer)
     }
 }
 
@@ -616,6 +600,19 @@ mod tests {
     use super::*;
 
     const PIECE: u32 = 4 * BLOCK_SIZE;
+
+    /// A picker of `count` pieces of [`PIECE`] bytes (`total` in all) holding `have`, with
+    /// buffers for `buffers` pieces.
+    fn picker(count: u32, total: u64, have: &[bool], buffers: u64) -> Picker {
+        let mut field = Bitfield::new(count);
+        for (i, _) in have.iter().enumerate().filter(|(_, h)| **h) {
+            field.set(i as u32).unwrap();
+        }
+        let pool = Arc::new(BufferPool::new(buffers * u64::from(PIECE)));
+        let geometry = PieceGeometry::from_lengths(u64::from(PIECE), [total]).unwrap();
+        assert_eq!(geometry.piece_count(), count);
+        Picker::new(geometry, &field, pool, TorrentId(1))
+    }
 
     fn full(n: u32) -> Bitfield {
         Bitfield::full(n)
@@ -639,7 +636,7 @@ mod tests {
 
     #[test]
     fn a_peer_gets_whole_pieces_in_block_order() {
-        let mut p = Picker::new(10, PIECE, 10 * u64::from(PIECE), &[], 8);
+        let mut p = picker(10, 10 * u64::from(PIECE), &[], 8);
         let mut out = Vec::new();
         p.pick(1, &full(10), 6, no, &mut out);
         assert_eq!(out.len(), 6);
@@ -654,7 +651,7 @@ mod tests {
     #[test]
     fn last_piece_is_short() {
         let total = 2 * u64::from(PIECE) + 100;
-        let mut p = Picker::new(3, PIECE, total, &[true, true], 8);
+        let mut p = picker(3, total, &[true, true], 8);
         assert_eq!(p.piece_size(2), 100);
         let mut out = Vec::new();
         p.pick(1, &full(3), 10, no, &mut out);
@@ -673,7 +670,7 @@ mod tests {
     #[test]
     fn rarest_piece_is_chosen_after_random_first() {
         let have: Vec<bool> = (0..10).map(|i| i == 9).collect();
-        let mut p = Picker::new(10, PIECE, 10 * u64::from(PIECE), &have, 8);
+        let mut p = picker(10, 10 * u64::from(PIECE), &have, 8);
         p.add_peer_pieces(&full(10));
         p.add_peer_pieces(&field(10, &[0, 1, 2, 3, 4, 5, 6, 7]));
         p.add_peer_pieces(&field(10, &[0, 1, 2, 3, 4, 5, 6]));
@@ -685,7 +682,7 @@ mod tests {
 
     #[test]
     fn partial_pieces_are_finished_before_new_ones() {
-        let mut p = Picker::new(10, PIECE, 10 * u64::from(PIECE), &[], 8);
+        let mut p = picker(10, 10 * u64::from(PIECE), &[], 8);
         let mut a = Vec::new();
         p.pick(1, &full(10), 2, no, &mut a);
         p.release(1, &a[1..]);
@@ -696,7 +693,7 @@ mod tests {
 
     #[test]
     fn in_progress_pieces_are_bounded() {
-        let mut p = Picker::new(100, PIECE, 100 * u64::from(PIECE), &[], 3);
+        let mut p = picker(100, 100 * u64::from(PIECE), &[], 3);
         let mut out = Vec::new();
         p.pick(1, &full(100), 1000, no, &mut out);
         assert_eq!(out.len(), 12);
@@ -705,7 +702,7 @@ mod tests {
 
     #[test]
     fn pieces_being_verified_hold_their_buffer_until_reused() {
-        let mut p = Picker::new(4, PIECE, 4 * u64::from(PIECE), &[], 1);
+        let mut p = picker(4, 4 * u64::from(PIECE), &[], 1);
         let complete = |p: &mut Picker, requests: &[BlockRequest]| {
             requests
                 .iter()
@@ -723,8 +720,9 @@ mod tests {
         p.pick(1, &full(4), 4, no, &mut b);
         assert!(b.is_empty(), "the only buffer is being verified");
         let reused = data.as_ptr();
-        assert!(
+        assert_eq!(
             p.verified(index, true, data),
+            vec![TorrentId(1)],
             "the freed buffer is reported, so waiting peers pick again at once"
         );
         p.pick(1, &full(4), 4, no, &mut b);
@@ -732,14 +730,14 @@ mod tests {
         let (index, data) = complete(&mut p, &b);
         assert_eq!(data.as_ptr(), reused, "the buffer came back from the pool");
         assert!(
-            !p.verified(index, true, data),
+            p.verified(index, true, data).is_empty(),
             "no pick was waiting for this buffer"
         );
     }
 
     #[test]
     fn endgame_duplicates_and_cancels() {
-        let mut p = Picker::new(1, PIECE, u64::from(PIECE), &[], 8);
+        let mut p = picker(1, u64::from(PIECE), &[], 8);
         let mut a = Vec::new();
         p.pick(1, &full(1), 10, no, &mut a);
         assert_eq!(a.len(), 4);
@@ -760,7 +758,7 @@ mod tests {
 
     #[test]
     fn failed_piece_is_fetched_again() {
-        let mut p = Picker::new(1, PIECE, u64::from(PIECE), &[], 8);
+        let mut p = picker(1, u64::from(PIECE), &[], 8);
         let mut a = Vec::new();
         p.pick(1, &full(1), 10, no, &mut a);
         let mut last = None;
@@ -783,7 +781,7 @@ mod tests {
 
     #[test]
     fn misshapen_blocks_are_not_stored() {
-        let mut p = Picker::new(2, PIECE, 2 * u64::from(PIECE), &[], 8);
+        let mut p = picker(2, 2 * u64::from(PIECE), &[], 8);
         let mut a = Vec::new();
         p.pick(1, &full(2), 1, no, &mut a);
         let r = a[0];
@@ -800,7 +798,7 @@ mod tests {
 
     #[test]
     fn a_stale_release_leaves_another_peers_request_alone() {
-        let mut p = Picker::new(2, PIECE, 2 * u64::from(PIECE), &[], 8);
+        let mut p = picker(2, 2 * u64::from(PIECE), &[], 8);
         let mut a = Vec::new();
         p.pick(1, &full(2), 4, no, &mut a);
         let index = a[0].index;
@@ -821,7 +819,7 @@ mod tests {
 
     #[test]
     fn released_idle_pieces_free_their_slot() {
-        let mut p = Picker::new(4, PIECE, 4 * u64::from(PIECE), &[], 1);
+        let mut p = picker(4, 4 * u64::from(PIECE), &[], 1);
         let mut a = Vec::new();
         p.pick(1, &full(4), 4, no, &mut a);
         assert_eq!(p.in_progress(), 1);

@@ -9,27 +9,14 @@ use std::collections::HashSet;
 
 use rand::RngExt;
 
-use crate::picker::PeerKey;
+use crate::peer::PeerKey;
+use crate::torrent::ChokeCandidate as Candidate;
 
-/// Regular upload slots (plus one optimistic).
+/// Regular upload slots by default (plus one optimistic).
 pub const UPLOAD_SLOTS: usize = 4;
 
 /// Rounds an optimistic unchoke lasts.
 const OPTIMISTIC_ROUNDS: u32 = 3;
-
-/// What the choker knows about one connected peer.
-#[derive(Debug, Clone)]
-pub struct Candidate {
-    pub key: PeerKey,
-    /// Does the peer want our data?
-    pub interested: bool,
-    /// Bytes/s the peer sent us recently.
-    pub download_rate: f64,
-    /// Bytes/s we sent the peer recently.
-    pub upload_rate: f64,
-    /// Sent nothing for a long while although we asked.
-    pub snubbed: bool,
-}
 
 /// The choking algorithm's state across rounds.
 #[derive(Debug, Default)]
@@ -44,24 +31,24 @@ impl Choker {
         Self::default()
     }
 
-    /// Runs one round and returns the peers to unchoke (every other peer is choked).
-    /// `seeding`: we have everything, so rank by how fast peers take our data.
-    pub fn round(&mut self, peers: &[Candidate], seeding: bool) -> HashSet<PeerKey> {
+    /// Runs one round over the peers of every torrent and returns the peers to unchoke
+    /// (every other peer is choked): the `slots` best, plus one optimistic. A peer of a
+    /// torrent we seed is ranked by how fast it takes our data, others by what they give us.
+    pub fn round(&mut self, peers: &[Candidate], slots: usize) -> HashSet<PeerKey> {
         self.round = self.round.wrapping_add(1);
         let mut ranked: Vec<&Candidate> = peers
             .iter()
-            .filter(|c| c.interested && (seeding || !c.snubbed))
+            .filter(|c| c.interested && (c.seeding || !c.snubbed))
             .collect();
         let rate = |c: &Candidate| {
-            if seeding {
+            if c.seeding {
                 c.upload_rate
             } else {
                 c.download_rate
             }
         };
         ranked.sort_by(|a, b| rate(b).total_cmp(&rate(a)));
-        let mut unchoked: HashSet<PeerKey> =
-            ranked.iter().take(UPLOAD_SLOTS).map(|c| c.key).collect();
+        let mut unchoked: HashSet<PeerKey> = ranked.iter().take(slots).map(|c| c.key).collect();
 
         let still_there = self
             .optimistic
@@ -83,12 +70,6 @@ impl Choker {
         }
         unchoked
     }
-
-    /// Between rounds: may a newly interested peer be unchoked at once, with
-    /// `unchoked_now` peers already unchoked?
-    pub fn has_free_slot(unchoked_now: usize) -> bool {
-        unchoked_now < UPLOAD_SLOTS + 1
-    }
 }
 
 #[cfg(test)]
@@ -102,6 +83,7 @@ mod tests {
             download_rate: down,
             upload_rate: 0.0,
             snubbed: false,
+            seeding: false,
         }
     }
 
@@ -109,7 +91,7 @@ mod tests {
     fn fastest_reciprocating_peers_win_plus_one_optimistic() {
         let peers: Vec<Candidate> = (0..10).map(|k| peer(k, true, k as f64)).collect();
         let mut choker = Choker::new();
-        let unchoked = choker.round(&peers, false);
+        let unchoked = choker.round(&peers, UPLOAD_SLOTS);
         assert_eq!(unchoked.len(), UPLOAD_SLOTS + 1);
         for k in 6..10 {
             assert!(unchoked.contains(&k));
@@ -124,7 +106,7 @@ mod tests {
             ..peer(3, true, 50.0)
         });
         let mut choker = Choker::new();
-        let unchoked = choker.round(&peers, false);
+        let unchoked = choker.round(&peers, UPLOAD_SLOTS);
         assert!(!unchoked.contains(&1));
         assert!(unchoked.contains(&2));
         // The snubbed peer may only ever get the optimistic slot.
@@ -134,7 +116,7 @@ mod tests {
     #[test]
     fn few_interested_peers_are_all_unchoked() {
         let peers: Vec<Candidate> = (0..3).map(|k| peer(k, true, 0.0)).collect();
-        let unchoked = Choker::new().round(&peers, true);
+        let unchoked = Choker::new().round(&peers, UPLOAD_SLOTS);
         assert_eq!(unchoked.len(), 3);
     }
 }

@@ -4,15 +4,16 @@
 //! shared the piece with them are not.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 
-use crate::picker::PeerKey;
-use crate::verify;
+use parking_lot::Mutex;
+use sha1::{Digest, Sha1};
+
+use crate::peer::PeerKey;
 use crate::wire::BLOCK_SIZE;
 
 /// Block hashes of the pieces that failed, with who sent each block.
 #[derive(Debug, Default)]
-pub(crate) struct Blame {
+pub struct Blame {
     failed: Mutex<HashMap<u32, Vec<BlockRecord>>>,
 }
 
@@ -33,7 +34,7 @@ impl Blame {
             .map(|(block, (bytes, sender))| BlockRecord {
                 block,
                 sender: *sender,
-                hash: verify::sha1(bytes),
+                hash: Sha1::digest(bytes).into(),
             })
             .collect();
         self.lock().entry(index).or_default().extend(records);
@@ -45,8 +46,10 @@ impl Blame {
         let Some(records) = self.lock().remove(&index) else {
             return Vec::new();
         };
-        let good_hashes: Vec<[u8; 20]> =
-            good.chunks(BLOCK_SIZE as usize).map(verify::sha1).collect();
+        let good_hashes: Vec<[u8; 20]> = good
+            .chunks(BLOCK_SIZE as usize)
+            .map(|b| Sha1::digest(b).into())
+            .collect();
         let mut culprits = Vec::new();
         for r in records {
             if good_hashes.get(r.block) != Some(&r.hash) && !culprits.contains(&r.sender) {
@@ -56,8 +59,8 @@ impl Blame {
         culprits
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u32, Vec<BlockRecord>>> {
-        self.failed.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> parking_lot::MutexGuard<'_, HashMap<u32, Vec<BlockRecord>>> {
+        self.failed.lock()
     }
 }
 

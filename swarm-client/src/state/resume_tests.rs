@@ -1,8 +1,9 @@
 use std::fs;
-use std::sync::Mutex;
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use super::*;
+use crate::storage::Storage;
 use crate::storage::test_support::*;
 
 fn hash() -> InfoHash {
@@ -13,6 +14,47 @@ fn some_bits(count: u32) -> Vec<bool> {
     (0..count).map(|i| i % 3 != 1).collect()
 }
 
+fn bits(flags: &[bool]) -> Bitfield {
+    let mut field = Bitfield::new(flags.len() as u32);
+    for (i, _) in flags.iter().enumerate().filter(|(_, f)| **f) {
+        field.set(i as u32).unwrap();
+    }
+    field
+}
+
+fn flags(field: &Bitfield) -> Vec<bool> {
+    (0..field.piece_count()).map(|i| field.get(i)).collect()
+}
+
+/// Where the tests keep the record of the torrent whose files are under `root`.
+fn record(root: &Path) -> PathBuf {
+    root.join("state").join("resume")
+}
+
+fn save_with(
+    root: &Path,
+    info: &Info,
+    verified: &[bool],
+    durable: bool,
+) -> Result<(), StorageError> {
+    ResumeRecord::save(&record(root), root, &hash(), info, &bits(verified), durable)
+}
+
+fn save_for(root: &Path, info: &Info, verified: &[bool]) -> Result<(), StorageError> {
+    save_with(root, info, verified, true)
+}
+
+fn load_for(root: &Path, info_hash: &InfoHash, info: &Info) -> Option<Vec<bool>> {
+    ResumeRecord::load(&record(root), root, info_hash, info).map(|f| flags(&f))
+}
+
+fn remove(root: &Path) -> std::io::Result<()> {
+    match fs::remove_file(record(root)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
 /// Sets a file's mtime to a fixed time in the past so a later write surely changes it.
 fn backdate(path: &Path) {
     let file = fs::File::options().write(true).open(path).unwrap();
@@ -21,26 +63,10 @@ fn backdate(path: &Path) {
 }
 
 #[test]
-fn bits_pack_and_unpack() {
-    for count in [0u32, 1, 7, 8, 9, 17] {
-        let bits = some_bits(count);
-        let packed = pack_bits(&bits);
-        assert_eq!(packed.len(), count.div_ceil(8) as usize);
-        assert_eq!(unpack_bits(&packed, count), Some(bits));
-    }
-    assert_eq!(
-        pack_bits(&[true, false, false, false, false, false, false, false, true]),
-        [0x80, 0x80]
-    );
-    assert_eq!(unpack_bits(&[0x80, 0x40], 9), None, "spare bit set");
-    assert_eq!(unpack_bits(&[0x80], 9), None, "too short");
-}
-
-#[test]
 fn encode_decode_round_trip_and_corruption_is_rejected() {
     let record = ResumeRecord {
         info_hash: hash(),
-        verified: some_bits(13),
+        verified: bits(&some_bits(13)),
         files: vec![
             Some(FileStamp {
                 size: 5,
@@ -82,31 +108,24 @@ fn save_load_round_trip() {
     }
     let verified: Vec<bool> = (0..info.piece_count()).map(|p| p == 0 || p == 2).collect();
     storage.flush().unwrap();
-    ResumeRecord::save_for(dir.path(), &hash(), &info, &verified).unwrap();
-    assert!(ResumeRecord::path(dir.path(), &hash()).starts_with(dir.path().join(".swarm")));
-    assert_eq!(
-        ResumeRecord::load_for(dir.path(), &hash(), &info),
-        Some(verified.clone())
-    );
+    save_for(dir.path(), &info, &verified).unwrap();
+    assert_eq!(load_for(dir.path(), &hash(), &info), Some(verified.clone()));
     // Saving again replaces it atomically and leaves no temporary file behind.
-    ResumeRecord::save_for(dir.path(), &hash(), &info, &vec![true; verified.len()]).unwrap();
+    save_for(dir.path(), &info, &vec![true; verified.len()]).unwrap();
     assert_eq!(
-        ResumeRecord::load_for(dir.path(), &hash(), &info),
+        load_for(dir.path(), &hash(), &info),
         Some(vec![true; verified.len()])
     );
-    let names: Vec<_> = fs::read_dir(dir.path().join(".swarm"))
+    let names: Vec<_> = fs::read_dir(dir.path().join("state"))
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(names.len(), 1, "{names:?}");
     // Another torrent's hash finds nothing; removing makes it go away.
-    assert_eq!(
-        ResumeRecord::load_for(dir.path(), &InfoHash([1; 20]), &info),
-        None
-    );
-    ResumeRecord::remove(dir.path(), &hash()).unwrap();
-    ResumeRecord::remove(dir.path(), &hash()).unwrap();
-    assert_eq!(ResumeRecord::load_for(dir.path(), &hash(), &info), None);
+    assert_eq!(load_for(dir.path(), &InfoHash([1; 20]), &info), None);
+    remove(dir.path()).unwrap();
+    remove(dir.path()).unwrap();
+    assert_eq!(load_for(dir.path(), &hash(), &info), None);
 }
 
 #[test]
@@ -117,16 +136,16 @@ fn stale_mtime_or_size_means_no_record() {
     let d = dir.path().join("t/d");
     backdate(&d);
     let verified = vec![true; info.piece_count() as usize];
-    ResumeRecord::save_for(dir.path(), &hash(), &info, &verified).unwrap();
-    assert!(ResumeRecord::load_for(dir.path(), &hash(), &info).is_some());
+    save_for(dir.path(), &info, &verified).unwrap();
+    assert!(load_for(dir.path(), &hash(), &info).is_some());
 
     // Same size, new content written after the save: mtime changed.
     fs::write(&d, payload(1000, 9)).unwrap();
-    assert_eq!(ResumeRecord::load_for(dir.path(), &hash(), &info), None);
+    assert_eq!(load_for(dir.path(), &hash(), &info), None);
 
     // Size changed (mtime restored to the saved one does not help).
     backdate(&d);
-    ResumeRecord::save_for(dir.path(), &hash(), &info, &verified).unwrap();
+    save_for(dir.path(), &info, &verified).unwrap();
     fs::File::options()
         .write(true)
         .open(&d)
@@ -134,7 +153,7 @@ fn stale_mtime_or_size_means_no_record() {
         .set_len(999)
         .unwrap();
     backdate(&d);
-    assert_eq!(ResumeRecord::load_for(dir.path(), &hash(), &info), None);
+    assert_eq!(load_for(dir.path(), &hash(), &info), None);
 
     // A file gone.
     fs::File::options()
@@ -143,9 +162,9 @@ fn stale_mtime_or_size_means_no_record() {
         .unwrap()
         .set_len(1000)
         .unwrap();
-    ResumeRecord::save_for(dir.path(), &hash(), &info, &verified).unwrap();
+    save_for(dir.path(), &info, &verified).unwrap();
     fs::remove_file(dir.path().join("t/sub/empty1")).unwrap();
-    assert_eq!(ResumeRecord::load_for(dir.path(), &hash(), &info), None);
+    assert_eq!(load_for(dir.path(), &hash(), &info), None);
 }
 
 #[test]
@@ -154,73 +173,24 @@ fn truncated_or_corrupt_record_on_disk_means_no_record() {
     let (info, data) = awkward_torrent();
     write_files(dir.path(), &info, &data);
     let verified = vec![true; info.piece_count() as usize];
-    ResumeRecord::save_for(dir.path(), &hash(), &info, &verified).unwrap();
-    let path = ResumeRecord::path(dir.path(), &hash());
+    save_for(dir.path(), &info, &verified).unwrap();
+    let path = record(dir.path());
     let good = fs::read(&path).unwrap();
 
     fs::write(&path, &good[..good.len() - 1]).unwrap();
-    assert_eq!(ResumeRecord::load_for(dir.path(), &hash(), &info), None);
+    assert_eq!(load_for(dir.path(), &hash(), &info), None);
     let mut corrupt = good.clone();
     corrupt[50] ^= 0xff;
     fs::write(&path, &corrupt).unwrap();
-    assert_eq!(ResumeRecord::load_for(dir.path(), &hash(), &info), None);
+    assert_eq!(load_for(dir.path(), &hash(), &info), None);
     fs::write(&path, b"").unwrap();
-    assert_eq!(ResumeRecord::load_for(dir.path(), &hash(), &info), None);
+    assert_eq!(load_for(dir.path(), &hash(), &info), None);
     // A record made for a torrent with another piece count does not apply.
     fs::write(&path, &good).unwrap();
     let mut other = info.clone();
     other.pieces.pop();
-    assert_eq!(ResumeRecord::load_for(dir.path(), &hash(), &other), None);
-    assert!(ResumeRecord::load_for(dir.path(), &hash(), &info).is_some());
-}
-
-#[test]
-fn recheck_finds_good_bad_and_missing_pieces_across_files() {
-    let dir = tempfile::tempdir().unwrap();
-    let (info, data) = awkward_torrent();
-    // Pieces (64 bytes): 0 = a + b[0..59]; 1 = b[59..100] + c + d[0..20]; 2.. in d; last short.
-    write_files(dir.path(), &info, &data);
-    // Corrupt one byte of c (piece 1); make d short so the last piece is missing.
-    let c = dir.path().join("t/sub/deeper/c");
-    fs::write(&c, [data[105] ^ 1, data[106], data[107]]).unwrap();
-    fs::write(dir.path().join("t/d"), &data[108..108 + 900]).unwrap();
-    // Zero-length files gone entirely must not matter to any piece.
-    fs::remove_file(dir.path().join("t/empty0")).unwrap();
-    fs::remove_file(dir.path().join("t/z-empty2")).unwrap();
-
-    let storage = Storage::open(dir.path(), &info).unwrap();
-    let seen = Mutex::new(Vec::new());
-    let verified = recheck(&storage, &info, |piece| seen.lock().unwrap().push(piece)).unwrap();
-
-    let count = info.piece_count() as usize;
-    let d_end_before_open = 108 + 900;
-    let expected: Vec<bool> = (0..count)
-        .map(|p| p != 1 && (p + 1) * 64 <= d_end_before_open)
-        .collect();
-    assert_eq!(verified, expected);
-    assert!(verified[0] && !verified[1] && verified[2] && !verified[count - 1]);
-    let mut seen = seen.into_inner().unwrap();
-    seen.sort_unstable();
-    assert_eq!(seen, (0..count as u32).collect::<Vec<_>>());
-}
-
-#[test]
-fn recheck_of_a_fresh_download_reads_nothing_and_finds_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let (info, _) = awkward_torrent();
-    let storage = Storage::open(dir.path(), &info).unwrap();
-    let verified = recheck(&storage, &info, |_| {}).unwrap();
-    assert!(verified.iter().all(|v| !v));
-}
-
-#[test]
-fn recheck_of_complete_data_read_only() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = payload(100_000, 5);
-    let info = single_file_info("one", 16384, &data);
-    write_files(dir.path(), &info, &data);
-    let storage = Storage::open_read_only(dir.path(), &info).unwrap();
-    assert!(recheck(&storage, &info, |_| {}).unwrap().iter().all(|v| *v));
+    assert_eq!(load_for(dir.path(), &hash(), &other), None);
+    assert!(load_for(dir.path(), &hash(), &info).is_some());
 }
 
 #[test]
@@ -236,13 +206,13 @@ fn concurrent_saves_never_corrupt_the_record() {
             scope.spawn(move || {
                 for i in 0..20 {
                     let verified: Vec<bool> = (0..count).map(|p| (p + i + t) % 2 == 0).collect();
-                    ResumeRecord::save_for(root, &hash(), info, &verified).unwrap();
+                    save_for(root, info, &verified).unwrap();
                 }
             });
         }
     });
-    assert!(ResumeRecord::load_for(dir.path(), &hash(), &info).is_some());
-    let names: Vec<_> = fs::read_dir(dir.path().join(".swarm"))
+    assert!(load_for(dir.path(), &hash(), &info).is_some());
+    let names: Vec<_> = fs::read_dir(dir.path().join("state"))
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
@@ -262,14 +232,14 @@ mod properties {
 
         #[test]
         fn round_trip_and_any_single_change_is_caught(
-            bits in proptest::collection::vec(any::<bool>(), 0..70),
+            flags in proptest::collection::vec(any::<bool>(), 0..70),
             sizes in proptest::collection::vec(any::<u64>(), 0..5),
             index in any::<prop::sample::Index>(),
             flip in 1u8..=255,
         ) {
             let record = ResumeRecord {
                 info_hash: hash(),
-                verified: bits,
+                verified: bits(&flags),
                 files: sizes.iter().map(|&size| Some(FileStamp { size: size >> 1, mtime_ns: i128::from(size) * 3 })).collect(),
                 durable: flip % 2 == 0,
                 boot_id: [flip; 16],
@@ -291,32 +261,23 @@ fn an_older_smaller_snapshot_never_replaces_a_valid_record() {
     let count = info.piece_count() as usize;
     let all = vec![true; count];
     let some: Vec<bool> = (0..count).map(|p| p < 3).collect();
-    ResumeRecord::save_for(dir.path(), &hash(), &info, &all).unwrap();
+    save_for(dir.path(), &info, &all).unwrap();
     // A background save of an earlier state finishing late.
-    ResumeRecord::save_for(dir.path(), &hash(), &info, &some).unwrap();
-    assert_eq!(
-        ResumeRecord::load_for(dir.path(), &hash(), &info),
-        Some(all.clone())
-    );
+    save_for(dir.path(), &info, &some).unwrap();
+    assert_eq!(load_for(dir.path(), &hash(), &info), Some(all.clone()));
     // Once the data changes the old record is void, and the smaller one is saved.
     let d = dir.path().join("t/d");
     backdate(&d);
-    ResumeRecord::save_for(dir.path(), &hash(), &info, &some).unwrap();
-    assert_eq!(
-        ResumeRecord::load_for(dir.path(), &hash(), &info),
-        Some(some.clone())
-    );
+    save_for(dir.path(), &info, &some).unwrap();
+    assert_eq!(load_for(dir.path(), &hash(), &info), Some(some.clone()));
     // More pieces always replace fewer.
-    ResumeRecord::save_for(dir.path(), &hash(), &info, &all).unwrap();
-    assert_eq!(
-        ResumeRecord::load_for(dir.path(), &hash(), &info),
-        Some(all)
-    );
+    save_for(dir.path(), &info, &all).unwrap();
+    assert_eq!(load_for(dir.path(), &hash(), &info), Some(all));
 }
 
 /// Rewrites the record under `root` as if saved during another boot.
 fn pretend_saved_in_another_boot(root: &Path) {
-    let path = ResumeRecord::path(root, &hash());
+    let path = record(root);
     let mut record = ResumeRecord::decode(&fs::read(&path).unwrap()).unwrap();
     record.boot_id = [0xee; 16];
     fs::write(&path, record.encode()).unwrap();
@@ -333,34 +294,31 @@ fn unflushed_record_is_trusted_until_the_next_boot_only() {
     storage.write_piece(0, &data[..64]).unwrap();
     let verified: Vec<bool> = (0..info.piece_count()).map(|p| p == 0).collect();
 
-    ResumeRecord::save_with(dir.path(), &hash(), &info, &verified, false).unwrap();
+    save_with(dir.path(), &info, &verified, false).unwrap();
     assert_eq!(
-        ResumeRecord::load_for(dir.path(), &hash(), &info),
+        load_for(dir.path(), &hash(), &info),
         Some(verified.clone()),
         "same boot: the page cache still holds the data"
     );
     pretend_saved_in_another_boot(dir.path());
-    assert_eq!(ResumeRecord::load_for(dir.path(), &hash(), &info), None);
+    assert_eq!(load_for(dir.path(), &hash(), &info), None);
 
     // A durable record (saved after a flush) survives reboots.
     storage.flush().unwrap();
-    ResumeRecord::save_for(dir.path(), &hash(), &info, &verified).unwrap();
+    save_for(dir.path(), &info, &verified).unwrap();
     pretend_saved_in_another_boot(dir.path());
-    assert_eq!(
-        ResumeRecord::load_for(dir.path(), &hash(), &info),
-        Some(verified.clone())
-    );
+    assert_eq!(load_for(dir.path(), &hash(), &info), Some(verified.clone()));
     // An unflushed save with no new pieces does not replace a durable record; one that adds
     // pieces does.
-    ResumeRecord::save_with(dir.path(), &hash(), &info, &verified, false).unwrap();
-    let path = ResumeRecord::path(dir.path(), &hash());
+    save_with(dir.path(), &info, &verified, false).unwrap();
+    let path = record(dir.path());
     assert!(
         ResumeRecord::decode(&fs::read(&path).unwrap())
             .unwrap()
             .durable
     );
     let more: Vec<bool> = (0..info.piece_count()).map(|p| p <= 1).collect();
-    ResumeRecord::save_with(dir.path(), &hash(), &info, &more, false).unwrap();
+    save_with(dir.path(), &info, &more, false).unwrap();
     assert!(
         !ResumeRecord::decode(&fs::read(&path).unwrap())
             .unwrap()

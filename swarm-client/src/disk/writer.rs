@@ -1,21 +1,24 @@
-//! The disk threads: verified pieces are written to storage by dedicated threads, so hashing
-//! threads never wait on the file system. Buffered writes go one at a time (concurrent writes
-//! to one file only spin on its lock in the kernel); direct (page-cache-bypassing) writes each
-//! wait for the device, so a few are kept in flight.
+//! The disk threads: verified pieces of every torrent are written by a few dedicated threads,
+//! so hashing threads never wait on the file system. Direct (page-cache-bypassing) writes each
+//! wait for the device, so several are kept in flight; buffered writes into one torrent's
+//! files go one at a time (concurrent writes to one file only spin on its lock in the kernel).
 //!
-//! In [`DiskIo::Auto`] mode writes start direct and go back to the page cache for good when
-//! the disk falls behind the network (see [`Backlog`]): a fast disk is written without the
-//! page-cache copy, a slow one gets the page cache's buffering.
+//! In [`DiskIo::Auto`] mode a torrent's writes start direct and go back to the page cache for
+//! good when its disk falls behind the network (see [`Backlog`]): a fast disk is written
+//! without the page-cache copy, a slow one gets the page cache's buffering.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, mpsc};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
 
 use crate::piece_buf::PieceBuf;
 use crate::storage::{Storage, StorageError};
 
-/// Writes in flight at once with direct I/O.
-const DIRECT_WRITES_IN_FLIGHT: usize = 4;
+/// Writer threads: enough direct writes in flight to keep a device busy.
+const THREADS: usize = 4;
 /// How long the write queue must stay long before direct writes are given up.
 const BEHIND_FOR: Duration = Duration::from_secs(2);
 
@@ -32,66 +35,85 @@ pub enum DiskIo {
 }
 
 /// What to do once a piece is written (or failed to be): gets the result and the buffer back.
-pub(crate) type Written = Box<dyn FnOnce(Result<(), StorageError>, PieceBuf) + Send>;
+pub type Written = Box<dyn FnOnce(Result<(), StorageError>, PieceBuf) + Send>;
 
 struct WriteJob {
+    target: Arc<Target>,
     index: u32,
     data: PieceBuf,
     done: Written,
 }
 
-/// Handle to the disk threads; they end when the handle is dropped and the queue is done.
-pub(crate) struct DiskWriter {
-    jobs: mpsc::Sender<WriteJob>,
+/// One torrent's storage as the writer threads see it.
+struct Target {
     storage: Arc<Storage>,
     /// Pieces queued or being written.
-    pending: Arc<AtomicUsize>,
+    pending: AtomicUsize,
+    /// Held for a buffered write: one at a time per torrent.
+    buffered: Mutex<()>,
+}
+
+/// The session's writer threads; they end when every handle is dropped and the queue is done.
+pub struct DiskThreads {
+    jobs: mpsc::Sender<WriteJob>,
+}
+
+impl DiskThreads {
+    /// Starts the threads.
+    pub fn start() -> std::io::Result<Self> {
+        let (jobs, queue) = mpsc::channel::<WriteJob>();
+        let queue = Arc::new(Mutex::new(queue));
+        for n in 0..THREADS {
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name(format!("swarm-disk-{n}"))
+                .spawn(move || write_until_closed(&queue))?;
+        }
+        Ok(Self { jobs })
+    }
+
+    /// A handle that writes pieces into `storage` (directly if it uses direct writes). In
+    /// auto mode, `max_queued` is the queue length that counts as falling behind.
+    pub fn for_torrent(&self, storage: Arc<Storage>, auto: bool, max_queued: usize) -> TorrentDisk {
+        let backlog =
+            (auto && storage.uses_direct_writes()).then(|| Mutex::new(Backlog::new(max_queued)));
+        TorrentDisk {
+            jobs: self.jobs.clone(),
+            target: Arc::new(Target {
+                storage,
+                pending: AtomicUsize::new(0),
+                buffered: Mutex::new(()),
+            }),
+            backlog,
+        }
+    }
+}
+
+/// Writes one torrent's verified pieces through the session's disk threads.
+pub struct TorrentDisk {
+    jobs: mpsc::Sender<WriteJob>,
+    target: Arc<Target>,
     /// In auto mode: watches the queue to stop direct writes when the disk lags.
     backlog: Option<Mutex<Backlog>>,
 }
 
-impl DiskWriter {
-    /// Starts the threads writing into `storage` (with direct writes if it uses them). In auto
-    /// mode, `max_queued` is the queue length that counts as falling behind.
-    pub fn start(storage: Arc<Storage>, auto: bool, max_queued: usize) -> std::io::Result<Self> {
-        let (jobs, queue) = mpsc::channel::<WriteJob>();
-        let queue = Arc::new(Mutex::new(queue));
-        let pending = Arc::new(AtomicUsize::new(0));
-        let threads = if storage.uses_direct_writes() {
-            DIRECT_WRITES_IN_FLIGHT
-        } else {
-            1
-        };
-        for n in 0..threads {
-            let storage = storage.clone();
-            let queue = queue.clone();
-            let pending = pending.clone();
-            std::thread::Builder::new()
-                .name(format!("swarm-disk-{n}"))
-                .spawn(move || write_until_closed(n, &storage, &queue, &pending))?;
-        }
-        let backlog =
-            (auto && storage.uses_direct_writes()).then(|| Mutex::new(Backlog::new(max_queued)));
-        Ok(Self {
-            jobs,
-            storage,
-            pending,
-            backlog,
-        })
-    }
-
+impl TorrentDisk {
     /// Queues piece `index` for writing; `done` runs on a disk thread afterwards.
     pub fn write(&self, index: u32, data: PieceBuf, done: Written) {
-        let queued = self.pending.fetch_add(1, Ordering::Relaxed) + 1;
+        let queued = self.target.pending.fetch_add(1, Ordering::Relaxed) + 1;
         self.watch_backlog(queued);
-        if let Err(mpsc::SendError(job)) = self.jobs.send(WriteJob { index, data, done }) {
+        let job = WriteJob {
+            target: self.target.clone(),
+            index,
+            data,
+            done,
+        };
+        if let Err(mpsc::SendError(job)) = self.jobs.send(job) {
             // The threads are gone (they cannot panic short of a bug): report, do not lose it.
-            self.pending.fetch_sub(1, Ordering::Relaxed);
+            self.target.pending.fetch_sub(1, Ordering::Relaxed);
             let error = std::io::Error::other("the disk threads stopped");
-            (job.done)(
-                Err(StorageError::from_io(self.storage.root(), error)),
-                job.data,
-            );
+            let storage = &self.target.storage;
+            (job.done)(Err(StorageError::from_io(storage.root(), error)), job.data);
         }
     }
 
@@ -99,17 +121,13 @@ impl DiskWriter {
         let Some(backlog) = &self.backlog else {
             return;
         };
-        if !self.storage.uses_direct_writes() {
+        let storage = &self.target.storage;
+        if !storage.uses_direct_writes() {
             return;
         }
-        let behind = backlog
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .observe(queued, Instant::now());
-        if behind {
+        if backlog.lock().observe(queued, Instant::now()) {
             tracing::info!(queued, "the disk is behind: writing through the page cache");
-            self.storage
-                .stop_direct_writes("the disk fell behind the download");
+            storage.stop_direct_writes("the disk fell behind the download");
         }
     }
 }
@@ -141,23 +159,20 @@ impl Backlog {
     }
 }
 
-fn write_until_closed(
-    n: usize,
-    storage: &Storage,
-    queue: &Mutex<mpsc::Receiver<WriteJob>>,
-    pending: &AtomicUsize,
-) {
+fn write_until_closed(queue: &Mutex<mpsc::Receiver<WriteJob>>) {
     loop {
-        if n > 0 && !storage.uses_direct_writes() {
-            // Buffered writes go one at a time: the extra threads are done.
-            return;
-        }
-        let next = queue.lock().unwrap_or_else(PoisonError::into_inner).recv();
+        let next = queue.lock().recv();
         let Ok(job) = next else {
             return;
         };
-        let result = storage.write_piece(job.index, &job.data);
-        pending.fetch_sub(1, Ordering::Relaxed);
+        let target = &job.target;
+        let result = if target.storage.uses_direct_writes() {
+            target.storage.write_piece(job.index, &job.data)
+        } else {
+            let _one_at_a_time = target.buffered.lock();
+            target.storage.write_piece(job.index, &job.data)
+        };
+        target.pending.fetch_sub(1, Ordering::Relaxed);
         (job.done)(result, job.data);
     }
 }
@@ -171,20 +186,22 @@ mod tests {
     const PIECE: usize = 16 * ALIGN;
 
     /// A writer (with direct writes) into a fresh file of 32 pieces, and their data.
-    fn direct_writer(auto: bool) -> (tempfile::TempDir, Arc<Storage>, DiskWriter, Vec<u8>) {
+    fn direct_writer(auto: bool) -> (tempfile::TempDir, Arc<Storage>, TorrentDisk, Vec<u8>) {
         let dir = tempfile::tempdir().unwrap();
         let data = payload(32 * PIECE, 7);
         let info = single_file_info("f", PIECE as u64, &data);
         let mut storage = Storage::open(dir.path(), &info).unwrap();
         storage.use_direct_writes();
         let storage = Arc::new(storage);
-        let writer = DiskWriter::start(storage.clone(), auto, 4).unwrap();
+        let writer = DiskThreads::start()
+            .unwrap()
+            .for_torrent(storage.clone(), auto, 4);
         (dir, storage, writer, data)
     }
 
     /// Queues every piece, one every BEHIND_FOR / 16; each job's callback waits until the
     /// sender of `gate` is dropped, so the disk threads are held up and the queue grows.
-    fn queue_all(writer: &DiskWriter, data: &[u8], gate: &Arc<Mutex<mpsc::Receiver<()>>>) {
+    fn queue_all(writer: &TorrentDisk, data: &[u8], gate: &Arc<Mutex<mpsc::Receiver<()>>>) {
         for (i, chunk) in data.chunks(PIECE).enumerate() {
             let mut buf = PieceBuf::with_capacity(PIECE);
             buf.set_len(PIECE);
@@ -195,7 +212,7 @@ mod tests {
                 buf,
                 Box::new(move |result, _| {
                     result.unwrap();
-                    let _ = gate.lock().unwrap().recv();
+                    let _ = gate.lock().recv();
                 }),
             );
             std::thread::sleep(BEHIND_FOR / 16);
