@@ -2,8 +2,8 @@
 //! reads and writes the same records.
 //!
 //! Keys: `catalog:summaries` (hash: hex info-hash → JSON summary), `catalog:meta` (hash:
-//! hex info-hash → metainfo bytes), `catalog:passkeys` (set). A publish writes both hashes
-//! in one MULTI only if the summary is new (HSETNX decides).
+//! hex info-hash → metainfo bytes), `catalog:passkeys` (set). A publish writes the bytes,
+//! then the summary, each only if absent (HSETNX), so the first publish of a torrent wins.
 
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
@@ -54,8 +54,9 @@ impl RedisDb {
         meta: &[u8],
     ) -> Result<bool, PersistError> {
         let mut c = self.connection.clone();
-        // The metainfo first: a summary is only ever visible with its bytes in place.
-        let _: () = c.hset(META, key, meta).await.map_err(backend)?;
+        // The metainfo first, so a summary is only ever visible with its bytes in place; both
+        // only if absent, so a torrent published again keeps its first bytes.
+        let _: bool = c.hset_nx(META, key, meta).await.map_err(backend)?;
         let new: bool = c.hset_nx(SUMMARIES, key, summary).await.map_err(backend)?;
         Ok(new)
     }
