@@ -156,7 +156,7 @@ fn status_and_catalog_pages_render_in_chromium() {
     let port = tracker.port;
     for (name, len) in [
         ("debian-12.iso", 3_000_000u64),
-        ("notes <b>bold</b>.txt", 40_000),
+        ("notes <b>bold.txt", 40_000),
         ("alpine.tar", 900_000),
     ] {
         let (status, body) = http(
@@ -203,7 +203,7 @@ fn status_and_catalog_pages_render_in_chromium() {
     ] {
         assert!(catalog.contains(name), "{name} listed");
     }
-    assert!(!catalog.contains("<b>bold</b>"), "names are escaped");
+    assert!(!catalog.contains("<b>bold"), "names are escaped");
     // The search form submits `q` by GET: what a person gets by typing "debian" and pressing Search.
     let found = dom(
         profile.path(),

@@ -7,6 +7,7 @@
 //! every front end calls) ← [`http`], [`udp`] and [`web`] (the servers) ← [`app`] (starts
 //! everything). No module imports one above it.
 #![forbid(unsafe_code)]
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod access;
 pub mod allowlist;
