@@ -199,7 +199,7 @@ fn status_and_catalog_pages_render_in_chromium() {
     for name in [
         "debian-12.iso",
         "alpine.tar",
-        "notes &lt;b&gt;bold&lt;/b&gt;.txt",
+        "notes &lt;b&gt;bold.txt",
     ] {
         assert!(catalog.contains(name), "{name} listed");
     }
