@@ -395,7 +395,9 @@ fn unreachable_redis_at_start_is_one_clear_error() {
 /// A request with a body on its own connection; returns (status, body).
 fn http_send(port: u16, method: &str, path: &str, headers: &[&str], body: &[u8]) -> (u16, Vec<u8>) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     let mut head = format!(
         "{method} {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
@@ -438,7 +440,10 @@ fn two_instances_on_one_redis_serve_one_catalog() {
         one.port,
         "POST",
         "/torrents",
-        &["Authorization: Bearer shared-token", "Content-Type: application/x-bittorrent"],
+        &[
+            "Authorization: Bearer shared-token",
+            "Content-Type: application/x-bittorrent",
+        ],
         meta,
     );
     assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
@@ -453,7 +458,10 @@ fn two_instances_on_one_redis_serve_one_catalog() {
     assert_eq!((status, bytes.as_slice()), (200, &meta[..]));
     // Deleted at two: gone at one.
     let auth = ["Authorization: Bearer shared-token"];
-    assert_eq!(http_send(two.port, "DELETE", &format!("/torrents/{hex}"), &auth, b"").0, 204);
+    assert_eq!(
+        http_send(two.port, "DELETE", &format!("/torrents/{hex}"), &auth, b"").0,
+        204
+    );
     let (_, list) = http_send(one.port, "GET", "/torrents?format=json", &[], b"");
     assert_eq!(list, b"[]");
 }

@@ -12,11 +12,11 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use super::{PersistError, Record};
 
 /// hex info-hash → JSON summary.
-const SUMMARIES: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("summaries");
+const SUMMARIES: TableDefinition<'static, &str, &[u8]> = TableDefinition::new("summaries");
 /// hex info-hash → metainfo bytes as published.
-const METAINFO: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("metainfo");
+const METAINFO: TableDefinition<'static, &str, &[u8]> = TableDefinition::new("metainfo");
 /// passkey → nothing.
-const PASSKEYS: TableDefinition<&str, ()> = TableDefinition::new("passkeys");
+const PASSKEYS: TableDefinition<'static, &str, ()> = TableDefinition::new("passkeys");
 
 /// The redb database of one tracker.
 pub struct EmbeddedDb {

@@ -7,7 +7,7 @@ use std::net::{SocketAddr, UdpSocket as StdUdpSocket};
 use std::sync::Arc;
 
 use metainfo::tracker::udp::{
-    AnnounceRequest, Request, ScrapeRequest, write_announce_reply, write_connect_reply,
+    AnnounceRequest, Request, ScrapeRequest, UdpError, write_announce_reply, write_connect_reply,
     write_error_reply, write_scrape_reply,
 };
 use tokio::net::UdpSocket;
@@ -87,7 +87,7 @@ impl Worker {
             Err(e) => {
                 if let Some(tid) = e.transaction_id {
                     self.tracker.count_bad_request(Protocol::Udp, false);
-                    write_error_reply(reply, tid, &e.error.to_string());
+                    write_error_reply(reply, tid, short_reason(&e.error));
                 }
                 return;
             }
@@ -150,6 +150,20 @@ impl Worker {
             Ok(stats) => write_scrape_reply(reply, s.transaction_id, &stats),
             Err(e) => write_error_reply(reply, s.transaction_id, &udp_reason(&e)),
         }
+    }
+}
+
+/// The error text for a datagram that did not parse: a few words, so the reply is never much
+/// larger than the request (no amplification).
+fn short_reason(e: &UdpError) -> &'static str {
+    match e {
+        UdpError::BadProtocolId => "bad protocol id",
+        UdpError::BadAction(_) => "unknown action",
+        UdpError::BadEvent(_) => "bad event",
+        UdpError::BadScrapeLength(_) => "bad scrape length",
+        UdpError::TooManyHashes(_) => "too many hashes",
+        UdpError::TruncatedOption | UdpError::UrlDataTooLong => "bad options",
+        _ => "malformed request",
     }
 }
 
