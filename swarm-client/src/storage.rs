@@ -336,13 +336,16 @@ impl Storage {
         let Ok(size) = self.piece_size(piece) else {
             return false;
         };
-        self.geometry.block_spans(piece, 0, size).iter().all(|span| {
-            span.len == 0
-                || self.files.get(span.file_index).is_some_and(|slot| {
-                    slot.length_at_open
-                        .is_some_and(|had| had >= span.file_offset + span.len)
-                })
-        })
+        self.geometry
+            .block_spans(piece, 0, size)
+            .iter()
+            .all(|span| {
+                span.len == 0
+                    || self.files.get(span.file_index).is_some_and(|slot| {
+                        slot.length_at_open
+                            .is_some_and(|had| had >= span.file_offset + span.len)
+                    })
+            })
     }
 
     /// Current size and modification time of every file (`None` if it cannot be read), in

@@ -26,6 +26,14 @@ struct Entry {
     seed: bool,
 }
 
+impl Entry {
+    /// May this address be dialled at `now`?
+    fn dialable(&self, now: Instant, skip_seeds: bool) -> bool {
+        let useless = skip_seeds && self.seed;
+        !(self.connected || self.banned || useless) && self.retry_at <= now
+    }
+}
+
 /// Known peer addresses of one torrent.
 #[derive(Debug, Default)]
 pub struct AddressBook {
@@ -57,9 +65,7 @@ impl AddressBook {
         let due: Vec<SocketAddr> = self
             .entries
             .iter()
-            .filter(|(_, e)| {
-                !e.connected && !e.banned && e.retry_at <= now && !(skip_seeds && e.seed)
-            })
+            .filter(|(_, e)| e.dialable(now, skip_seeds))
             .map(|(a, _)| *a)
             .take(limit)
             .collect();
