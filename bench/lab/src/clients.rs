@@ -182,10 +182,8 @@ pub struct ClientStats {
     pub failed_bytes: Option<u64>,
     pub pieces: Option<u32>,
     pub complete_at: Option<Instant>,
-    /// Successful announces (swarm).
-    pub announces: Option<u32>,
+    /// Failed announces the client reported (swarm).
     pub tracker_errors: u32,
-    pub last_error: Option<String>,
 }
 
 impl ClientStats {
@@ -199,7 +197,6 @@ impl ClientStats {
         add(&mut self.uploaded, old.uploaded);
         add(&mut self.downloaded, old.downloaded);
         add(&mut self.failed_bytes, old.failed_bytes);
-        add(&mut self.announces, old.announces);
         self.tracker_errors += old.tracker_errors;
         if self.complete_at.is_none() {
             self.complete_at = old.complete_at;
@@ -235,11 +232,7 @@ pub fn parse_line(client: Client, line: &str, piece_length: u64, stats: &mut Cli
         "complete" => {
             stats.complete_at.get_or_insert_with(Instant::now);
         }
-        "tracker_announced" => *stats.announces.get_or_insert(0) += 1,
         "tracker_error" => stats.tracker_errors += 1,
-        "error" => {
-            stats.last_error = v.get("message").or(v.get("error")).map(|m| m.to_string());
-        }
         _ => {}
     }
 }
@@ -438,7 +431,7 @@ mod tests {
         );
         parse_line(
             Client::Swarm,
-            r#"{"event":"tracker_announced","url":"x","peers":3}"#,
+            r#"{"event":"tracker_error","url":"x","error":"refused"}"#,
             pl,
             &mut s,
         );
@@ -449,7 +442,7 @@ mod tests {
             (Some(10), Some(20), Some(3))
         );
         assert_eq!(s.failed_bytes, Some(pl));
-        assert_eq!(s.announces, Some(1));
+        assert_eq!(s.tracker_errors, 1);
         assert!(s.complete_at.is_some());
     }
 

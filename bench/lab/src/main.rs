@@ -178,11 +178,15 @@ fn run_cmd(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let interrupted = Arc::new(AtomicBool::new(false));
+    // The first Ctrl-C/SIGTERM asks the run to stop and tear down; a second one exits at
+    // once (peers die with the lab; the next run removes the namespaces).
     for sig in [
         signal_hook::consts::SIGINT,
         signal_hook::consts::SIGTERM,
         signal_hook::consts::SIGHUP,
     ] {
+        signal_hook::flag::register_conditional_shutdown(sig, 1, interrupted.clone())
+            .context("cannot handle signals")?;
         signal_hook::flag::register(sig, interrupted.clone()).context("cannot handle signals")?;
     }
     for ns in topology::clean_stale() {

@@ -55,8 +55,9 @@ pub struct Report {
     pub events: Vec<Event>,
     pub timeline: Timeline,
     pub delay_lines: BTreeMap<String, LineStats>,
-    /// Connections to the tracker, from all hosts.
-    pub tracker_connections: u64,
+    /// HTTP announces the tracker received, from all hosts (counted by an iptables rule on
+    /// its host).
+    pub tracker_announces: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Default)]
@@ -108,8 +109,10 @@ pub struct HostReport {
     pub client_uploaded: Option<u64>,
     pub client_downloaded: Option<u64>,
     pub client_failed_bytes: Option<u64>,
-    pub announces: Option<u32>,
-    pub tracker_connections: Option<u64>,
+    /// HTTP announces the tracker received from it.
+    pub tracker_announces: Option<u64>,
+    /// Announces that failed, as the client reports them (swarm).
+    pub tracker_errors: u32,
     /// Pieces it held at the end, per the observer.
     pub pieces_seen: u32,
     pub exit: Option<String>,
@@ -142,6 +145,12 @@ pub struct Diagnosis {
     pub tail_secs: Option<f64>,
     /// What the leechers received on the wire ÷ (N·F): above ~1.05, data crossed twice.
     pub received_over_nf: Option<f64>,
+    /// When the running leechers first held every piece between them (without the seeder);
+    /// a seeder that sends each piece once gets there at F/u_s (÷ the ceiling).
+    pub first_full_copy_secs: Option<f64>,
+    /// Leechers' uploads (payload estimated from the wire) ÷ F: least, median, most. A wide
+    /// spread means some leechers served far more than others.
+    pub leecher_upload_over_f: Option<[f64; 3]>,
     /// Sentences for the text report.
     pub notes: Vec<String>,
 }
@@ -264,6 +273,24 @@ pub fn diagnose(report: &mut Report) {
             }
         }
     }
+    let pieces = report.pieces;
+    report.diagnosis.first_full_copy_secs = report
+        .timeline
+        .t
+        .iter()
+        .zip(&report.timeline.leecher_union)
+        .find(|(_, u)| **u == pieces)
+        .map(|(t, _)| *t);
+    let mut ups: Vec<f64> = report
+        .hosts
+        .iter()
+        .filter(|h| h.role == Role::Leech)
+        .map(|h| h.wire_sent as f64 * crate::topology::ceiling() / report.file_bytes.max(1) as f64)
+        .collect();
+    ups.sort_by(f64::total_cmp);
+    if let (Some(lo), Some(mid), Some(hi)) = (ups.first(), median(&ups), ups.last()) {
+        report.diagnosis.leecher_upload_over_f = Some([*lo, mid, *hi]);
+    }
     let received: u64 = report
         .hosts
         .iter()
@@ -313,6 +340,22 @@ fn notes(r: &Report) -> Vec<String> {
     }
     if d.ramp_80_secs.is_none() && r.all_done_secs.is_some() && d.upload_utilization.is_some() {
         notes.push("total upload never reached 80 % of capacity".to_string());
+    }
+    let copy_time = r.bound.seeder_term / r.ceiling;
+    if let Some(t) = d.first_full_copy_secs
+        && r.bound.seeder_term > 0.0
+        && t > 1.25 * copy_time
+    {
+        notes.push(format!(
+            "the leechers held a full copy between them only after {t:.1} s; a seeder sending each piece once gives them one by {copy_time:.1} s"
+        ));
+    }
+    if let Some([lo, _, hi]) = d.leecher_upload_over_f
+        && hi > 2.0 * lo.max(0.05)
+    {
+        notes.push(format!(
+            "uneven upload: one leecher sent {lo:.2} × F, another {hi:.2} × F"
+        ));
     }
     if let (Some(tail), Some(t)) = (d.tail_secs, r.all_done_secs)
         && tail > 0.2 * t

@@ -114,12 +114,19 @@ fn availability(r: &Report, area: &Area, x_max: f64) -> anyhow::Result<()> {
         .margin(8)
         .x_label_area_size(30)
         .y_label_area_size(50)
+        .right_y_label_area_size(50)
         .build_cartesian_2d(0f64..x_max, 0f64..y_max)
-        .map_err(err)?;
+        .map_err(err)?
+        .set_secondary_coord(0f64..x_max, 0f64..1.6f64);
     chart
         .configure_mesh()
         .x_desc("seconds")
         .y_desc("copies per piece")
+        .draw()
+        .map_err(err)?;
+    chart
+        .configure_secondary_axes()
+        .y_desc("share of the pieces")
         .draw()
         .map_err(err)?;
     let series = |v: &[f64]| {
@@ -134,7 +141,7 @@ fn availability(r: &Report, area: &Area, x_max: f64) -> anyhow::Result<()> {
             BLUE.stroke_width(2),
         ))
         .map_err(err)?
-        .label("distributed copies (min + share above min)")
+        .label("distributed copies (min + share above min; left axis)")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE.stroke_width(2)));
     chart
         .draw_series(LineSeries::new(
@@ -142,7 +149,7 @@ fn availability(r: &Report, area: &Area, x_max: f64) -> anyhow::Result<()> {
             GREEN.stroke_width(2),
         ))
         .map_err(err)?
-        .label("mean copies")
+        .label("mean copies (left axis)")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], GREEN.stroke_width(2)));
     let pieces = r.pieces.max(1) as f64;
     let union: Vec<f64> = tl
@@ -151,11 +158,17 @@ fn availability(r: &Report, area: &Area, x_max: f64) -> anyhow::Result<()> {
         .map(|&u| u as f64 / pieces)
         .collect();
     chart
-        .draw_series(LineSeries::new(series(&union), BLACK.stroke_width(1)))
+        .draw_secondary_series(LineSeries::new(series(&union), BLACK.stroke_width(1)))
         .map_err(err)?
-        .label("share of pieces the leechers hold together (1 = a full copy)")
+        .label("pieces the running leechers hold together (right axis; 1 = a full copy)")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK));
-    legend_at(&mut chart, SeriesLabelPosition::UpperLeft)
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(err)
 }
 
 fn upload(r: &Report, area: &Area, x_max: f64) -> anyhow::Result<()> {

@@ -156,14 +156,23 @@ fn write_all(r: &Report, o: &mut String) -> std::fmt::Result {
     )?;
     writeln!(
         o,
-        "upload capacity used until the last completion: {} in all, seeder {}, leechers {}; leechers received {} × N·F; tracker connections {}",
+        "upload capacity used until the last completion: {} in all, seeder {}, leechers {}; leechers received {} × N·F; announces {}",
         pct(d.upload_utilization),
         pct(d.seeder_utilization),
         pct(d.leecher_utilization),
         d.received_over_nf
             .map(|x| format!("{x:.2}"))
             .unwrap_or("–".into()),
-        r.tracker_connections
+        r.tracker_announces
+    )?;
+    writeln!(
+        o,
+        "first full copy among the leechers at {} (one copy from the seeder takes {:.1} s); leechers' upload ÷ F least / median / most: {}",
+        opt(d.first_full_copy_secs),
+        r.bound.seeder_term / r.ceiling,
+        d.leecher_upload_over_f
+            .map(|[a, b, c]| format!("{a:.2} / {b:.2} / {c:.2}"))
+            .unwrap_or("–".into())
     )?;
     for n in &d.notes {
         writeln!(o, "  note: {n}")?;
@@ -197,14 +206,14 @@ fn write_all(r: &Report, o: &mut String) -> std::fmt::Result {
             h.client_failed_bytes
                 .map(|b| b.to_string())
                 .unwrap_or("?".into()),
-            h.tracker_connections
+            h.tracker_announces
                 .map(|n| n.to_string())
                 .unwrap_or("–".into()),
         )?;
     }
     writeln!(
         o,
-        "(up/down: Ethernet bytes on the host's link; annc: its connections to the tracker)"
+        "(up/down: Ethernet bytes on the host's link; annc: HTTP announces the tracker received from it)"
     )?;
     Ok(())
 }

@@ -18,6 +18,12 @@ impl Session<'_> {
     /// Stops every process, the observer, the sampler and the delay lines; returns the
     /// traffic samples.
     pub(super) fn shutdown(&mut self) -> Vec<Sample> {
+        // Every peer gets SIGTERM at once, then each has up to 5 s to exit.
+        for h in &self.hosts {
+            if let Some(p) = h.proc.as_ref() {
+                p.signal(libc::SIGTERM);
+            }
+        }
         for h in &mut self.hosts {
             h.stop_process(Duration::from_secs(5));
         }
@@ -170,7 +176,7 @@ impl Session<'_> {
             events: self.events.clone(),
             timeline: self.timeline(samples),
             delay_lines: self.line_stats.clone(),
-            tracker_connections: self.announces.values().sum(),
+            tracker_announces: self.announces.values().sum(),
         }
     }
 
@@ -197,8 +203,8 @@ impl Session<'_> {
             } else {
                 s.failed_bytes
             },
-            announces: s.announces,
-            tracker_connections: self.announces.get(&h.spec.ip).copied(),
+            tracker_announces: self.announces.get(&h.spec.ip).copied(),
+            tracker_errors: s.tracker_errors,
             pieces_seen: self.last_counts.get(i).copied().unwrap_or(0),
             exit: h.exit.clone(),
         }

@@ -141,7 +141,8 @@ impl Session<'_> {
         Ok(())
     }
 
-    /// Starts the seeders and waits until the observer sees each one holding every piece.
+    /// Starts the seeders and waits until the observer sees each one holding every piece and
+    /// the tracker has had its announce.
     fn start_seeders(&mut self, net: &Network) -> anyhow::Result<()> {
         let name = self.meta.info.name.clone();
         let master = self.meta_path.with_file_name(&name);
@@ -160,8 +161,17 @@ impl Session<'_> {
         let end = Instant::now() + SEEDER_READY;
         loop {
             self.check_interrupt()?;
+            // Ready: serving every piece, and known to the tracker (as a seeder of a real
+            // swarm would be long before a crowd arrives).
+            let announced = net.announces(0);
             let waiting: Vec<usize> = (0..self.hosts.len())
-                .filter(|&i| self.hosts[i].spec.role == Role::Seed && !self.serving_all(i))
+                .filter(|&i| self.hosts[i].spec.role == Role::Seed)
+                .filter(|&i| {
+                    !self.serving_all(i)
+                        || announced
+                            .get(&self.hosts[i].spec.ip)
+                            .is_none_or(|&n| n == 0)
+                })
                 .collect();
             if waiting.is_empty() {
                 return Ok(());
@@ -186,7 +196,7 @@ impl Session<'_> {
                     names.join(", ")
                 );
             }
-            std::thread::sleep(Duration::from_millis(100));
+            std::thread::sleep(Duration::from_millis(250));
         }
     }
 

@@ -117,7 +117,7 @@ impl Session<'_> {
                 p.signal(plan.signal.number());
             }
             h.stop_process(Duration::from_secs(5));
-            h.restart_at = Some(elapsed + kill.down);
+            h.restart_at = Some(self.t0.elapsed() + kill.down);
             let what = format!(
                 "churn: {} killed (SIG{}), back in {:.1} s",
                 h.spec.name,
