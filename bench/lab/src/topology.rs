@@ -345,12 +345,10 @@ pub fn owner_pid(ns: &str) -> Option<i32> {
     digits.parse().ok()
 }
 
-/// Whether `pid` is a running lab (or, conservatively, any process we cannot inspect).
+/// Whether the run `pid` may still be alive: any process with that PID counts (a reused PID
+/// only delays the cleanup until it is gone; a live run is never torn down).
 fn lab_alive(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/comm")) {
-        Ok(comm) => comm.trim() == "lab",
-        Err(_) => false,
-    }
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
 
 #[cfg(test)]
