@@ -19,7 +19,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use thiserror::Error;
 
-use crate::{FileEntry, Info, MAX_FILES, MAX_PIECE_LENGTH, Metainfo, MetainfoError, PathProblem};
+use crate::{
+    FileEntry, GeometryError, Info, MAX_FILES, MAX_PIECE_LENGTH, Metainfo, MetainfoError,
+    PathProblem, PieceGeometry,
+};
 
 /// Options for [`create`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -96,6 +99,9 @@ pub enum CreateError {
     /// The requested piece length is zero or too large.
     #[error("piece length {0} is out of range (1 to {MAX_PIECE_LENGTH} bytes)")]
     InvalidPieceLength(u64),
+    /// The input cannot be cut into pieces of that length (too many pieces).
+    #[error(transparent)]
+    Geometry(GeometryError),
     /// The result would not be valid metainfo.
     #[error(transparent)]
     Invalid(#[from] MetainfoError),
@@ -162,7 +168,10 @@ pub fn create_with_report(
     if piece_length == 0 || piece_length > MAX_PIECE_LENGTH {
         return Err(CreateError::InvalidPieceLength(piece_length));
     }
-    let pieces = hash::hash_pieces(&listing.files, piece_length, &progress)?;
+    let geometry =
+        PieceGeometry::from_lengths(piece_length, listing.files.iter().map(|file| file.length))
+            .map_err(CreateError::Geometry)?;
+    let pieces = hash::hash_pieces(&listing.files, &geometry, &progress)?;
     crate::validate::check_piece_count(total_length, piece_length, pieces.len())?;
     let info = Info {
         files: file_entries(&name, &listing.files),

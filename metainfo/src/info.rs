@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use crate::PieceGeometry;
+
 /// What the info dictionary describes: the payload's name, pieces and files.
 ///
 /// Built only through parsing ([`crate::Metainfo::from_bytes`]) or creation
@@ -63,18 +65,10 @@ impl Info {
         u32::try_from(self.pieces.len()).unwrap_or(u32::MAX)
     }
 
-    /// Size of piece `index` in bytes: `piece_length`, except that the last piece may be
-    /// shorter. Zero for an index past the end.
-    pub fn piece_size(&self, index: u32) -> u32 {
-        let count = self.piece_count();
-        if index >= count {
-            return 0;
-        }
-        let start = u64::from(index) * self.piece_length;
-        let size = self
-            .piece_length
-            .min(self.total_length().saturating_sub(start));
-        u32::try_from(size).unwrap_or(u32::MAX)
+    /// How the payload is cut into pieces and laid out in the files (piece sizes, piece ↔
+    /// file spans). Builds a [`PieceGeometry`]: keep it rather than call this per piece.
+    pub fn geometry(&self) -> PieceGeometry {
+        PieceGeometry::new(self)
     }
 
     /// The expected SHA-1 of piece `index`.
@@ -114,9 +108,11 @@ mod tests {
         let info = two_files();
         assert_eq!(info.total_length(), 10);
         assert_eq!(info.piece_count(), 3);
-        assert_eq!(info.piece_size(0), 4);
-        assert_eq!(info.piece_size(2), 2);
-        assert_eq!(info.piece_size(3), 0);
+        let geometry = info.geometry();
+        assert_eq!(geometry.piece_count(), 3);
+        assert_eq!(geometry.piece_size(0), 4);
+        assert_eq!(geometry.piece_size(2), 2);
+        assert_eq!(geometry.piece_size(3), 0);
         assert_eq!(info.piece_hash(1), Some(&[1; 20]));
         assert_eq!(info.piece_hash(3), None);
     }

@@ -13,7 +13,7 @@
 //! too ([`finish`]), and the results are checked against the `sha1` crate in the tests.
 
 /// How many messages are hashed side by side.
-pub(crate) const LANES: usize = 4;
+pub const LANES: usize = 4;
 
 /// Bytes in a SHA-1 block.
 pub(crate) const BLOCK: usize = 64;
@@ -65,17 +65,20 @@ pub(crate) fn compress(states: &mut [State], blocks: &[&[[u8; BLOCK]]]) {
     debug_assert_eq!(states.len(), blocks.len());
     debug_assert!(blocks.iter().all(|lane| lane.len() == blocks[0].len()));
     #[cfg(target_arch = "x86_64")]
-    if shani::available() {
-        match (states, blocks) {
-            (&mut [ref mut a], &[x]) => return shani::compress([a], [x]),
-            (&mut [ref mut a, ref mut b], &[x, y]) => return shani::compress([a, b], [x, y]),
+    {
+        let done = match (&mut *states, blocks) {
+            (&mut [ref mut a], &[x]) => shani::compress([a], [x]),
+            (&mut [ref mut a, ref mut b], &[x, y]) => shani::compress([a, b], [x, y]),
             (&mut [ref mut a, ref mut b, ref mut c], &[x, y, z]) => {
-                return shani::compress([a, b, c], [x, y, z]);
+                shani::compress([a, b, c], [x, y, z])
             }
             (&mut [ref mut a, ref mut b, ref mut c, ref mut d], &[x, y, z, w]) => {
-                return shani::compress([a, b, c, d], [x, y, z, w]);
+                shani::compress([a, b, c, d], [x, y, z, w])
             }
-            (states, blocks) => return one_by_one(states, blocks),
+            _ => false,
+        };
+        if done {
+            return;
         }
     }
     one_by_one(states, blocks);
@@ -127,11 +130,19 @@ mod shani {
             && std::arch::is_x86_feature_detected!("sse4.1")
     }
 
-    /// Safe entry point; only called after [`available`] said yes.
-    pub(super) fn compress<const N: usize>(states: [&mut State; N], blocks: [&[[u8; BLOCK]]; N]) {
-        // SAFETY: the caller checked with `available()` that the CPU has every target
-        // feature `compress_lanes` is compiled for.
-        unsafe { compress_lanes(states, blocks) }
+    /// Runs the lanes with the SHA instructions if this CPU has them; false (and nothing
+    /// done) if it does not. Sound whoever calls it: the check is here, next to the `unsafe`.
+    pub(super) fn compress<const N: usize>(
+        states: [&mut State; N],
+        blocks: [&[[u8; BLOCK]]; N],
+    ) -> bool {
+        if !available() {
+            return false;
+        }
+        // SAFETY: `available()` just confirmed the CPU has every target feature
+        // `compress_lanes` is compiled for.
+        unsafe { compress_lanes(states, blocks) };
+        true
     }
 
     /// Four message words of `block` (words `4q..4q+4`), in the order the SHA instructions

@@ -178,7 +178,7 @@ fn multi_file_offsets_and_zero_length_files() {
             ("root/e".into(), 5, 4)
         ]
     );
-    assert_eq!(meta.info.piece_size(2), 3);
+    assert_eq!(meta.info.geometry().piece_size(2), 3);
     assert!(!meta.info.single_file);
     assert_eq!(
         meta.info.files[1].relative_path(),

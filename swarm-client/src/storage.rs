@@ -1,5 +1,5 @@
 //! Torrent data on disk: the files of a torrent under a download directory, addressed by
-//! piece through the [`metainfo::PieceMap`].
+//! piece through the torrent's [`metainfo::PieceGeometry`].
 //!
 //! Files are created sparse (`set_len`) when the storage is opened, existing files are kept
 //! (a short one is extended, never truncated), and all I/O is positional
@@ -12,11 +12,13 @@ use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+
+use parking_lot::{Mutex, MutexGuard};
 
 use bytes::Bytes;
-use metainfo::{Info, PieceMap};
+use metainfo::{Info, PieceGeometry};
 
 /// How many files a [`Storage`] keeps open at once.
 pub const DEFAULT_OPEN_FILES: usize = 128;
@@ -112,10 +114,7 @@ pub struct Storage {
     root: PathBuf,
     access: Access,
     files: Vec<FileSlot>,
-    map: PieceMap,
-    piece_length: u64,
-    total_length: u64,
-    piece_count: u32,
+    geometry: PieceGeometry,
     handles: Mutex<HandleCache>,
     /// Page-cache-bypassing writes of aligned spans, when asked for.
     direct: Option<direct::DirectWrites>,
@@ -183,10 +182,7 @@ impl Storage {
             root: canonical_root,
             access,
             files,
-            map: PieceMap::new(info),
-            piece_length: info.piece_length,
-            total_length: info.total_length(),
-            piece_count: info.piece_count(),
+            geometry: info.geometry(),
             handles: Mutex::new(handles),
             direct: None,
         })
@@ -219,23 +215,25 @@ impl Storage {
         &self.root
     }
 
+    /// The torrent's pieces and how they map onto its files.
+    pub fn geometry(&self) -> &PieceGeometry {
+        &self.geometry
+    }
+
     /// Number of pieces in the torrent.
     pub fn piece_count(&self) -> u32 {
-        self.piece_count
+        self.geometry.piece_count()
     }
 
     /// Size in bytes of piece `piece` (the last one may be short).
     pub fn piece_size(&self, piece: u32) -> Result<u32, StorageError> {
-        if piece >= self.piece_count {
+        if piece >= self.geometry.piece_count() {
             return Err(StorageError::PieceOutOfRange {
                 piece,
-                count: self.piece_count,
+                count: self.geometry.piece_count(),
             });
         }
-        let start = u64::from(piece) * self.piece_length;
-        let size = self.piece_length.min(self.total_length - start);
-        // A piece length is bounded by the metainfo parser far below 4 GiB.
-        Ok(u32::try_from(size).unwrap_or(u32::MAX))
+        Ok(self.geometry.piece_size(piece))
     }
 
     /// Number of files in the torrent.
@@ -260,7 +258,7 @@ impl Storage {
             });
         }
         let mut rest = data;
-        for span in self.map.spans(piece, 0, size) {
+        for span in self.geometry.spans(piece, 0, size) {
             let Ok(len) = usize::try_from(span.len) else {
                 continue;
             };
@@ -338,7 +336,7 @@ impl Storage {
         let Ok(size) = self.piece_size(piece) else {
             return false;
         };
-        self.map.spans(piece, 0, size).iter().all(|span| {
+        self.geometry.spans(piece, 0, size).iter().all(|span| {
             span.len == 0
                 || self.files.get(span.file_index).is_some_and(|slot| {
                     slot.length_at_open
@@ -364,7 +362,7 @@ impl Storage {
     fn read_spans(&self, piece: u32, begin: u32, buf: &mut [u8]) -> Result<(), StorageError> {
         let len = u32::try_from(buf.len()).unwrap_or(u32::MAX);
         let mut rest = buf;
-        for span in self.map.spans(piece, begin, len) {
+        for span in self.geometry.spans(piece, begin, len) {
             let Ok(span_len) = usize::try_from(span.len) else {
                 continue;
             };
@@ -406,10 +404,7 @@ impl Storage {
     }
 
     fn cache(&self) -> MutexGuard<'_, HandleCache> {
-        // A panic while holding the lock cannot leave the cache inconsistent.
-        self.handles
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.handles.lock()
     }
 }
 

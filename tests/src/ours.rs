@@ -40,11 +40,16 @@ impl Tracker {
 /// free port.
 /// Wait for it with [`Proc::wait_success`]; its JSON events are in `proc.out`.
 pub fn swarm_get(meta: &Path, out_dir: &Path, peers: &[String], extra: &[&str]) -> Proc {
+    swarm_get_all(&[meta], out_dir, peers, extra)
+}
+
+/// `swarm get META... -o OUT ...`: several torrents in one process (see [`swarm_get`]).
+pub fn swarm_get_all(metas: &[&Path], out_dir: &Path, peers: &[String], extra: &[&str]) -> Proc {
     let port = free_port();
     std::fs::create_dir_all(out_dir).expect("create swarm output dir");
     let mut cmd = Command::new(bin("swarm"));
     cmd.arg("get")
-        .arg(meta)
+        .args(metas)
         .arg("-o")
         .arg(out_dir)
         .arg("--port")
@@ -65,12 +70,19 @@ pub fn swarm_get_seed(meta: &Path, data_dir: &Path, peers: &[String]) -> Proc {
     proc
 }
 
-/// `swarm seed DIR --port PORT --bind 127.0.0.1 --json` (DIR holds the data and the metainfo `swarm get` saved).
+/// `swarm seed DIR --port PORT --bind 127.0.0.1 --json` (DIR was downloaded into by
+/// `swarm get`, or holds metainfo files with their data beside them).
 pub fn swarm_seed(dir: &Path) -> Proc {
+    swarm_seed_all(&[dir])
+}
+
+/// `swarm seed PATH... --port PORT --bind 127.0.0.1 --json`: metainfo files and folders,
+/// all seeded by one process on one port. Returns once it listens.
+pub fn swarm_seed_all(paths: &[&Path]) -> Proc {
     let port = free_port();
     let mut cmd = Command::new(bin("swarm"));
     cmd.arg("seed")
-        .arg(dir)
+        .args(paths)
         .arg("--port")
         .arg(port.to_string())
         .args(["--bind", "127.0.0.1", "--json"]);

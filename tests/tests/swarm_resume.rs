@@ -29,10 +29,20 @@ fn verified(proc: &Proc) -> u64 {
         .unwrap_or(0)
 }
 
+/// The state directory the tests' `swarm get`s share (resume records live there).
+fn state_dir(tmp: &Path) -> String {
+    tmp.join("state").display().to_string()
+}
+
 /// Starts a download from a slow honest peer and waits until 30–70 % is verified.
-fn start_slow_download(t: &TestTorrent, out: &Path) -> (FakePeer, Proc) {
+fn start_slow_download(t: &TestTorrent, tmp: &Path, out: &Path) -> (FakePeer, Proc) {
     let slow = FakePeer::start_throttled(t, Mode::Honest, Duration::from_millis(25));
-    let get = swarm_get(&t.meta, out, &[slow.addr()], &[]);
+    let get = swarm_get(
+        &t.meta,
+        out,
+        &[slow.addr()],
+        &["--state-dir", &state_dir(tmp)],
+    );
     let reached = wait_until(LONG, || verified(&get) >= t.total_length * 3 / 10);
     assert!(reached, "download progressed: {}", get.out.tail(10));
     assert!(
@@ -45,7 +55,12 @@ fn start_slow_download(t: &TestTorrent, out: &Path) -> (FakePeer, Proc) {
 /// Finishes the download from a fast seeder and returns the bytes it fetched.
 fn finish_download(t: &TestTorrent, tmp: &Path, out: &Path) -> u64 {
     let seed = swarm_get_seed(&t.meta, &tmp.join("seed"), &[]);
-    let mut get = swarm_get(&t.meta, out, &[seed.addr()], &[]);
+    let mut get = swarm_get(
+        &t.meta,
+        out,
+        &[seed.addr()],
+        &["--state-dir", &state_dir(tmp)],
+    );
     get.wait_success(LONG);
     assert!(same_contents(&t.payload, &out.join("payload.bin")));
     let done = done_event(&get).expect("done event");
@@ -58,7 +73,7 @@ fn kill_9_at_half_then_restart_fetches_only_the_rest() {
     let tmp = tempfile::tempdir().unwrap();
     let t = torrent(tmp.path(), 31);
     let out = tmp.path().join("out");
-    let (_slow, mut get) = start_slow_download(&t, &out);
+    let (_slow, mut get) = start_slow_download(&t, tmp.path(), &out);
     get.guard.kill9();
     // The partial file is never taken for the complete one.
     assert!(!same_contents(&t.payload, &out.join("payload.bin")));
@@ -76,19 +91,29 @@ fn ctrl_c_saves_resume_and_exits_130() {
     let tmp = tempfile::tempdir().unwrap();
     let t = torrent(tmp.path(), 32);
     let out = tmp.path().join("out");
-    let (_slow, mut get) = start_slow_download(&t, &out);
+    let (_slow, mut get) = start_slow_download(&t, tmp.path(), &out);
     get.guard.signal("INT");
     let status = get
         .wait_exit(Duration::from_secs(30))
         .expect("exits after Ctrl-C");
     assert_eq!(status.code(), Some(130), "{}", get.out.tail(10));
-    let record = out
-        .join(".swarm")
-        .join(format!("{}.resume", t.info_hash_hex()));
+    // The record lives in the state directory, under the info-hash (and a folder key).
+    let records: Vec<_> = std::fs::read_dir(tmp.path().join("state/torrents"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(records.len(), 1, "{records:?}");
+    let name = records[0]
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .to_string();
+    assert!(name.starts_with(&t.info_hash_hex()), "{name}");
+    assert!(records[0].join("resume").is_file(), "resume record saved");
+    assert!(records[0].join("meta").is_file(), "metainfo copy saved");
     assert!(
-        record.is_file(),
-        "resume record saved at {}",
-        record.display()
+        !out.join(".swarm").exists(),
+        "nothing of swarm's in the download folder"
     );
     let done = done_event(&get).expect("summary printed on Ctrl-C");
     assert_eq!(done["complete"], false);

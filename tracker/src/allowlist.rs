@@ -2,9 +2,11 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
-use crate::store::InfoHash;
+use parking_lot::RwLock;
+
+use crate::domain::InfoHash;
 
 /// Why an allowlist file could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -38,8 +40,10 @@ impl Allowlist {
 
     /// Is `info_hash` served?
     pub fn allows(&self, info_hash: &InfoHash) -> bool {
-        let guard = self.hashes.read().unwrap_or_else(|p| p.into_inner());
-        guard.as_ref().is_none_or(|set| set.contains(info_hash))
+        self.hashes
+            .read()
+            .as_ref()
+            .is_none_or(|set| set.contains(info_hash))
     }
 
     /// Re-read the file; on error the previous list stays in force. Returns the entry count.
@@ -49,7 +53,7 @@ impl Allowlist {
         };
         let set = Arc::new(load(path)?);
         let count = set.len();
-        *self.hashes.write().unwrap_or_else(|p| p.into_inner()) = Some(set);
+        *self.hashes.write() = Some(set);
         Ok(Some(count))
     }
 }

@@ -13,7 +13,8 @@ use crate::config::Config;
 use crate::core::Tracker;
 use crate::http::{handlers, server};
 use crate::shutdown::Shutdown;
-use crate::store::{AnyStore, StoreConfig, StoreError};
+use crate::store::any::AnyStore;
+use crate::store::{StoreConfig, StoreError};
 use crate::udp::connection_id::ConnectionIds;
 use crate::{sweeper, udp};
 
@@ -83,6 +84,7 @@ pub async fn start(config: Config, shutdown: Shutdown) -> Result<Running, StartE
     let sweep_every = config.sweep_every();
     let udp_workers = 2 * config.threads.unwrap_or(2).max(1) + 2;
     let tracker = Arc::new(Tracker {
+        policy: config.announce_policy(),
         config,
         store,
         allowlist,

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use crate::domain::AnnouncePolicy;
+
 /// HTTP and UDP BitTorrent tracker.
 ///
 /// Serves BEP 3/23/7 announces and BEP 48 scrapes over HTTP (`/announce`, `/scrape`,
@@ -64,7 +66,8 @@ pub struct Config {
     #[arg(long, env = "TRACKER_PEER_IDS")]
     pub peer_ids: bool,
 
-    /// Honour the `ip` announce parameter (otherwise the connection's source address is used).
+    /// Honour the address a client claims (HTTP `ip` parameter, UDP `ip` field) when it is
+    /// of the same family as the request's source; otherwise the source address is used.
     #[arg(long, env = "TRACKER_TRUST_IP_PARAM")]
     pub trust_ip_param: bool,
 
@@ -129,9 +132,13 @@ impl Config {
         }
     }
 
-    /// `numwant` as asked by a client, defaulted and capped.
-    pub fn numwant(&self, asked: Option<u32>) -> usize {
-        asked.unwrap_or(self.default_numwant).min(self.max_numwant) as usize
+    /// The announce rules these flags set.
+    pub fn announce_policy(&self) -> AnnouncePolicy {
+        AnnouncePolicy {
+            trust_claimed_ip: self.trust_ip_param,
+            default_numwant: self.default_numwant,
+            max_numwant: self.max_numwant,
+        }
     }
 }
 
@@ -156,6 +163,6 @@ mod tests {
         assert_eq!(c.peer_ttl(), Duration::from_secs(3600));
         let off = Config::parse_from(["tracker", "--udp", "off", "--http", "127.0.0.1:1"]);
         assert!(off.udp_addrs().unwrap().is_empty());
-        assert_eq!(off.numwant(Some(10_000)), 200);
+        assert_eq!(off.announce_policy().numwant(Some(10_000)), 200);
     }
 }

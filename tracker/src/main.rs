@@ -1,4 +1,5 @@
 //! `tracker`: the HTTP + UDP BitTorrent tracker binary. See `tracker --help`.
+#![forbid(unsafe_code)]
 
 use anyhow::Context;
 use clap::Parser;
@@ -49,18 +50,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
 
 /// Many clients keep connections open: raise the soft open-file limit to the hard one.
 fn raise_open_file_limit() {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit/setrlimit only read and write the struct passed by pointer.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
-        {
-            limit.rlim_cur = limit.rlim_max;
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
-                tracing::debug!("could not raise the open-file limit");
-            }
-        }
+    if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
+        tracing::debug!("could not raise the open-file limit: {e}");
     }
 }

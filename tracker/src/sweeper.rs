@@ -1,18 +1,12 @@
 //! The background task that expires peers which stopped announcing.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use crate::core::Tracker;
+use crate::domain::unix_now;
 use crate::shutdown::Shutdown;
 use crate::store::Store;
-
-/// Seconds since the Unix epoch.
-pub fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
 
 /// Run the store's sweep every `every` until shutdown.
 pub async fn run(tracker: Arc<Tracker>, every: Duration, mut shutdown: Shutdown) {

@@ -140,23 +140,13 @@ fn valid_announce_answered_while_many_connections_idle() {
 
 /// Let this test process hold `want` descriptors (2,000 client + 2,000 server sockets).
 fn raise_fd_limit(want: u64) {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: plain syscalls on a struct we own.
-    unsafe {
-        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit), 0);
-        if limit.rlim_cur < want {
-            limit.rlim_cur = want.min(limit.rlim_max);
-            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
-        }
-        libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
+    let (soft, hard) = rlimit::getrlimit(rlimit::Resource::NOFILE).expect("getrlimit");
+    if soft < want {
+        let _ = rlimit::setrlimit(rlimit::Resource::NOFILE, want.min(hard), hard);
     }
+    let (soft, hard) = rlimit::getrlimit(rlimit::Resource::NOFILE).expect("getrlimit");
     assert!(
-        limit.rlim_cur >= want,
-        "open-file limit {} (hard {}) below {want}: raise it with `ulimit -n {want}`",
-        limit.rlim_cur,
-        limit.rlim_max
+        soft >= want,
+        "open-file limit {soft} (hard {hard}) below {want}: raise it with `ulimit -n {want}`"
     );
 }

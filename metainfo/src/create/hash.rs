@@ -16,6 +16,7 @@ use rayon::prelude::*;
 
 use super::CreateError;
 use super::walk::InputFile;
+use crate::PieceGeometry;
 use crate::sha1_lanes::{self, BLOCK, LANES, State};
 
 /// Bytes of pieces per parallel task (at least [`LANES`] pieces).
@@ -29,89 +30,59 @@ const _: () = assert!(LANE_CHUNK.is_multiple_of(BLOCK));
 /// How many files a task keeps open at once.
 const OPEN_FILES: usize = 8;
 
-/// The SHA-1 of every piece of the concatenation of `files`, in order. `progress` gets the
-/// number of bytes hashed as the work goes.
+/// The SHA-1 of every piece of `geometry`, whose files are `files` (in the same order).
+/// `progress` gets the number of bytes hashed as the work goes.
 pub(crate) fn hash_pieces(
     files: &[InputFile],
-    piece_length: u64,
+    geometry: &PieceGeometry,
     progress: &(impl Fn(u64) + Sync),
 ) -> Result<Vec<[u8; 20]>, CreateError> {
-    let layout = Layout::new(files, piece_length);
-    let pieces_per_task = (TASK_BYTES / piece_length).max(LANES as u64);
-    let task_count = layout.piece_count.div_ceil(pieces_per_task);
+    let piece_count = geometry.piece_count();
+    let pieces_per_task = u32::try_from(TASK_BYTES / u64::from(geometry.piece_length()))
+        .unwrap_or(u32::MAX)
+        .max(LANES as u32);
+    let task_count = piece_count.div_ceil(pieces_per_task);
     let hashes: Vec<Vec<[u8; 20]>> = (0..task_count)
         .into_par_iter()
         .map_init(
             || vec![0u8; LANES * LANE_CHUNK], // the lanes' buffers, reused from task to task
             |buffers, task| {
                 let first = task * pieces_per_task;
-                let last = (first + pieces_per_task).min(layout.piece_count);
-                layout.hash_range(files, first..last, buffers, progress)
+                let last = first.saturating_add(pieces_per_task).min(piece_count);
+                hash_range(geometry, files, first..last, buffers, progress)
             },
         )
         .collect::<Result<_, _>>()?;
     Ok(hashes.into_iter().flatten().collect())
 }
 
-/// Where each file sits in the concatenated payload.
-struct Layout {
-    piece_length: u64,
-    piece_count: u64,
-    total_length: u64,
-    /// Start offset of each file.
-    offsets: Vec<u64>,
-}
-
-impl Layout {
-    fn new(files: &[InputFile], piece_length: u64) -> Layout {
-        let mut offsets = Vec::with_capacity(files.len());
-        let mut total_length = 0;
-        for file in files {
-            offsets.push(total_length);
-            total_length += file.length;
-        }
-        Layout {
-            piece_length,
-            piece_count: total_length.div_ceil(piece_length),
-            total_length,
-            offsets,
-        }
+/// Hashes pieces `pieces`, [`LANES`] at a time, with `buffers` (`LANES * LANE_CHUNK` bytes)
+/// for the lanes' reads.
+fn hash_range(
+    geometry: &PieceGeometry,
+    files: &[InputFile],
+    pieces: Range<u32>,
+    buffers: &mut [u8],
+    progress: &(impl Fn(u64) + Sync),
+) -> Result<Vec<[u8; 20]>, CreateError> {
+    let mut reader = Reader {
+        geometry,
+        files,
+        open: Vec::with_capacity(OPEN_FILES),
+    };
+    let mut digests = Vec::with_capacity(pieces.len());
+    let mut first = pieces.start;
+    while first < pieces.end {
+        let last = first.saturating_add(LANES as u32).min(pieces.end);
+        let lanes = buffers
+            .chunks_exact_mut(LANE_CHUNK)
+            .zip(first..last)
+            .filter_map(|(buffer, piece)| Some(Lane::new(buffer, geometry.piece_bytes(piece)?)))
+            .collect();
+        digests.extend(hash_side_by_side(lanes, &mut reader, progress)?);
+        first = last;
     }
-
-    /// The payload bytes of piece `piece`.
-    fn piece_bytes(&self, piece: u64) -> Range<u64> {
-        let start = piece * self.piece_length;
-        start..(start + self.piece_length).min(self.total_length)
-    }
-
-    /// Hashes pieces `pieces`, [`LANES`] at a time, with `buffers` (`LANES * LANE_CHUNK` bytes)
-    /// for the lanes' reads.
-    fn hash_range(
-        &self,
-        files: &[InputFile],
-        pieces: Range<u64>,
-        buffers: &mut [u8],
-        progress: &(impl Fn(u64) + Sync),
-    ) -> Result<Vec<[u8; 20]>, CreateError> {
-        let mut reader = Reader {
-            layout: self,
-            files,
-            open: Vec::with_capacity(OPEN_FILES),
-        };
-        let mut digests = Vec::with_capacity((pieces.end - pieces.start) as usize);
-        let mut first = pieces.start;
-        while first < pieces.end {
-            let last = (first + LANES as u64).min(pieces.end);
-            let lanes = buffers
-                .chunks_exact_mut(LANE_CHUNK)
-                .zip(first..last)
-                .map(|(buffer, piece)| Lane::new(buffer, self.piece_bytes(piece)))
-                .collect();
-            digests.extend(hash_side_by_side(lanes, &mut reader, progress)?);
-            first = last;
-        }
-        Ok(digests)
-    }
+    Ok(digests)
 }
 
 /// One piece being hashed: its SHA-1 state and the bytes read but not hashed yet.
@@ -210,7 +181,7 @@ fn hash_side_by_side(
 
 /// Positional reads of payload bytes, keeping the last few files open.
 struct Reader<'a> {
-    layout: &'a Layout,
+    geometry: &'a PieceGeometry,
     files: &'a [InputFile],
     /// Open files by index, least recently opened first.
     open: Vec<(usize, File)>,
@@ -218,37 +189,25 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     /// Fills `buffer` with the payload bytes from `offset` on, across files.
-    fn read(&mut self, mut offset: u64, mut buffer: &mut [u8]) -> Result<(), CreateError> {
-        // The last file starting at or before `offset` (past any empty files there).
-        let mut index = self
-            .layout
-            .offsets
-            .partition_point(|&start| start <= offset)
-            .saturating_sub(1);
-        while !buffer.is_empty() {
-            let (Some(file), Some(&start)) =
-                (self.files.get(index), self.layout.offsets.get(index))
-            else {
-                debug_assert!(false, "read past the payload");
-                break; // past the last file: the caller never asks for that
+    fn read(&mut self, offset: u64, buffer: &mut [u8]) -> Result<(), CreateError> {
+        let end = offset + buffer.len() as u64;
+        let mut rest = buffer;
+        for span in self.geometry.byte_spans(offset..end) {
+            let Some(file) = self.files.get(span.file_index) else {
+                break; // the geometry was built from these files: never happens
             };
-            let within = offset - start;
-            let len = (file.length.saturating_sub(within)).min(buffer.len() as u64) as usize;
-            if len > 0 {
-                let (chunk, rest) = buffer.split_at_mut(len);
-                let handle = self.handle(index)?;
-                read_exact_at(handle, chunk, within).map_err(|e| {
-                    if e.kind() == io::ErrorKind::UnexpectedEof {
-                        CreateError::FileChanged(file.fs_path.clone())
-                    } else {
-                        CreateError::io(&file.fs_path, e)
-                    }
-                })?;
-                buffer = rest;
-                offset += len as u64;
-            }
-            index += 1;
+            let (chunk, tail) = std::mem::take(&mut rest).split_at_mut(span.len as usize);
+            rest = tail;
+            let handle = self.handle(span.file_index)?;
+            read_exact_at(handle, chunk, span.file_offset).map_err(|e| {
+                if e.kind() == io::ErrorKind::UnexpectedEof {
+                    CreateError::FileChanged(file.fs_path.clone())
+                } else {
+                    CreateError::io(&file.fs_path, e)
+                }
+            })?;
         }
+        debug_assert!(rest.is_empty(), "read past the payload");
         Ok(())
     }
 
@@ -315,7 +274,9 @@ mod tests {
             });
         }
         let reported = std::sync::atomic::AtomicU64::new(0);
-        let pieces = hash_pieces(&files, piece_length, &|bytes| {
+        let geometry =
+            PieceGeometry::from_lengths(piece_length, files.iter().map(|f| f.length)).unwrap();
+        let pieces = hash_pieces(&files, &geometry, &|bytes| {
             reported.fetch_add(bytes, std::sync::atomic::Ordering::Relaxed);
         })
         .unwrap();
@@ -350,7 +311,8 @@ mod tests {
             components: Vec::new(),
             length: 5000,
         }];
-        let result = hash_pieces(&files, 1024, &|_| {});
+        let geometry = PieceGeometry::from_lengths(1024, [5000]).unwrap();
+        let result = hash_pieces(&files, &geometry, &|_| {});
         assert!(matches!(result, Err(CreateError::FileChanged(_))));
     }
 

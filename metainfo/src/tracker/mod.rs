@@ -1,6 +1,7 @@
 //! Tracker reply formats shared by the tracker (encode) and the client (decode):
 //! announce replies (BEP 3, compact peers BEP 23, IPv6 `peers6` BEP 7), scrape replies
-//! (BEP 48) and compact peer strings.
+//! (BEP 48), compact peer strings, the announce [`Event`], and the whole BEP 15 UDP
+//! protocol ([`udp`]).
 //!
 //! Client side: [`AnnounceReply::decode`] turns a tracker's HTTP body into a typed reply;
 //! a tracker-reported `failure reason` comes back as [`ReplyError::Failure`].
@@ -12,7 +13,9 @@
 mod announce;
 mod compact;
 mod error;
+mod event;
 mod scrape;
+pub mod udp;
 
 pub use announce::{
     AnnounceReply, MAX_REPLY_LEN, Peer, PeerFormat, ReplyHead, encode_failure,
@@ -23,4 +26,5 @@ pub use compact::{
     decode_v4, decode_v6, push_compact,
 };
 pub use error::ReplyError;
+pub use event::Event;
 pub use scrape::{ScrapeReply, ScrapeStats, write_scrape};

@@ -52,10 +52,10 @@ impl Pipeline {
         self.window_start = now;
     }
 
-    /// Counts `bytes` of block data received now.
-    pub fn received(&mut self, bytes: u64) {
+    /// Counts `bytes` of block data received `now`.
+    pub fn received(&mut self, bytes: u64, now: Instant) {
         self.window_bytes += bytes;
-        self.update(Instant::now());
+        self.update(now);
     }
 
     /// Folds the current window into the rate estimate once it is long enough.

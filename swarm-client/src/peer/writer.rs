@@ -9,7 +9,8 @@ use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::mpsc;
 use tokio_util::codec::FramedWrite;
 
-use crate::engine::shared::{PeerStats, Shared};
+use super::handler::PeerHandler;
+use super::stats::PeerStats;
 use crate::wire::{BlockRequest, Message, MessageCodec};
 
 /// Most queued items handled before a flush.
@@ -19,7 +20,7 @@ const WRITE_BUFFER: usize = 512 * 1024;
 
 /// What the reader side hands the writer.
 #[derive(Debug)]
-pub(crate) enum Out {
+pub enum Out {
     /// Messages to send in order.
     Msgs(Vec<Message>),
     /// Serve this block (the request was validated; we have the piece).
@@ -31,10 +32,10 @@ pub(crate) enum Out {
 }
 
 /// Runs until the channel closes or the socket fails.
-pub(crate) async fn run(
+pub(super) async fn run(
     wr: OwnedWriteHalf,
     mut rx: mpsc::UnboundedReceiver<Out>,
-    shared: Arc<Shared>,
+    handler: Arc<dyn PeerHandler>,
     stats: Arc<PeerStats>,
     queued_uploads: Arc<AtomicUsize>,
 ) {
@@ -75,7 +76,7 @@ pub(crate) async fn run(
         if !uploads.is_empty() {
             let batch = std::mem::take(&mut uploads);
             queued_uploads.fetch_sub(batch.len(), Ordering::Relaxed);
-            if !serve(&mut sink, batch, &shared, &stats).await {
+            if !serve(&mut sink, batch, &handler, &stats).await {
                 return;
             }
         }
@@ -89,21 +90,19 @@ pub(crate) async fn run(
 async fn serve(
     sink: &mut FramedWrite<OwnedWriteHalf, MessageCodec>,
     batch: Vec<BlockRequest>,
-    shared: &Arc<Shared>,
+    handler: &Arc<dyn PeerHandler>,
     stats: &Arc<PeerStats>,
 ) -> bool {
-    let storage = shared.storage.clone();
+    let reader = handler.clone();
     let read = tokio::task::spawn_blocking(move || {
-        batch
-            .into_iter()
-            .map(|r| (r, storage.read_block(r.index, r.begin, r.length)))
-            .collect::<Vec<_>>()
+        let blocks = reader.read_blocks(&batch);
+        (batch, blocks)
     })
     .await;
-    let Ok(blocks) = read else {
+    let Ok((batch, blocks)) = read else {
         return false;
     };
-    for (r, data) in blocks {
+    for (r, data) in batch.into_iter().zip(blocks) {
         let data = match data {
             Ok(d) => d,
             Err(e) => {
@@ -121,7 +120,7 @@ async fn serve(
             return false;
         }
         stats.uploaded.fetch_add(len, Ordering::Relaxed);
-        shared.uploaded.fetch_add(len, Ordering::Relaxed);
+        handler.uploaded(len);
     }
     true
 }

@@ -12,8 +12,10 @@
 
 use std::fs::File;
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+
+use parking_lot::Mutex;
 
 use super::HandleCache;
 use crate::piece_buf::ALIGN;
@@ -57,7 +59,7 @@ impl DirectWrites {
     }
 
     fn handle(&self, index: usize, path: &Path) -> Option<Arc<File>> {
-        let mut cache = self.handles.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut cache = self.handles.lock();
         if let Some(file) = cache.get(index) {
             return Some(file);
         }

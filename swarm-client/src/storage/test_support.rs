@@ -4,7 +4,7 @@ use std::path::Path;
 
 use metainfo::{FileEntry, Info};
 
-use crate::verify;
+use sha1::{Digest, Sha1};
 
 /// Deterministic pseudo-random bytes (a tiny xorshift, so tests need no RNG crate).
 pub fn payload(len: usize, seed: u64) -> Vec<u8> {
@@ -47,7 +47,7 @@ pub fn multi_file_info(name: &str, piece_length: u64, files: &[(&str, u64)], dat
         piece_length,
         pieces: data
             .chunks(piece_length as usize)
-            .map(verify::sha1)
+            .map(|piece| Sha1::digest(piece).into())
             .collect(),
         private: false,
         files: entries,
@@ -62,7 +62,7 @@ pub fn single_file_info(name: &str, piece_length: u64, data: &[u8]) -> Info {
         piece_length,
         pieces: data
             .chunks(piece_length as usize)
-            .map(verify::sha1)
+            .map(|piece| Sha1::digest(piece).into())
             .collect(),
         private: false,
         files: vec![FileEntry {

@@ -2,7 +2,9 @@
 //! tracker stub. Both record what they receive.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use metainfo::InfoHash;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -48,7 +50,7 @@ impl HttpStub {
             let mut served = 0usize;
             while let Ok((mut stream, _)) = listener.accept().await {
                 let target = read_request_target(&mut stream).await;
-                seen.lock().unwrap().push(target);
+                seen.lock().push(target);
                 let body = &bodies[served.min(bodies.len() - 1)];
                 served += 1;
                 let head = format!(
@@ -73,7 +75,7 @@ impl HttpStub {
 
     /// The request targets (path and query) received so far.
     pub fn requests(&self) -> Vec<String> {
-        self.requests.lock().unwrap().clone()
+        self.requests.lock().clone()
     }
 }
 
@@ -142,7 +144,7 @@ impl UdpStub {
             while let Ok((len, from)) = socket.recv_from(&mut buf).await {
                 let packet = &buf[..len];
                 let count = {
-                    let mut seen = record.lock().unwrap();
+                    let mut seen = record.lock();
                     seen.packets += 1;
                     seen.packets
                 };
@@ -153,7 +155,7 @@ impl UdpStub {
                 let txid = &packet[12..16];
                 let mut reply = Vec::new();
                 if action == 0 {
-                    record.lock().unwrap().connects += 1;
+                    record.lock().connects += 1;
                     reply.extend_from_slice(&0u32.to_be_bytes());
                     reply.extend_from_slice(txid);
                     reply.extend_from_slice(&CONNECTION_ID.to_be_bytes());
@@ -164,7 +166,7 @@ impl UdpStub {
                     );
                     let event = u32::from_be_bytes(packet[80..84].try_into().unwrap());
                     let url_data = bep41_url_data(&packet[98..]);
-                    let mut seen = record.lock().unwrap();
+                    let mut seen = record.lock();
                     seen.events.push(event);
                     seen.url_data.push(url_data);
                     drop(seen);
@@ -201,7 +203,7 @@ impl UdpStub {
     }
 
     pub fn seen(&self) -> UdpSeen {
-        self.seen.lock().unwrap().clone()
+        self.seen.lock().clone()
     }
 }
 

@@ -8,24 +8,18 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
-use metainfo::tracker::{AnnounceReply, Peer, decode_compact_v4, decode_compact_v6};
+use metainfo::tracker::udp::{self, ConnectRequest, Response};
+use metainfo::tracker::{AnnounceReply, Event, Peer};
 use tokio::net::UdpSocket;
 use tokio::time::Instant;
 
 use super::error::TrackerError;
-use super::request::AnnounceRequest;
+use super::request::{AnnounceEvent, AnnounceRequest};
 
-/// The magic `protocol_id` of a connect request.
-const PROTOCOL_ID: u64 = 0x417_2710_1980;
-const ACTION_CONNECT: u32 = 0;
-const ACTION_ANNOUNCE: u32 = 1;
-const ACTION_ERROR: u32 = 3;
 /// How long a tracker-issued connection id may be used (BEP 15: one minute).
 const CONNECTION_ID_LIFETIME: Duration = Duration::from_secs(60);
 /// Largest reply read; bigger datagrams are truncated by the OS and then rejected by length.
 const MAX_DATAGRAM: usize = 64 * 1024;
-/// Longest BEP 15 error message kept.
-const MAX_ERROR_MESSAGE: usize = 1024;
 
 /// Retry schedule for one UDP exchange.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,12 +52,8 @@ pub struct UdpTracker {
     connection: Option<(u64, Instant)>,
 }
 
-/// BEP 41 option: a piece of the announce URL's path and query.
-const OPTION_URL_DATA: u8 = 2;
-/// BEP 41 option: no more options.
-const OPTION_END: u8 = 0;
 /// Longest path and query sent (BEP 41 URL data); a longer URL is refused as invalid.
-const MAX_URL_DATA: usize = 1024;
+const MAX_URL_DATA: usize = udp::MAX_URL_DATA;
 
 /// Parses `udp://host:port[/path]` into host and port (the port is required).
 pub fn parse_udp_url(url: &str) -> Result<(String, u16), TrackerError> {
@@ -187,27 +177,32 @@ async fn resolve(host: &str, port: u16) -> Result<SocketAddr, TrackerError> {
 
 /// Sends a connect request and returns the connection id.
 async fn connect(socket: &UdpSocket, timeout: Duration) -> Result<u64, TrackerError> {
-    let transaction = rand::random::<u32>();
-    let mut packet = Vec::with_capacity(16);
-    packet.extend_from_slice(&PROTOCOL_ID.to_be_bytes());
-    packet.extend_from_slice(&ACTION_CONNECT.to_be_bytes());
-    packet.extend_from_slice(&transaction.to_be_bytes());
-    let body = exchange(socket, &packet, ACTION_CONNECT, transaction, timeout).await?;
-    let id = body
-        .first_chunk::<8>()
-        .ok_or(TrackerError::BadUdpReply("short connect reply"))?;
-    Ok(u64::from_be_bytes(*id))
+    let transaction_id = rand::random::<u32>();
+    let mut packet = Vec::with_capacity(udp::CONNECT_REQUEST_LEN);
+    ConnectRequest { transaction_id }.encode(&mut packet);
+    match exchange(socket, &packet, transaction_id, false, timeout).await? {
+        Response::Connect { connection_id, .. } => Ok(connection_id),
+        _ => Err(TrackerError::BadUdpReply("unexpected action")),
+    }
 }
 
 /// Sends an announce request and decodes the reply.
 async fn announce(
     socket: &UdpSocket,
-    (transaction, packet): (u32, Vec<u8>),
+    (transaction_id, packet): (u32, Vec<u8>),
     ipv6: bool,
     timeout: Duration,
 ) -> Result<AnnounceReply, TrackerError> {
-    let body = exchange(socket, &packet, ACTION_ANNOUNCE, transaction, timeout).await?;
-    decode_announce(&body, ipv6)
+    match exchange(socket, &packet, transaction_id, ipv6, timeout).await? {
+        Response::Announce(a) => Ok(AnnounceReply {
+            interval: a.interval,
+            incomplete: Some(a.leechers.into()),
+            complete: Some(a.seeders.into()),
+            peers: a.peers.into_iter().map(Peer::from).collect(),
+            ..AnnounceReply::default()
+        }),
+        _ => Err(TrackerError::BadUdpReply("unexpected action")),
+    }
 }
 
 /// A BEP 15 announce request with a fresh transaction id: 98 bytes, then `url_data` (the
@@ -226,65 +221,50 @@ fn announce_packet(
 
 fn encode_announce(
     connection_id: u64,
-    transaction: u32,
+    transaction_id: u32,
     request: &AnnounceRequest,
     url_data: &[u8],
 ) -> Vec<u8> {
-    let mut packet = Vec::with_capacity(98 + url_data.len() + url_data.len() / 255 + 3);
-    packet.extend_from_slice(&connection_id.to_be_bytes());
-    packet.extend_from_slice(&ACTION_ANNOUNCE.to_be_bytes());
-    packet.extend_from_slice(&transaction.to_be_bytes());
-    packet.extend_from_slice(request.info_hash.as_bytes());
-    packet.extend_from_slice(&request.peer_id);
-    packet.extend_from_slice(&request.downloaded.to_be_bytes());
-    packet.extend_from_slice(&request.left.to_be_bytes());
-    packet.extend_from_slice(&request.uploaded.to_be_bytes());
-    packet.extend_from_slice(&request.event.udp_code().to_be_bytes());
-    packet.extend_from_slice(&0u32.to_be_bytes()); // IP: the sender's
-    packet.extend_from_slice(&request.key.to_be_bytes());
-    let numwant = i32::try_from(request.numwant).unwrap_or(i32::MAX);
-    packet.extend_from_slice(&numwant.to_be_bytes());
-    packet.extend_from_slice(&request.port.to_be_bytes());
-    if !url_data.is_empty() && url_data != b"/" {
-        for chunk in url_data.chunks(255) {
-            packet.push(OPTION_URL_DATA);
-            packet.push(chunk.len() as u8);
-            packet.extend_from_slice(chunk);
-        }
-        packet.push(OPTION_END);
-    }
+    let wire = udp::AnnounceRequest {
+        connection_id,
+        transaction_id,
+        info_hash: request.info_hash,
+        peer_id: request.peer_id,
+        downloaded: request.downloaded,
+        left: request.left,
+        uploaded: request.uploaded,
+        event: wire_event(request.event),
+        ip: None, // the sender's
+        key: request.key,
+        num_want: Some(request.numwant),
+        port: request.port,
+        url_data: url_data.to_vec(),
+    };
+    let mut packet = Vec::new();
+    // URL data is bounded by `parse_udp_target`, the only source of `url_data`.
+    let _ = wire.encode(&mut packet);
     packet
 }
 
-/// Decodes an announce reply body (after action and transaction id).
-fn decode_announce(body: &[u8], ipv6: bool) -> Result<AnnounceReply, TrackerError> {
-    let Some((head, peers)) = body.split_first_chunk::<12>() else {
-        return Err(TrackerError::BadUdpReply("short announce reply"));
-    };
-    let word = |i: usize| u32::from_be_bytes([head[i], head[i + 1], head[i + 2], head[i + 3]]);
-    let peers = if ipv6 {
-        decode_compact_v6(peers)?
-    } else {
-        decode_compact_v4(peers)?
-    };
-    Ok(AnnounceReply {
-        interval: word(0),
-        incomplete: Some(word(4).into()),
-        complete: Some(word(8).into()),
-        peers: peers.into_iter().map(Peer::from).collect(),
-        ..AnnounceReply::default()
-    })
+fn wire_event(event: AnnounceEvent) -> Event {
+    match event {
+        AnnounceEvent::None => Event::None,
+        AnnounceEvent::Started => Event::Started,
+        AnnounceEvent::Completed => Event::Completed,
+        AnnounceEvent::Stopped => Event::Stopped,
+    }
 }
 
-/// Sends `packet` and waits up to `timeout` for the reply with our transaction id,
-/// returning what follows its 8-byte header. Stray datagrams are ignored.
+/// Sends `packet` and waits up to `timeout` for the reply with our transaction id. Stray
+/// datagrams (another transaction, or unreadable) are ignored; a BEP 15 error reply is the
+/// tracker's refusal.
 async fn exchange(
     socket: &UdpSocket,
     packet: &[u8],
-    action: u32,
-    transaction: u32,
+    transaction_id: u32,
+    ipv6: bool,
     timeout: Duration,
-) -> Result<Vec<u8>, TrackerError> {
+) -> Result<Response, TrackerError> {
     socket.send(packet).await?;
     let deadline = Instant::now() + timeout;
     let mut buf = vec![0u8; MAX_DATAGRAM];
@@ -293,24 +273,21 @@ async fn exchange(
             Err(_) => return Err(TrackerError::Timeout),
             Ok(result) => result?,
         };
-        let Some((header, body)) = buf[..len].split_first_chunk::<8>() else {
+        let datagram = &buf[..len];
+        // Only a datagram carrying our transaction id is an answer (a forged or stray one
+        // is skipped without reading the rest).
+        if datagram.get(4..8) != Some(&transaction_id.to_be_bytes()[..]) {
             continue;
+        }
+        return match Response::decode(datagram, ipv6) {
+            Ok(Response::Error { message, .. }) => Err(TrackerError::Failure(message)),
+            Ok(response) => Ok(response),
+            Err(udp::UdpError::TooShort { .. }) => Err(TrackerError::BadUdpReply("short reply")),
+            Err(udp::UdpError::BadPeersLength { .. }) => {
+                Err(TrackerError::BadUdpReply("peer list is not whole entries"))
+            }
+            Err(_) => Err(TrackerError::BadUdpReply("unexpected action")),
         };
-        let reply_action = u32::from_be_bytes([header[0], header[1], header[2], header[3]]);
-        let reply_transaction = u32::from_be_bytes([header[4], header[5], header[6], header[7]]);
-        if reply_transaction != transaction {
-            continue;
-        }
-        if reply_action == ACTION_ERROR {
-            let message = &body[..body.len().min(MAX_ERROR_MESSAGE)];
-            return Err(TrackerError::Failure(
-                String::from_utf8_lossy(message).into_owned(),
-            ));
-        }
-        if reply_action != action {
-            return Err(TrackerError::BadUdpReply("unexpected action"));
-        }
-        return Ok(body.to_vec());
     }
 }
 
@@ -357,15 +334,15 @@ mod tests {
     fn url_path_and_query_follow_as_bep41_options() {
         let request = sample_request();
         let packet = encode_announce(7, 9, &request, b"/announce?passkey=abc");
-        assert_eq!(packet[98], OPTION_URL_DATA);
+        assert_eq!(packet[98], 2); // BEP 41 URL data
         assert_eq!(usize::from(packet[99]), 21);
         assert_eq!(&packet[100..121], b"/announce?passkey=abc");
-        assert_eq!(packet[121..], [OPTION_END]);
+        assert_eq!(packet[121..], [0]); // end of options
         // Longer than one option holds: split in 255-byte pieces.
         let long = vec![b'a'; 300];
         let packet = encode_announce(7, 9, &request, &long);
-        assert_eq!((packet[98], packet[99]), (OPTION_URL_DATA, 255));
-        assert_eq!((packet[98 + 257], packet[98 + 258]), (OPTION_URL_DATA, 45));
+        assert_eq!((packet[98], packet[99]), (2, 255));
+        assert_eq!((packet[98 + 257], packet[98 + 258]), (2, 45));
         assert_eq!(packet.len(), 98 + 2 + 255 + 2 + 45 + 1);
         // A bare path sends nothing extra.
         assert_eq!(encode_announce(7, 9, &request, b"/").len(), 98);
@@ -504,10 +481,16 @@ mod tests {
 
     #[test]
     fn rejects_ragged_peer_lists() {
+        let decode = |body: &[u8], ipv6| {
+            let mut packet = 1u32.to_be_bytes().to_vec();
+            packet.extend_from_slice(&[0; 4]);
+            packet.extend_from_slice(body);
+            Response::decode(&packet, ipv6)
+        };
         let mut body = vec![0u8; 12];
         body.extend_from_slice(&[1, 2, 3]);
-        assert!(decode_announce(&body, false).is_err());
-        assert!(decode_announce(&[0; 11], false).is_err());
-        assert!(decode_announce(&[0; 12], true).unwrap().peers.is_empty());
+        assert!(decode(&body, false).is_err());
+        assert!(decode(&[0; 11], false).is_err());
+        assert!(matches!(decode(&[0; 12], true), Ok(Response::Announce(a)) if a.peers.is_empty()));
     }
 }

@@ -38,6 +38,8 @@ pub enum HandshakeError {
     },
     #[error("connected to ourselves")]
     SelfConnection,
+    #[error("peer asked for a torrent we do not serve ({0})")]
+    UnknownTorrent(InfoHash),
 }
 
 /// A peer's handshake.
@@ -135,17 +137,36 @@ pub async fn respond<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin + ?Sized,
 {
+    let (theirs, ()) = respond_for(stream, |_| Some((*ours, ())), deadline).await?;
+    Ok(theirs)
+}
+
+/// Incoming connection for any of several torrents: reads the peer's handshake up to the
+/// info-hash, asks `route` for our handshake for that torrent (and what else the caller
+/// wants to know of it), replies with it before reading the peer id, then checks the peer
+/// id is not ours. An info-hash `route` does not know fails with
+/// [`HandshakeError::UnknownTorrent`] before we send anything. All within `deadline`.
+pub async fn respond_for<S, T>(
+    stream: &mut S,
+    route: impl FnOnce(&InfoHash) -> Option<(Handshake, T)>,
+    deadline: Duration,
+) -> Result<(Handshake, T), HandshakeError>
+where
+    S: AsyncRead + AsyncWrite + Unpin + ?Sized,
+{
     with_deadline(deadline, async {
         let (reserved, info_hash) = read_prefix(stream).await?;
-        check_info_hash(ours, &info_hash)?;
+        let (ours, routed) = route(&info_hash).ok_or(HandshakeError::UnknownTorrent(info_hash))?;
+        check_info_hash(&ours, &info_hash)?;
         ours.write_to(stream).await?;
         let peer_id = read_peer_id(stream).await?;
-        check_not_self(ours, &peer_id)?;
-        Ok(Handshake {
+        check_not_self(&ours, &peer_id)?;
+        let theirs = Handshake {
             reserved,
             info_hash,
             peer_id,
-        })
+        };
+        Ok((theirs, routed))
     })
     .await
 }

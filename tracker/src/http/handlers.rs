@@ -16,8 +16,9 @@ use metainfo::tracker::{
 };
 
 use super::query::{AnnounceQuery, parse_announce, parse_scrape};
-use crate::core::{Announce, Tracker};
-use crate::store::{InfoHash, Store, SwarmView};
+use crate::core::Tracker;
+use crate::domain::{AnnounceInput, InfoHash, SwarmView};
+use crate::store::Store;
 
 /// Most torrents listed by a full scrape (when `--full-scrape` enables it).
 const FULL_SCRAPE_LIMIT: usize = 10_000;
@@ -64,37 +65,35 @@ pub async fn announce(
         Ok(q) => q,
         Err(e) => return failure(&e.to_string()),
     };
-    let ip = match peer_ip(tracker, remote, headers, &query) {
+    let source = match source_ip(tracker, remote, headers) {
         Ok(ip) => ip,
         Err(reason) => return failure(reason),
     };
-    let request = Announce {
+    let input = AnnounceInput {
         info_hash: query.info_hash,
-        ip,
-        port: query.port,
         peer_id: query.peer_id,
-        seeder: query.seeder(),
+        port: query.port,
+        left: query.left,
         event: query.event,
         numwant: query.numwant,
+        claimed_ip: query.ip,
+        source,
         want_peer_ids: !query.compact && !query.no_peer_id,
     };
-    match tracker.announce(&request).await {
+    match tracker.announce(&input).await {
         Ok(view) => bencoded(announce_body(tracker, &query, &view)),
         Err(e) => failure(&e.to_string()),
     }
 }
 
-/// The peer's address: the `ip` parameter only with `--trust-ip-param`, the last
-/// `X-Forwarded-For` entry only with `--behind-proxy`, else the TCP source address.
-fn peer_ip(
+/// Where the request came from: the last `X-Forwarded-For` entry with `--behind-proxy`,
+/// else the TCP source address. (Whether the client's `ip` parameter counts instead is the
+/// announce policy's call.)
+fn source_ip(
     tracker: &Tracker,
     remote: SocketAddr,
     headers: &HeaderMap,
-    query: &AnnounceQuery,
 ) -> Result<IpAddr, &'static str> {
-    if let (true, Some(ip)) = (tracker.config.trust_ip_param, query.ip) {
-        return Ok(ip);
-    }
     if tracker.config.behind_proxy {
         let forwarded = headers
             .get_all("x-forwarded-for")

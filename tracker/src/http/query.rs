@@ -6,7 +6,7 @@
 
 use std::net::IpAddr;
 
-use crate::store::{Event, InfoHash};
+use crate::domain::{Event, InfoHash};
 
 /// Longest query string accepted (a 100-hash scrape takes about 6,200 bytes).
 pub const MAX_QUERY_LEN: usize = 8 * 1024;
@@ -51,13 +51,6 @@ pub struct AnnounceQuery {
     pub no_peer_id: bool,
     /// The `ip` parameter, if present and valid.
     pub ip: Option<IpAddr>,
-}
-
-impl AnnounceQuery {
-    /// Does the client have everything?
-    pub fn seeder(&self) -> bool {
-        self.left == Some(0)
-    }
 }
 
 /// Parse an announce query string (without the `?`).
@@ -203,13 +196,7 @@ fn numwant(value: &[u8]) -> Result<Option<u32>, QueryError> {
 }
 
 fn event(value: &[u8]) -> Result<Event, QueryError> {
-    match value {
-        b"" | b"empty" | b"paused" => Ok(Event::None),
-        b"started" => Ok(Event::Started),
-        b"completed" => Ok(Event::Completed),
-        b"stopped" => Ok(Event::Stopped),
-        _ => Err(QueryError::BadEvent),
-    }
+    Event::from_http_name(value).ok_or(QueryError::BadEvent)
 }
 
 /// The `ip` parameter: an IPv4 or IPv6 address (percent-encoding allowed, e.g. `%3A`).
@@ -245,9 +232,9 @@ mod tests {
             (q.port, q.event, q.numwant, q.compact),
             (6881, Event::Started, Some(5), true)
         );
-        assert!(q.seeder());
+        assert_eq!(q.left, Some(0));
         let q = announce("&compact=0&no_peer_id=1&numwant=-1").unwrap();
-        assert!(!q.compact && q.no_peer_id && q.numwant.is_none() && !q.seeder());
+        assert!(!q.compact && q.no_peer_id && q.numwant.is_none() && q.left != Some(0));
     }
 
     #[test]

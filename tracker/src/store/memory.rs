@@ -21,19 +21,16 @@
 //! peer lifetime is at most 4096 units and a stamp is unambiguous for eight lifetimes;
 //! the sweeper runs far more often than that.
 
+use metainfo::tracker::{compact_v4, compact_v6};
+use parking_lot::{Mutex, MutexGuard};
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::net::SocketAddr;
-use std::sync::{Mutex, MutexGuard};
 
-use metainfo::tracker::{compact_v4, compact_v6};
-
-use super::{
-    AnnounceParams, Event, InfoHash, ScrapeStats, Store, StoreConfig, StoreError, SwarmView,
-    SweepStats,
-};
+use super::{Store, StoreConfig, StoreError};
+use crate::domain::{AnnounceParams, Event, InfoHash, PeerId, ScrapeStats, SwarmView, SweepStats};
 
 /// Number of independently locked shards.
 const SHARDS: usize = 64;
@@ -67,9 +64,6 @@ impl<const N: usize> Record<N> {
         u16::from_le_bytes(self.meta) & STAMP_MASK
     }
 }
-
-/// A peer's 20-byte id.
-type PeerId = [u8; 20];
 
 /// The peer ids of one torrent: `v4[i]` belongs to `Swarm::v4[i]`, `v6[i]` to `Swarm::v6[i]`.
 #[derive(Debug, Default)]
@@ -230,12 +224,7 @@ impl MemoryStore {
     }
 
     fn shard(&self, info_hash: &InfoHash) -> MutexGuard<'_, HashMap<InfoHash, Swarm>> {
-        let index = usize::from(info_hash.0[0]) % SHARDS;
-        // A panic while holding a shard cannot leave a swarm half-updated in a way that
-        // matters more than losing it, so a poisoned lock is used as is.
-        self.shards[index]
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.shards[usize::from(info_hash.0[0]) % SHARDS].lock()
     }
 
     fn announce_now(&self, p: &AnnounceParams) -> SwarmView {
@@ -298,7 +287,7 @@ impl MemoryStore {
         let clock = self.clock;
         let mut stats = SweepStats::default();
         for shard in self.shards.iter() {
-            let mut map = shard.lock().unwrap_or_else(|p| p.into_inner());
+            let mut map = shard.lock();
             map.retain(|_, swarm| {
                 let before = swarm.v4.len() + swarm.v6().len();
                 let fresh = |stamp| !clock.expired(stamp, now_stamp);
@@ -341,7 +330,7 @@ impl Store for MemoryStore {
     async fn full_scrape(&self, limit: usize) -> Result<Vec<(InfoHash, ScrapeStats)>, StoreError> {
         let mut all = Vec::new();
         for shard in self.shards.iter() {
-            let map = shard.lock().unwrap_or_else(|p| p.into_inner());
+            let map = shard.lock();
             let room = limit.saturating_sub(all.len());
             all.extend(map.iter().take(room).map(|(h, s)| (*h, s.stats())));
         }

@@ -15,74 +15,13 @@
 //! only (as if `no_peer_id` were set).
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::time::Duration;
 
-pub use metainfo::InfoHash;
-pub use metainfo::tracker::ScrapeStats;
+use crate::domain::{AnnounceParams, InfoHash, ScrapeStats, SwarmView, SweepStats};
 
+pub mod any;
 pub mod memory;
 pub mod redis;
-
-/// What happened at the client, from the `event` parameter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Event {
-    /// A regular re-announce (no or empty `event`).
-    #[default]
-    None,
-    /// The client started the download.
-    Started,
-    /// The client finished the download; counts toward `downloaded`.
-    Completed,
-    /// The client is leaving: its record is removed at once.
-    Stopped,
-}
-
-/// One announce as the store sees it (already validated and capped by the front end).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AnnounceParams {
-    pub info_hash: InfoHash,
-    /// The peer's address and announced port: its identity and what others connect to.
-    pub peer: SocketAddr,
-    /// The peer's 20-byte id (kept only by a store configured with `peer_ids`).
-    pub peer_id: [u8; 20],
-    /// `left == 0`: the peer has everything. Seeders are not sent other seeders.
-    pub seeder: bool,
-    pub event: Event,
-    /// How many peers to return at most (already capped).
-    pub numwant: usize,
-    /// Return the sampled peers' ids too (a `compact=0` reply without `no_peer_id`), if
-    /// the store keeps them.
-    pub want_peer_ids: bool,
-    /// Now, in seconds since the Unix epoch. A store with its own shared clock (Redis)
-    /// may use that instead.
-    pub now: u64,
-}
-
-/// The swarm as one announcer sees it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SwarmView {
-    /// Seeders, the announcer included if it is one.
-    pub complete: u32,
-    /// Leechers, the announcer included if it is one.
-    pub incomplete: u32,
-    /// Compact IPv4 peers, 6 bytes each; never the announcer, no seeders for a seeder.
-    pub peers_v4: Vec<u8>,
-    /// Compact IPv6 peers, 18 bytes each; same rules.
-    pub peers_v6: Vec<u8>,
-    /// The ids of the peers in `peers_v4` then `peers_v6`, in the same order; empty unless
-    /// asked for (`want_peer_ids`) and kept by the store.
-    pub peer_ids: Vec<[u8; 20]>,
-}
-
-/// What a sweep removed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct SweepStats {
-    /// Peers dropped because they did not re-announce within the peer lifetime.
-    pub peers_expired: usize,
-    /// Torrents dropped because no peer was left.
-    pub torrents_removed: usize,
-}
 
 /// Settings every store needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,57 +71,4 @@ pub trait Store: Send + Sync + 'static {
     /// seconds). Called periodically by the sweeper; a store that expires by itself
     /// (Redis TTLs / sorted-set scores) may do little or nothing here.
     fn sweep(&self, now: u64) -> impl Future<Output = Result<SweepStats, StoreError>> + Send;
-}
-
-/// The store chosen at run time by `--store`.
-pub enum AnyStore {
-    Memory(memory::MemoryStore),
-    Redis(redis::RedisStore),
-}
-
-impl AnyStore {
-    /// Open the store named by `spec`: `memory`, or `redis://HOST:PORT[/DB]`.
-    pub async fn open(spec: &str, config: StoreConfig) -> Result<AnyStore, StoreError> {
-        if spec == "memory" {
-            return Ok(AnyStore::Memory(memory::MemoryStore::new(config)));
-        }
-        if spec.starts_with("redis://") || spec.starts_with("rediss://") {
-            return Ok(AnyStore::Redis(
-                redis::RedisStore::connect(spec, config).await?,
-            ));
-        }
-        Err(StoreError::Backend(format!(
-            "unknown store `{spec}`: use `memory` or `redis://HOST:PORT`"
-        )))
-    }
-}
-
-impl Store for AnyStore {
-    async fn announce(&self, params: &AnnounceParams) -> Result<SwarmView, StoreError> {
-        match self {
-            AnyStore::Memory(s) => s.announce(params).await,
-            AnyStore::Redis(s) => s.announce(params).await,
-        }
-    }
-
-    async fn scrape(&self, hashes: &[InfoHash]) -> Result<Vec<ScrapeStats>, StoreError> {
-        match self {
-            AnyStore::Memory(s) => s.scrape(hashes).await,
-            AnyStore::Redis(s) => s.scrape(hashes).await,
-        }
-    }
-
-    async fn full_scrape(&self, limit: usize) -> Result<Vec<(InfoHash, ScrapeStats)>, StoreError> {
-        match self {
-            AnyStore::Memory(s) => s.full_scrape(limit).await,
-            AnyStore::Redis(s) => s.full_scrape(limit).await,
-        }
-    }
-
-    async fn sweep(&self, now: u64) -> Result<SweepStats, StoreError> {
-        match self {
-            AnyStore::Memory(s) => s.sweep(now).await,
-            AnyStore::Redis(s) => s.sweep(now).await,
-        }
-    }
 }

@@ -22,10 +22,8 @@ use std::net::SocketAddr;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Script, Value};
 
-use super::{
-    AnnounceParams, Event, InfoHash, ScrapeStats, Store, StoreConfig, StoreError, SwarmView,
-    SweepStats,
-};
+use super::{Store, StoreConfig, StoreError};
+use crate::domain::{AnnounceParams, Event, InfoHash, ScrapeStats, SwarmView, SweepStats};
 
 /// Prefix of every key this store writes.
 const KEY_PREFIX: &str = "swarm";

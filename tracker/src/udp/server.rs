@@ -6,14 +6,17 @@
 use std::net::{SocketAddr, UdpSocket as StdUdpSocket};
 use std::sync::Arc;
 
+use metainfo::tracker::udp::{
+    AnnounceRequest, Request, ScrapeRequest, write_announce_reply, write_connect_reply,
+    write_error_reply, write_scrape_reply,
+};
 use tokio::net::UdpSocket;
 
 use super::connection_id::ConnectionIds;
-use super::protocol::{self, AnnounceRequest, Request};
-use crate::core::{Announce, RefuseReason, Tracker};
+use super::protocol::announce_input;
+use crate::core::{RefuseReason, Tracker};
+use crate::domain::unix_now;
 use crate::shutdown::Shutdown;
-use crate::store::InfoHash;
-use crate::sweeper::unix_now;
 
 /// Largest datagram read; anything longer is truncated and then fails to parse.
 const MAX_DATAGRAM: usize = 2048;
@@ -77,68 +80,47 @@ impl Worker {
 
     /// Fill `reply` with the answer to `packet` (left empty to stay silent).
     async fn handle(&self, packet: &[u8], from: SocketAddr, reply: &mut Vec<u8>) {
-        let request = match protocol::parse(packet) {
+        let request = match Request::decode(packet) {
             Ok(r) => r,
             Err(e) => {
                 if let Some(tid) = e.transaction_id {
-                    protocol::write_error(reply, tid, e.message);
+                    write_error_reply(reply, tid, &e.error.to_string());
                 }
                 return;
             }
         };
         let now = unix_now();
         match request {
-            Request::Connect { transaction_id } => {
-                protocol::write_connect(reply, transaction_id, self.ids.issue(from, now));
+            Request::Connect(c) => {
+                write_connect_reply(reply, c.transaction_id, self.ids.issue(from, now));
             }
             Request::Announce(a) => {
                 if !self.ids.check(a.connection_id, from, now) {
-                    return protocol::write_error(reply, a.transaction_id, "bad connection id");
+                    return write_error_reply(reply, a.transaction_id, "bad connection id");
                 }
                 self.announce(&a, from, reply).await;
             }
-            Request::Scrape {
-                connection_id,
-                transaction_id,
-                info_hashes,
-            } => {
-                if !self.ids.check(connection_id, from, now) {
-                    return protocol::write_error(reply, transaction_id, "bad connection id");
+            Request::Scrape(s) => {
+                if !self.ids.check(s.connection_id, from, now) {
+                    return write_error_reply(reply, s.transaction_id, "bad connection id");
                 }
-                self.scrape(transaction_id, &info_hashes, reply).await;
+                self.scrape(&s, reply).await;
             }
         }
     }
 
     async fn announce(&self, a: &AnnounceRequest, from: SocketAddr, reply: &mut Vec<u8>) {
-        if a.port == 0 {
-            return protocol::write_error(reply, a.transaction_id, "bad port");
-        }
-        let source = from.ip().to_canonical();
-        let ip = match (self.tracker.config.trust_ip_param, source) {
-            (true, std::net::IpAddr::V4(_)) if !a.ip.is_unspecified() => a.ip.into(),
-            _ => source,
-        };
-        let request = Announce {
-            info_hash: a.info_hash,
-            ip,
-            port: a.port,
-            peer_id: a.peer_id,
-            seeder: a.left == 0,
-            event: a.event,
-            numwant: a.num_want,
-            want_peer_ids: false,
-        };
-        match self.tracker.announce(&request).await {
+        let input = announce_input(a, from);
+        match self.tracker.announce(&input).await {
             Ok(view) => {
-                // The store returns peers of the announcer's family: 6-byte entries for
-                // IPv4, 18-byte entries for IPv6.
-                let peers = if ip.is_ipv4() {
+                // The store returns peers of the announcer's family, which the announce policy
+                // keeps equal to the source's: 6-byte entries for IPv4, 18-byte for IPv6.
+                let peers = if from.ip().to_canonical().is_ipv4() {
                     &view.peers_v4
                 } else {
                     &view.peers_v6
                 };
-                protocol::write_announce(
+                write_announce_reply(
                     reply,
                     a.transaction_id,
                     self.tracker.config.interval,
@@ -147,30 +129,22 @@ impl Worker {
                     peers,
                 );
             }
+            Err(RefuseReason::BadRequest(e)) => {
+                write_error_reply(reply, a.transaction_id, &e.to_string())
+            }
             Err(RefuseReason::NotAllowed(_)) => {
-                protocol::write_error(reply, a.transaction_id, "unknown torrent")
+                write_error_reply(reply, a.transaction_id, "unknown torrent")
             }
             Err(RefuseReason::Store(_)) => {
-                protocol::write_error(reply, a.transaction_id, "storage unavailable")
+                write_error_reply(reply, a.transaction_id, "storage unavailable")
             }
         }
     }
 
-    async fn scrape(&self, transaction_id: u32, hashes: &[InfoHash], reply: &mut Vec<u8>) {
-        match self.tracker.scrape(hashes).await {
-            Ok(stats) => {
-                protocol::write_scrape_header(reply, transaction_id);
-                for s in stats {
-                    let clamp = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
-                    protocol::write_scrape_entry(
-                        reply,
-                        clamp(s.complete),
-                        clamp(s.downloaded),
-                        clamp(s.incomplete),
-                    );
-                }
-            }
-            Err(_) => protocol::write_error(reply, transaction_id, "storage unavailable"),
+    async fn scrape(&self, s: &ScrapeRequest, reply: &mut Vec<u8>) {
+        match self.tracker.scrape(&s.info_hashes).await {
+            Ok(stats) => write_scrape_reply(reply, s.transaction_id, &stats),
+            Err(_) => write_error_reply(reply, s.transaction_id, "storage unavailable"),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! `mkmeta --verify FILE.meta PATH`: re-hash the data at PATH and say which pieces and
-//! files do not match. Pieces are hashed in parallel (rayon), each read with positional
-//! reads into a per-thread buffer, so memory stays at one piece per core.
+//! files do not match. Pieces are checked by [`metainfo::verify`]: in parallel, each read
+//! with positional reads into a reused buffer, so memory stays at four pieces per core.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use indicatif::ProgressBar;
-use metainfo::{FileEntry, Info, PieceMap};
-use rayon::prelude::*;
+use metainfo::verify::{self, PieceReader};
+use metainfo::{FileEntry, Info, PieceGeometry};
 
 use crate::{progress, show};
 
@@ -115,74 +115,58 @@ fn open_file(path: &Path, expected_len: u64) -> DataFile {
     }
 }
 
-/// Pieces hashed side by side on one core (see `metainfo::sha1_many`).
-const LANES: usize = 4;
-
-/// Hash every piece in parallel, [`LANES`] side by side per worker; returns the indices of
-/// those that do not match, sorted.
+/// Hash every piece in parallel ([`metainfo::verify`]); returns the indices of those that
+/// do not match or cannot be read, sorted.
 fn check_pieces(info: &Info, files: &[DataFile], bar: &ProgressBar) -> Vec<u32> {
-    let map = PieceMap::new(info);
-    let pieces: Vec<u32> = (0..info.piece_count()).collect();
-    let mut bad: Vec<u32> = pieces
-        .par_chunks(LANES)
-        .map_init(Vec::new, |buffers: &mut Vec<Vec<u8>>, chunk| {
-            buffers.resize_with(LANES, Vec::new);
-            let read: Vec<bool> = chunk
-                .iter()
-                .zip(buffers.iter_mut())
-                .map(|(piece, buf)| read_piece(info, &map, files, *piece, buf))
-                .collect();
-            let messages: Vec<&[u8]> = buffers
-                .iter()
-                .zip(&read)
-                .filter(|(_, ok)| **ok)
-                .map(|(buf, _)| buf.as_slice())
-                .collect();
-            let mut digests = metainfo::sha1_many(&messages).into_iter();
-            let bad: Vec<u32> = chunk
-                .iter()
-                .zip(read)
-                .filter(|(piece, ok)| !(*ok && digests.next().as_ref() == info.piece_hash(**piece)))
-                .map(|(piece, _)| *piece)
-                .collect();
-            let bytes: u64 = chunk.iter().map(|p| u64::from(info.piece_size(*p))).sum();
-            bar.inc(bytes);
-            bad
-        })
-        .flatten()
-        .collect();
-    bad.sort_unstable();
-    bad
+    let reader = DataReader {
+        geometry: info.geometry(),
+        files,
+    };
+    let results = verify::verify_all(&reader, &info.pieces, |piece, _| {
+        bar.inc(u64::from(reader.geometry.piece_size(piece)));
+    });
+    (0u32..)
+        .zip(results)
+        .filter(|(_, check)| !check.is_good())
+        .map(|(piece, _)| piece)
+        .collect()
 }
 
-/// Reads piece `piece` from the files into `buf` (missing padding files read as zeros);
-/// false if any of it cannot be read.
-fn read_piece(
-    info: &Info,
-    map: &PieceMap,
-    files: &[DataFile],
-    piece: u32,
-    buf: &mut Vec<u8>,
-) -> bool {
-    buf.clear();
-    buf.resize(info.piece_size(piece) as usize, 0);
-    let mut rest = buf.as_mut_slice();
-    for span in map.piece_spans(piece) {
-        let Some(file) = files.get(span.file_index) else {
-            return false;
-        };
-        let len = usize::try_from(span.len)
-            .unwrap_or(usize::MAX)
-            .min(rest.len());
-        let (slice, tail) = std::mem::take(&mut rest).split_at_mut(len);
-        rest = tail;
-        match &file.handle {
-            Some(handle) if handle.read_exact_at(slice, span.file_offset).is_ok() => {}
-            None if file.zeros => slice.fill(0),
-            _ => return false,
+/// The torrent's files under the user's PATH, read piece by piece with positional reads
+/// across file boundaries (missing padding files read as zeros).
+struct DataReader<'a> {
+    geometry: PieceGeometry,
+    files: &'a [DataFile],
+}
+
+/// Part of the piece is in a file that is missing or too short.
+struct Unreadable;
+
+impl PieceReader for DataReader<'_> {
+    type Error = Unreadable;
+
+    fn read_piece(&self, piece: u32, buf: &mut Vec<u8>) -> Result<(), Unreadable> {
+        let range = self.geometry.piece_bytes(piece).ok_or(Unreadable)?;
+        let len = usize::try_from(range.end - range.start).map_err(|_| Unreadable)?;
+        // Every byte is overwritten below: resizing only zeroes what the buffer grows by.
+        buf.truncate(len);
+        buf.resize(len, 0);
+        let mut rest = buf.as_mut_slice();
+        for span in self.geometry.byte_spans(range) {
+            let file = self.files.get(span.file_index).ok_or(Unreadable)?;
+            let span_len = usize::try_from(span.len)
+                .unwrap_or(usize::MAX)
+                .min(rest.len());
+            let (slice, tail) = std::mem::take(&mut rest).split_at_mut(span_len);
+            rest = tail;
+            match &file.handle {
+                Some(handle) if handle.read_exact_at(slice, span.file_offset).is_ok() => {}
+                None if file.zeros => slice.fill(0),
+                _ => return Err(Unreadable),
+            }
         }
+        Ok(())
     }
-    true
 }
 
 /// The outcome of a verification, per piece and per file.
@@ -197,7 +181,7 @@ struct Report {
 
 impl Report {
     fn new(info: &Info, files: &[DataFile], bad_pieces: &[u32]) -> Report {
-        let map = PieceMap::new(info);
+        let map = info.geometry();
         let mut damaged_files: BTreeMap<usize, Vec<u32>> = BTreeMap::new();
         for &piece in bad_pieces {
             for span in map.piece_spans(piece) {

@@ -1,0 +1,111 @@
+//! Command-line interface: `swarm get SOURCE…` and `swarm seed PATH…`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use swarm_client::disk::DiskIo;
+
+/// BitTorrent peer: downloads torrents from many peers at once and seeds them.
+#[derive(Debug, Parser)]
+#[command(name = "swarm", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Download torrents (several at once over one port), seeding while they download.
+    Get(GetArgs),
+    /// Seed torrents whose data is here. Their files are only read (a read-only folder is
+    /// fine); pieces missing from them are not downloaded.
+    Seed(SeedArgs),
+}
+
+/// `swarm get`.
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// Metainfo files (.meta / .torrent) to download.
+    #[arg(required = true, value_name = "META")]
+    pub sources: Vec<PathBuf>,
+    /// Folder to download into: each torrent's files go to DIR/<its name>.
+    #[arg(short = 'o', long = "output", default_value = ".", value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Keep seeding after the downloads complete, until Ctrl-C.
+    #[arg(long)]
+    pub seed: bool,
+    /// Give up on a torrent when nothing was downloaded for it for this many seconds (no
+    /// peers, no tracker); 0 waits forever.
+    #[arg(long, default_value_t = 90, value_name = "SECS")]
+    pub timeout: u64,
+    /// How to write the data: `direct` straight to disk, bypassing the page cache (Linux
+    /// O_DIRECT: less CPU, no cache pollution, slower on a slow or busy disk); `buffered`
+    /// through the page cache; `auto` direct while the disk keeps up with the download, then
+    /// buffered.
+    #[arg(long, value_enum, default_value_t = DiskIo::Auto, value_name = "MODE")]
+    pub disk_io: DiskIo,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// `swarm seed`.
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// What to seed: a metainfo file (its data beside it, or in --data DIR), or a folder that
+    /// `swarm get -o` downloaded into or that holds metainfo files with their data beside
+    /// them (every such torrent is seeded).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Where the data of the metainfo files given is: DIR/<name> (default: the folder of
+    /// each metainfo file).
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// The metainfo file of the torrent whose data is PATH (same as `swarm seed FILE --data
+    /// PATH`).
+    #[arg(long, value_name = "FILE")]
+    pub meta: Option<PathBuf>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Options shared by `get` and `seed`.
+#[derive(Debug, Clone, Args)]
+pub struct CommonArgs {
+    /// A peer to connect to (repeatable), with or without a tracker.
+    #[arg(long = "peer", value_name = "HOST:PORT")]
+    pub peers: Vec<String>,
+    /// Port to listen on for other peers (one port serves every torrent): 6881 by default
+    /// (or the next free up to 6889); 0 picks any free port.
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<u16>,
+    /// Address to listen on.
+    #[arg(long, default_value = "0.0.0.0", value_name = "ADDR")]
+    pub bind: std::net::IpAddr,
+    /// Most peers connected at once, over all torrents (each costs a socket and up to a few
+    /// MiB of buffers while busy).
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    pub max_peers: usize,
+    /// Peers we upload to at once, over all torrents (plus one optimistic unchoke).
+    #[arg(long, default_value_t = swarm_client::session::UPLOAD_SLOTS, value_name = "N")]
+    pub upload_slots: usize,
+    /// Do not contact the trackers named in the metainfo (use --peer only).
+    #[arg(long)]
+    pub no_tracker: bool,
+    /// Where resume records and metainfo copies are kept (default
+    /// $XDG_STATE_HOME/swarm, i.e. ~/.local/state/swarm).
+    #[arg(long, env = "SWARM_STATE_DIR", value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Without a terminal: print a status line per torrent this often.
+    #[arg(long, default_value_t = 10, value_name = "SECS")]
+    pub status_interval: u64,
+    /// A line per peer under the progress view.
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// No progress output (errors only).
+    #[arg(short, long, conflicts_with = "json")]
+    pub quiet: bool,
+    /// Progress as JSON lines on stdout, for scripts.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,329 @@
+//! `swarm`: download torrents from many peers at once (`swarm get`) or seed them
+//! (`swarm seed`), many torrents in one session over one port.
+//!
+//! Exit statuses: 0 done, 1 other error (or, with several torrents, any of them failed),
+//! 2 usage, 3 unreadable or invalid metainfo, 4 download directory or state not usable,
+//! 5 disk full, 6 no peers / stalled, 130 interrupted.
+
+mod cli;
+mod render;
+mod seed_paths;
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow};
+use clap::Parser;
+use metainfo::Metainfo;
+use swarm_client::disk::{DiskIo, buffers::DEFAULT_BUDGET};
+use swarm_client::events::{Event, TorrentError, TorrentId};
+use swarm_client::session::{Session, SessionConfig};
+use swarm_client::state::StateDir;
+use swarm_client::torrent::TorrentSpec;
+use tokio::sync::mpsc;
+
+use cli::{Cli, Command, CommonArgs};
+use render::{OutputMode, Renderer};
+
+/// A failure with the exit status it maps to.
+pub struct Failure {
+    status: u8,
+    error: anyhow::Error,
+}
+
+impl Failure {
+    pub fn new(status: u8, error: anyhow::Error) -> Self {
+        Self { status, error }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("swarm: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(status) => ExitCode::from(status),
+        Err(f) => {
+            eprintln!("swarm: {:#}", f.error);
+            ExitCode::from(f.status)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<u8, Failure> {
+    match cli.command {
+        Command::Get(args) => {
+            let mut specs = Vec::new();
+            for source in &args.sources {
+                let meta = load_meta(source).map_err(|e| Failure::new(3, e))?;
+                specs.push(TorrentSpec {
+                    meta,
+                    data_dir: args.dir.clone(),
+                    seed_only: false,
+                    keep_seeding: args.seed,
+                    peers: Vec::new(),
+                    use_trackers: !args.common.no_tracker,
+                    stall_timeout: (args.timeout > 0).then(|| Duration::from_secs(args.timeout)),
+                    verified: None,
+                });
+            }
+            std::fs::create_dir_all(&args.dir)
+                .with_context(|| format!("cannot create download directory {}", args.dir.display()))
+                .map_err(|e| Failure::new(4, e))?;
+            let goal = if args.seed {
+                Goal::Seed
+            } else {
+                Goal::Download
+            };
+            run_session(specs, &args.common, args.disk_io, goal).await
+        }
+        Command::Seed(args) => {
+            let found = seed_paths::resolve(&args)?;
+            run_session(found, &args.common, DiskIo::Buffered, Goal::Seed).await
+        }
+    }
+}
+
+/// When the run ends by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Goal {
+    /// When every torrent is complete or failed.
+    Download,
+    /// Never: seed until interrupted (or every torrent failed).
+    Seed,
+}
+
+/// Where each torrent of the run ended up.
+#[derive(Default)]
+struct Outcomes {
+    complete: HashMap<TorrentId, bool>,
+    /// Failed torrents: the exit status the failure maps to, and the message.
+    failed: HashMap<TorrentId, (u8, String)>,
+    names: HashMap<TorrentId, String>,
+}
+
+impl Outcomes {
+    fn note(&mut self, event: &Event) {
+        match event {
+            Event::Added { torrent, name, .. } => {
+                self.names.insert(*torrent, name.clone());
+                self.complete.insert(*torrent, false);
+            }
+            Event::Complete { torrent } => {
+                self.complete.insert(*torrent, true);
+            }
+            Event::Failed { torrent, error } => {
+                let name = self.names.get(torrent).cloned().unwrap_or_default();
+                // Keep the first error: what caused the failure.
+                self.failed
+                    .entry(*torrent)
+                    .or_insert_with(|| (exit_status_of(error), describe(&name, error)));
+            }
+            _ => {}
+        }
+    }
+
+    fn all_settled(&self, expected: usize) -> bool {
+        self.complete.len() >= expected
+            && self
+                .complete
+                .iter()
+                .all(|(t, done)| *done || self.failed.contains_key(t))
+    }
+
+    fn all_failed(&self, expected: usize) -> bool {
+        self.failed.len() >= expected
+    }
+
+    fn all_complete(&self) -> bool {
+        !self.complete.is_empty() && self.complete.values().all(|c| *c)
+    }
+}
+
+async fn run_session(
+    specs: Vec<TorrentSpec>,
+    common: &CommonArgs,
+    disk_io: DiskIo,
+    goal: Goal,
+) -> Result<u8, Failure> {
+    let peers = common
+        .peers
+        .iter()
+        .map(|p| resolve_peer(p))
+        .collect::<anyhow::Result<Vec<_>>>()
+        .map_err(|e| Failure::new(2, e))?;
+    let state =
+        StateDir::locate(common.state_dir.clone()).map_err(|e| Failure::new(4, e.into()))?;
+    let config = SessionConfig {
+        bind: common.bind,
+        port: common.port,
+        max_peers: common.max_peers,
+        upload_slots: common.upload_slots,
+        disk_io,
+        state,
+        buffer_budget: DEFAULT_BUDGET,
+    };
+    let (session, mut events) = Session::start(config).map_err(|e| Failure::new(1, e.into()))?;
+    let mut renderer = Renderer::new(
+        output_mode(common),
+        common.verbose,
+        Duration::from_secs(common.status_interval),
+    );
+    let mut expected = 0;
+    for mut spec in specs {
+        spec.peers.extend(&peers);
+        match session.add(spec).await {
+            Ok(_) => expected += 1,
+            Err(e) => renderer.note(&format!("swarm: {e}")),
+        }
+    }
+    let mut outcomes = Outcomes::default();
+    let interrupted = watch_events(&mut events, &mut renderer, &mut outcomes, expected, goal).await;
+    // Stop every torrent (stopped announces, records) while still showing what happens.
+    let shutdown = session.shutdown();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            Some(event) = events.recv() => renderer.event(&event),
+        }
+    }
+    while let Ok(event) = events.try_recv() {
+        renderer.event(&event);
+    }
+    renderer.finish();
+    exit_status(&outcomes, interrupted)
+}
+
+/// Renders events until the goal is reached, every torrent failed, or the user interrupts;
+/// true when interrupted.
+async fn watch_events(
+    events: &mut mpsc::UnboundedReceiver<Event>,
+    renderer: &mut Renderer,
+    outcomes: &mut Outcomes,
+    expected: usize,
+    goal: Goal,
+) -> bool {
+    let mut sigterm =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let terminate = async move {
+        match sigterm.as_mut() {
+            Some(s) => {
+                s.recv().await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
+    tokio::pin!(terminate);
+    loop {
+        tokio::select! {
+            event = events.recv() => {
+                let Some(event) = event else { return false };
+                outcomes.note(&event);
+                renderer.event(&event);
+                let done = match goal {
+                    Goal::Download => outcomes.all_settled(expected),
+                    Goal::Seed => outcomes.all_failed(expected),
+                };
+                if done {
+                    return false;
+                }
+            }
+            _ = tokio::signal::ctrl_c() => return true,
+            () = &mut terminate => return true,
+        }
+    }
+}
+
+/// The exit status of the run, with a line per failed torrent.
+fn exit_status(outcomes: &Outcomes, interrupted: bool) -> Result<u8, Failure> {
+    if outcomes.failed.is_empty() {
+        return Ok(if interrupted && !outcomes.all_complete() {
+            130
+        } else {
+            0
+        });
+    }
+    let mut failed: Vec<(&TorrentId, &(u8, String))> = outcomes.failed.iter().collect();
+    failed.sort_by_key(|(t, _)| **t);
+    if let [(_, (status, message))] = failed.as_slice()
+        && outcomes.complete.len() == 1
+    {
+        return Err(Failure::new(*status, anyhow!("{message}")));
+    }
+    for (_, (_, message)) in &failed {
+        eprintln!("swarm: {message}");
+    }
+    Err(Failure::new(
+        1,
+        anyhow!(
+            "{} of {} torrents failed",
+            failed.len(),
+            outcomes.complete.len()
+        ),
+    ))
+}
+
+/// The exit status a torrent's failure maps to when it is the only torrent.
+fn exit_status_of(e: &TorrentError) -> u8 {
+    match e {
+        _ if e.is_disk_full() => 5,
+        TorrentError::Storage(_) | TorrentError::State(_) => 4,
+        TorrentError::NoPeers { .. } | TorrentError::Stalled { .. } => 6,
+        TorrentError::PieceTooLarge(_) => 3,
+    }
+}
+
+/// A failure as one line naming the torrent.
+fn describe(name: &str, e: &TorrentError) -> String {
+    if e.is_disk_full() {
+        format!(
+            "{name}: {e}: verified pieces are kept; free some space and run the same command again to resume"
+        )
+    } else {
+        format!("{name}: {e}")
+    }
+}
+
+fn output_mode(common: &CommonArgs) -> OutputMode {
+    if common.json {
+        OutputMode::Json
+    } else if common.quiet {
+        OutputMode::Quiet
+    } else {
+        OutputMode::Human
+    }
+}
+
+fn resolve_peer(text: &str) -> anyhow::Result<SocketAddr> {
+    text.to_socket_addrs()
+        .with_context(|| format!("bad --peer {text:?} (expected HOST:PORT)"))?
+        .next()
+        .ok_or_else(|| anyhow!("--peer {text:?} resolves to no address"))
+}
+
+/// Reads and parses a metainfo file; the error names it.
+pub fn load_meta(path: &Path) -> anyhow::Result<Metainfo> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Metainfo::from_bytes(&bytes).with_context(|| format!("invalid metainfo {}", path.display()))
+}

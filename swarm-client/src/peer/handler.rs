@@ -1,0 +1,97 @@
+//! What a peer connection asks of its torrent, and tells it.
+//!
+//! The connection (this module) owns the socket, the codec, the request pipeline and its
+//! bookkeeping; the torrent owns the pieces. Everything the connection needs from the torrent
+//! goes through [`PeerHandler`], so the connection logic never sees the torrent's insides and
+//! can be tested against a fake torrent without sockets.
+
+use bytes::Bytes;
+
+use crate::storage::StorageError;
+use crate::wire::{Bitfield, BlockRequest, PeerId};
+
+/// Identifies a peer connection within a session.
+pub type PeerKey = u64;
+
+/// What became of a block the peer sent (that we had asked for).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockFate {
+    /// Stored (and when it completed a piece, the piece went to its hash check).
+    Stored {
+        /// Other peers were asked for the same block (endgame): cancel their requests.
+        cancel_others: bool,
+    },
+    /// Not needed any more (a duplicate or a late block); nothing stored.
+    Wasted,
+}
+
+/// Something a connection tells its torrent; the torrent acts on it in its own time.
+#[derive(Debug)]
+pub enum Notice {
+    /// The handshake is done and our bitfield sent.
+    Ready { peer_id: PeerId },
+    /// The peer became interested in our pieces (it may deserve an unchoke now).
+    Interested,
+    /// A block arrived that other peers were also asked for (endgame): cancel theirs.
+    CancelOthers(BlockRequest),
+    /// Blocks went back to the torrent: idle peers should try to pick again.
+    BlocksReleased,
+    /// The connection ended (`reason` is `None` for an orderly close).
+    Closed {
+        reason: Option<String>,
+        /// The peer broke the protocol: do not reconnect.
+        misbehaved: bool,
+    },
+}
+
+/// The torrent, as a peer connection sees it. Implementations are shared by every connection
+/// of the torrent and called from their tasks, so every method is quick (a brief lock at
+/// most); only [`PeerHandler::read_blocks`] blocks, and it is called off the async runtime.
+pub trait PeerHandler: Send + Sync + 'static {
+    /// Number of pieces in the torrent.
+    fn piece_count(&self) -> u32;
+    /// Length of piece `index` in bytes (0 if out of range).
+    fn piece_size(&self, index: u32) -> u32;
+    /// The pieces we have now (for our opening bitfield).
+    fn our_pieces(&self) -> Bitfield;
+    /// Do we have piece `index`, verified?
+    fn has_piece(&self, index: u32) -> bool;
+    /// Do we have every piece?
+    fn is_complete(&self) -> bool;
+    /// Would a peer holding `pieces` have something we want?
+    fn is_interesting(&self, pieces: &Bitfield) -> bool;
+
+    /// Registers a live connection to the peer `id`; false if we have one already or the
+    /// peer is banned (the new connection is then dropped).
+    fn claim(&self, id: &PeerId) -> bool;
+    /// The connection to `id` ended.
+    fn unclaim(&self, id: &PeerId);
+
+    /// The peer's pieces changed from `old` to `new` (its bitfield).
+    fn peer_pieces(&self, old: &Bitfield, new: &Bitfield);
+    /// The peer got piece `index` (a `have`).
+    fn peer_piece(&self, index: u32);
+
+    /// Chooses up to `room` blocks to ask peer `key` (which holds `pieces`) for, appending them
+    /// to `out`; `outstanding` are the blocks it was asked for already.
+    fn pick(
+        &self,
+        key: PeerKey,
+        pieces: &Bitfield,
+        room: usize,
+        outstanding: &dyn Fn(&BlockRequest) -> bool,
+        out: &mut Vec<BlockRequest>,
+    );
+    /// Requests of `key` that will not be answered go back to be picked by others.
+    fn release(&self, key: PeerKey, requests: &[BlockRequest]);
+    /// A block we asked `key` for arrived.
+    fn block(&self, key: PeerKey, request: BlockRequest, data: &Bytes) -> BlockFate;
+
+    /// Reads blocks to upload. Blocking: call it off the async runtime.
+    fn read_blocks(&self, requests: &[BlockRequest]) -> Vec<Result<Bytes, StorageError>>;
+    /// `bytes` of block payload were sent to a peer.
+    fn uploaded(&self, bytes: u64);
+
+    /// Tells the torrent something about connection `key`.
+    fn notify(&self, key: PeerKey, notice: Notice);
+}

@@ -1,0 +1,294 @@
+//! The connection state machine against a fake torrent, without sockets: what it sends, what
+//! it asks the torrent, and which peer behaviour ends the connection.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+use super::*;
+use crate::storage::StorageError;
+use crate::wire::PeerId;
+
+const PIECES: u32 = 4;
+const PIECE: u32 = 2 * crate::wire::BLOCK_SIZE;
+
+/// A torrent of [`PIECES`] pieces of two blocks, recording what connections tell it.
+#[derive(Default)]
+struct FakeTorrent {
+    have: Mutex<HashSet<u32>>,
+    requested: Mutex<HashSet<BlockRequest>>,
+    released: Mutex<Vec<BlockRequest>>,
+    received: Mutex<Vec<BlockRequest>>,
+    notices: Mutex<Vec<String>>,
+    availability: Mutex<i64>,
+}
+
+impl PeerHandler for FakeTorrent {
+    fn piece_count(&self) -> u32 {
+        PIECES
+    }
+    fn piece_size(&self, index: u32) -> u32 {
+        if index < PIECES { PIECE } else { 0 }
+    }
+    fn our_pieces(&self) -> Bitfield {
+        let mut f = Bitfield::new(PIECES);
+        for i in self.have.lock().unwrap().iter() {
+            f.set(*i).unwrap();
+        }
+        f
+    }
+    fn has_piece(&self, index: u32) -> bool {
+        self.have.lock().unwrap().contains(&index)
+    }
+    fn is_complete(&self) -> bool {
+        self.have.lock().unwrap().len() == PIECES as usize
+    }
+    fn is_interesting(&self, pieces: &Bitfield) -> bool {
+        pieces.iter_ones().any(|i| !self.has_piece(i))
+    }
+    fn claim(&self, _: &PeerId) -> bool {
+        true
+    }
+    fn unclaim(&self, _: &PeerId) {}
+    fn peer_pieces(&self, old: &Bitfield, new: &Bitfield) {
+        *self.availability.lock().unwrap() += i64::from(new.count()) - i64::from(old.count());
+    }
+    fn peer_piece(&self, _: u32) {
+        *self.availability.lock().unwrap() += 1;
+    }
+    fn pick(
+        &self,
+        _: PeerKey,
+        pieces: &Bitfield,
+        room: usize,
+        outstanding: &dyn Fn(&BlockRequest) -> bool,
+        out: &mut Vec<BlockRequest>,
+    ) {
+        let mut requested = self.requested.lock().unwrap();
+        for index in pieces.iter_ones().filter(|i| !self.has_piece(*i)) {
+            for r in BlockRequest::blocks_of_piece(index, PIECE) {
+                if out.len() < room && !outstanding(&r) && requested.insert(r) {
+                    out.push(r);
+                }
+            }
+        }
+    }
+    fn release(&self, _: PeerKey, requests: &[BlockRequest]) {
+        let mut requested = self.requested.lock().unwrap();
+        for r in requests {
+            requested.remove(r);
+        }
+        self.released.lock().unwrap().extend_from_slice(requests);
+    }
+    fn block(&self, _: PeerKey, request: BlockRequest, _: &Bytes) -> BlockFate {
+        self.received.lock().unwrap().push(request);
+        BlockFate::Stored {
+            cancel_others: false,
+        }
+    }
+    fn read_blocks(&self, requests: &[BlockRequest]) -> Vec<Result<Bytes, StorageError>> {
+        requests
+            .iter()
+            .map(|r| Ok(Bytes::from(vec![0; r.length as usize])))
+            .collect()
+    }
+    fn uploaded(&self, _: u64) {}
+    fn notify(&self, _: PeerKey, notice: Notice) {
+        self.notices.lock().unwrap().push(format!("{notice:?}"));
+    }
+}
+
+struct Harness {
+    torrent: Arc<FakeTorrent>,
+    state: PeerState,
+    sent: mpsc::UnboundedReceiver<Out>,
+    now: Instant,
+}
+
+impl Harness {
+    fn new(have: &[u32]) -> Self {
+        let torrent = Arc::new(FakeTorrent::default());
+        torrent.have.lock().unwrap().extend(have);
+        let (out, sent) = mpsc::unbounded_channel();
+        let now = Instant::now();
+        let state = PeerState::new(
+            torrent.clone(),
+            7,
+            Arc::new(PeerStats::default()),
+            out,
+            Arc::new(AtomicUsize::new(0)),
+            now,
+        );
+        Self {
+            torrent,
+            state,
+            sent,
+            now,
+        }
+    }
+
+    fn message(&mut self, m: Message) -> Result<Flow, Violation> {
+        self.state.on_message(m, self.now)
+    }
+
+    /// Everything queued for the writer since the last call, as messages (uploads as
+    /// `Request`s, a choke as `Choke`).
+    fn sent(&mut self) -> Vec<Message> {
+        let mut all = Vec::new();
+        while let Ok(out) = self.sent.try_recv() {
+            match out {
+                Out::Msgs(msgs) => all.extend(msgs),
+                Out::Upload(r) => all.push(Message::Request(r)),
+                Out::Choke => all.push(Message::Choke),
+                Out::CancelUpload(r) => all.push(Message::Cancel(r)),
+            }
+        }
+        all
+    }
+}
+
+fn bitfield(ones: &[u32]) -> Message {
+    let mut f = Bitfield::new(PIECES);
+    for i in ones {
+        f.set(*i).unwrap();
+    }
+    Message::Bitfield(f.to_bytes())
+}
+
+fn requests(msgs: &[Message]) -> Vec<BlockRequest> {
+    msgs.iter()
+        .filter_map(|m| match m {
+            Message::Request(r) => Some(*r),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn our_bitfield_opens_the_connection_only_when_we_have_pieces() {
+    assert!(Harness::new(&[]).sent().is_empty());
+    let mut h = Harness::new(&[2]);
+    assert!(matches!(h.sent().as_slice(), [Message::Bitfield(_)]));
+}
+
+#[test]
+fn a_useful_peer_gets_interest_then_requests_once_it_unchokes() {
+    let mut h = Harness::new(&[]);
+    assert_eq!(h.message(bitfield(&[0, 1])).unwrap(), Flow::Continue);
+    assert!(matches!(h.sent().as_slice(), [Message::Interested]));
+    h.message(Message::Unchoke).unwrap();
+    let asked = requests(&h.sent());
+    assert_eq!(asked.len(), 4, "both blocks of both pieces: {asked:?}");
+}
+
+#[test]
+fn a_choke_gives_outstanding_requests_back_and_a_late_block_is_still_taken() {
+    let mut h = Harness::new(&[]);
+    h.message(bitfield(&[0])).unwrap();
+    h.message(Message::Unchoke).unwrap();
+    let asked = requests(&h.sent());
+    h.message(Message::Choke).unwrap();
+    assert_eq!(h.torrent.released.lock().unwrap().len(), asked.len());
+    // A block already on its way when the choke came is not a violation.
+    let r = asked[0];
+    let late = Message::Piece {
+        index: r.index,
+        begin: r.begin,
+        data: Bytes::from(vec![1; r.length as usize]),
+    };
+    assert_eq!(h.message(late).unwrap(), Flow::Continue);
+    assert_eq!(*h.torrent.received.lock().unwrap(), vec![r]);
+}
+
+#[test]
+fn an_unrequested_block_is_a_violation() {
+    let mut h = Harness::new(&[]);
+    let junk = Message::Piece {
+        index: 0,
+        begin: 0,
+        data: Bytes::from(vec![0; 16384]),
+    };
+    assert!(matches!(
+        h.message(junk),
+        Err(Violation::Unrequested { index: 0, .. })
+    ));
+}
+
+#[test]
+fn a_have_out_of_range_is_a_violation() {
+    let mut h = Harness::new(&[]);
+    assert!(matches!(
+        h.message(Message::Have { index: PIECES }),
+        Err(Violation::HaveOutOfRange(_))
+    ));
+}
+
+#[test]
+fn requests_are_served_only_when_unchoked_and_for_pieces_we_have() {
+    let mut h = Harness::new(&[1]);
+    h.sent();
+    let ask = |index| Message::Request(BlockRequest::new(index, 0, 16384));
+    h.message(ask(1)).unwrap();
+    assert!(h.sent().is_empty(), "choked: ignored");
+    h.state.on_command(PeerCmd::Unchoke, h.now);
+    assert!(matches!(h.sent().as_slice(), [Message::Unchoke]));
+    h.message(ask(1)).unwrap();
+    h.message(ask(0)).unwrap();
+    assert_eq!(
+        requests(&h.sent()),
+        vec![BlockRequest::new(1, 0, 16384)],
+        "only the piece we have goes to the writer"
+    );
+    assert!(matches!(
+        h.message(Message::Request(BlockRequest::new(1, 0, 1 << 20))),
+        Err(Violation::Request(_))
+    ));
+}
+
+#[test]
+fn two_seeds_part_ways() {
+    let mut h = Harness::new(&[0, 1, 2, 3]);
+    assert_eq!(h.message(bitfield(&[0, 1, 2, 3])).unwrap(), Flow::Close);
+}
+
+#[test]
+fn a_peer_that_stops_sending_is_snubbed_and_its_requests_go_back() {
+    let mut h = Harness::new(&[]);
+    h.message(bitfield(&[0, 1])).unwrap();
+    h.message(Message::Unchoke).unwrap();
+    let asked = requests(&h.sent());
+    let later = h.now + Duration::from_secs(9);
+    h.state.on_tick(later).unwrap();
+    assert_eq!(h.torrent.released.lock().unwrap().len(), asked.len());
+    let sent = h.sent();
+    assert!(
+        sent.iter().any(|m| matches!(m, Message::Cancel(_))),
+        "{sent:?}"
+    );
+    assert!(
+        h.torrent
+            .notices
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|n| n == "BlocksReleased"),
+        "other peers are told to pick them up"
+    );
+}
+
+#[test]
+fn a_silent_peer_is_dropped() {
+    let mut h = Harness::new(&[]);
+    let much_later = h.now + IDLE_TIMEOUT + Duration::from_secs(1);
+    assert!(h.state.on_tick(much_later).is_err());
+}
+
+#[test]
+fn leaving_returns_requests_and_availability() {
+    let mut h = Harness::new(&[]);
+    h.message(bitfield(&[0, 1, 2])).unwrap();
+    h.message(Message::Unchoke).unwrap();
+    assert_eq!(*h.torrent.availability.lock().unwrap(), 3);
+    h.state.finish();
+    assert_eq!(*h.torrent.availability.lock().unwrap(), 0);
+    assert!(h.torrent.requested.lock().unwrap().is_empty());
+}

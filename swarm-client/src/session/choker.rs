@@ -1,0 +1,122 @@
+//! Who gets unchoked: tit-for-tat with an optimistic unchoke.
+//!
+//! Every round (10 s) the interested peers that gave us the most (while downloading) or that
+//! take our data fastest (while seeding) get the regular upload slots; one more interested
+//! peer, rotated every third round, gets an optimistic slot so newcomers can prove
+//! themselves. Snubbed peers (that sent nothing for a long time) lose their regular slot.
+
+use std::collections::HashSet;
+
+use rand::RngExt;
+
+use crate::peer::PeerKey;
+use crate::torrent::ChokeCandidate as Candidate;
+
+/// Regular upload slots by default (plus one optimistic).
+pub const UPLOAD_SLOTS: usize = 4;
+
+/// Rounds an optimistic unchoke lasts.
+const OPTIMISTIC_ROUNDS: u32 = 3;
+
+/// The choking algorithm's state across rounds.
+#[derive(Debug, Default)]
+pub struct Choker {
+    optimistic: Option<PeerKey>,
+    round: u32,
+}
+
+impl Choker {
+    /// A choker with no optimistic unchoke chosen yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Runs one round over the peers of every torrent and returns the peers to unchoke
+    /// (every other peer is choked): the `slots` best, plus one optimistic. A peer of a
+    /// torrent we seed is ranked by how fast it takes our data, others by what they give us.
+    pub fn round(&mut self, peers: &[Candidate], slots: usize) -> HashSet<PeerKey> {
+        self.round = self.round.wrapping_add(1);
+        let mut ranked: Vec<&Candidate> = peers
+            .iter()
+            .filter(|c| c.interested && (c.seeding || !c.snubbed))
+            .collect();
+        let rate = |c: &Candidate| {
+            if c.seeding {
+                c.upload_rate
+            } else {
+                c.download_rate
+            }
+        };
+        ranked.sort_by(|a, b| rate(b).total_cmp(&rate(a)));
+        let mut unchoked: HashSet<PeerKey> = ranked.iter().take(slots).map(|c| c.key).collect();
+
+        let still_there = self
+            .optimistic
+            .is_some_and(|k| peers.iter().any(|c| c.key == k && c.interested));
+        if !still_there || self.round.is_multiple_of(OPTIMISTIC_ROUNDS) {
+            self.optimistic = None;
+            let choked: Vec<PeerKey> = peers
+                .iter()
+                .filter(|c| c.interested && !unchoked.contains(&c.key))
+                .map(|c| c.key)
+                .collect();
+            if !choked.is_empty() {
+                let pick = rand::rng().random_range(0..choked.len());
+                self.optimistic = choked.get(pick).copied();
+            }
+        }
+        if let Some(k) = self.optimistic {
+            unchoked.insert(k);
+        }
+        unchoked
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn peer(key: PeerKey, interested: bool, down: f64) -> Candidate {
+        Candidate {
+            key,
+            interested,
+            download_rate: down,
+            upload_rate: 0.0,
+            snubbed: false,
+            seeding: false,
+        }
+    }
+
+    #[test]
+    fn fastest_reciprocating_peers_win_plus_one_optimistic() {
+        let peers: Vec<Candidate> = (0..10).map(|k| peer(k, true, k as f64)).collect();
+        let mut choker = Choker::new();
+        let unchoked = choker.round(&peers, UPLOAD_SLOTS);
+        assert_eq!(unchoked.len(), UPLOAD_SLOTS + 1);
+        for k in 6..10 {
+            assert!(unchoked.contains(&k));
+        }
+    }
+
+    #[test]
+    fn uninterested_and_snubbed_peers_stay_choked() {
+        let mut peers = vec![peer(1, false, 100.0), peer(2, true, 5.0)];
+        peers.push(Candidate {
+            snubbed: true,
+            ..peer(3, true, 50.0)
+        });
+        let mut choker = Choker::new();
+        let unchoked = choker.round(&peers, UPLOAD_SLOTS);
+        assert!(!unchoked.contains(&1));
+        assert!(unchoked.contains(&2));
+        // The snubbed peer may only ever get the optimistic slot.
+        assert!(unchoked.len() <= 2);
+    }
+
+    #[test]
+    fn few_interested_peers_are_all_unchoked() {
+        let peers: Vec<Candidate> = (0..3).map(|k| peer(k, true, 0.0)).collect();
+        let unchoked = Choker::new().round(&peers, UPLOAD_SLOTS);
+        assert_eq!(unchoked.len(), 3);
+    }
+}

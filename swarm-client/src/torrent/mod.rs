@@ -1,0 +1,813 @@
+//! One torrent in a session: its picker (through [`shared::TorrentShared`], which its peer
+//! connections work on), its peers, the addresses it knows, its trackers, and its progress.
+//!
+//! A `Torrent` is owned by the session loop and changed only there, in order: the loop hands
+//! it the [`Signal`]s its tasks send and calls it on every tick. What the session shares
+//! across torrents (connection budget, upload slots, the event channel) comes in a
+//! [`Context`].
+
+mod address_book;
+mod announce;
+mod blame;
+mod checking;
+pub mod open;
+pub mod picker;
+mod shared;
+pub mod signal;
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use metainfo::Metainfo;
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+
+use crate::disk::{BufferPool, DiskThreads};
+use crate::events::{
+    Event, PeerStats, Summary, TorrentError, TorrentId, TorrentState, TorrentStats,
+};
+use crate::peer::{self, Conn, Notice, PeerCmd, PeerKey, PeerSetup};
+use crate::state::TorrentRecord;
+use crate::tracker_client::TrackerStatus;
+use crate::tracker_client::announcer::TransferStats;
+use crate::wire::{self, Bitfield, BlockRequest, Handshake, PeerId};
+use address_book::{AddressBook, STRIKE_PROVEN, STRIKE_SOLE};
+use announce::Trackers;
+use open::Opened;
+use picker::Picker;
+use shared::TorrentShared;
+use signal::{Signal, Signals};
+
+/// How often the resume record is saved while pieces keep arriving.
+const RESUME_EVERY: Duration = Duration::from_secs(5);
+/// Fewer connected peers than this makes the torrent ask its trackers for more.
+const FEW_PEERS: usize = 5;
+
+/// What the user wants done with a torrent.
+#[derive(Debug, Clone)]
+pub struct TorrentSpec {
+    pub meta: Metainfo,
+    /// The folder the torrent's files are in (or go into).
+    pub data_dir: PathBuf,
+    /// Serve what is in `data_dir` and download nothing: files are opened read-only and
+    /// nothing is created (`swarm seed`).
+    pub seed_only: bool,
+    /// After completing, go on dialling peers to seed (not only answering them).
+    pub keep_seeding: bool,
+    /// Peers given by the user.
+    pub peers: Vec<SocketAddr>,
+    /// Announce to the metainfo's trackers.
+    pub use_trackers: bool,
+    /// Give up when nothing arrives for this long while incomplete.
+    pub stall_timeout: Option<Duration>,
+    /// Pieces known to be good already (the data was just hashed to make the metainfo).
+    pub verified: Option<Bitfield>,
+}
+
+/// What the session shares with its torrents.
+pub struct Context {
+    /// Events for the user.
+    pub events: mpsc::UnboundedSender<Event>,
+    /// For the tasks torrents start.
+    pub signals: Signals,
+    pub peer_id: PeerId,
+    pub listen_port: u16,
+    pub pool: Arc<BufferPool>,
+    pub disk: Arc<DiskThreads>,
+    /// Most connections over all torrents.
+    pub max_peers: usize,
+    /// Connections over all torrents now.
+    pub connected: usize,
+    /// Peers we let download from us, over all torrents, and how many we may.
+    pub unchoked: usize,
+    pub upload_slots: usize,
+    next_key: PeerKey,
+}
+
+impl Context {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        events: mpsc::UnboundedSender<Event>,
+        signals: Signals,
+        peer_id: PeerId,
+        listen_port: u16,
+        pool: Arc<BufferPool>,
+        disk: Arc<DiskThreads>,
+        max_peers: usize,
+        upload_slots: usize,
+    ) -> Self {
+        Self {
+            events,
+            signals,
+            peer_id,
+            listen_port,
+            pool,
+            disk,
+            max_peers,
+            connected: 0,
+            unchoked: 0,
+            upload_slots,
+            next_key: 1,
+        }
+    }
+
+    /// Sends an event to the user.
+    pub fn emit_event(&self, event: Event) {
+        let _ = self.events.send(event);
+    }
+
+    fn emit(&self, event: Event) {
+        self.emit_event(event);
+    }
+
+    fn new_key(&mut self) -> PeerKey {
+        self.next_key += 1;
+        self.next_key
+    }
+}
+
+/// One peer connection as the torrent sees it.
+struct PeerEntry {
+    addr: SocketAddr,
+    cmd: mpsc::UnboundedSender<PeerCmd>,
+    stats: Arc<peer::PeerStats>,
+    peer_id: Option<PeerId>,
+    unchoked: bool,
+    last_down: u64,
+    last_up: u64,
+    down_rate: f64,
+    up_rate: f64,
+}
+
+/// A peer the choker may rank: what it gave us and took from us lately.
+#[derive(Debug, Clone)]
+pub struct ChokeCandidate {
+    pub key: PeerKey,
+    pub interested: bool,
+    /// Bytes/s the peer sent us recently.
+    pub download_rate: f64,
+    /// Bytes/s we sent the peer recently.
+    pub upload_rate: f64,
+    pub snubbed: bool,
+    /// Its torrent is complete: rank by how fast it takes our data.
+    pub seeding: bool,
+}
+
+/// A torrent in the session.
+pub struct Torrent {
+    id: TorrentId,
+    meta: Arc<Metainfo>,
+    spec: TorrentSpec,
+    shared: Arc<TorrentShared>,
+    record: Arc<TorrentRecord>,
+    ours: Handshake,
+    peers: HashMap<PeerKey, PeerEntry>,
+    book: AddressBook,
+    trackers: Option<Trackers>,
+    started: Instant,
+    completed_at: Option<Instant>,
+    failed: bool,
+    last_progress: Instant,
+    last_downloaded: u64,
+    last_resume: Instant,
+    /// Pieces we had when the torrent joined the session.
+    initial_pieces: u32,
+    saved_have: u32,
+    peers_used: usize,
+    down_rate: f64,
+    up_rate: f64,
+    last_totals: (u64, u64),
+}
+
+impl Torrent {
+    /// Torrent `id`, opened, joins the session: its peers are dialled on the next tick.
+    pub fn new(id: TorrentId, spec: TorrentSpec, opened: Opened, ctx: &mut Context) -> Torrent {
+        let meta = Arc::new(spec.meta.clone());
+        let info = &meta.info;
+        let Opened {
+            storage,
+            have,
+            record,
+        } = opened;
+        let piece_length = storage.geometry().piece_length();
+        let mut picker = Picker::new(storage.geometry().clone(), &have, ctx.pool.clone(), id);
+        if spec.seed_only {
+            picker.seed_only();
+        }
+        let disk = ctx.disk.for_torrent(
+            storage.clone(),
+            !spec.seed_only && storage.uses_direct_writes(),
+            (crate::disk::buffers::DEFAULT_BUDGET / u64::from(piece_length.max(1))) as usize / 2,
+        );
+        let saved_have = have.count();
+        let shared = TorrentShared::new(
+            id,
+            info.pieces.clone(),
+            storage,
+            disk,
+            picker,
+            ctx.signals.clone(),
+        );
+        let now = Instant::now();
+        let mut book = AddressBook::default();
+        for addr in &spec.peers {
+            book.add(*addr);
+        }
+        let mut torrent = Torrent {
+            id,
+            ours: Handshake::new(meta.info_hash, ctx.peer_id),
+            meta,
+            shared,
+            record: Arc::new(record),
+            peers: HashMap::new(),
+            book,
+            trackers: None,
+            started: now,
+            completed_at: None,
+            failed: false,
+            last_progress: now,
+            last_downloaded: 0,
+            last_resume: now,
+            initial_pieces: saved_have,
+            saved_have,
+            peers_used: 0,
+            down_rate: 0.0,
+            up_rate: 0.0,
+            last_totals: (0, 0),
+            spec,
+        };
+        ctx.emit(Event::Started {
+            torrent: id,
+            pieces: saved_have,
+        });
+        if torrent.spec.use_trackers {
+            torrent.trackers = Trackers::start(
+                id,
+                torrent.meta.trackers(),
+                torrent.meta.info_hash,
+                ctx.peer_id,
+                ctx.listen_port,
+                torrent.transfer_stats(),
+                ctx.signals.clone(),
+            );
+        }
+        if torrent.is_complete() {
+            torrent.on_complete(ctx);
+        }
+        torrent
+    }
+
+    pub fn id(&self) -> TorrentId {
+        self.id
+    }
+
+    pub fn info_hash(&self) -> metainfo::InfoHash {
+        self.meta.info_hash
+    }
+
+    pub fn is_complete(&self) -> bool {
+        self.shared.have().is_complete()
+    }
+
+    /// Stopped trying (a storage error or no peers for too long).
+    pub fn has_failed(&self) -> bool {
+        self.failed
+    }
+
+    /// Peers connected now.
+    pub fn peer_count(&self) -> usize {
+        self.peers.len()
+    }
+
+    /// Handles one signal from the torrent's tasks.
+    pub fn on_signal(&mut self, signal: Signal, ctx: &mut Context) {
+        match signal {
+            Signal::Peer(key, notice) => self.on_notice(key, notice, ctx),
+            Signal::PieceChecked {
+                index,
+                ok,
+                contributors,
+                culprits,
+            } => self.on_piece_checked(index, ok, &contributors, culprits, ctx),
+            Signal::StorageFailed(e) => self.fail(TorrentError::Storage(e), ctx),
+            Signal::Wake => self.broadcast(|| PeerCmd::Refill),
+            Signal::TrackerPeers(addrs) => {
+                for addr in addrs {
+                    self.book.add(addr);
+                }
+                self.connect_more(ctx);
+            }
+            Signal::Tracker(status) => {
+                if let (TrackerStatus::Announced { .. }, Some(t)) = (&status, &mut self.trackers) {
+                    t.reached = true;
+                }
+                ctx.emit(Event::Tracker {
+                    torrent: self.id,
+                    status,
+                });
+            }
+        }
+    }
+
+    fn on_notice(&mut self, key: PeerKey, notice: Notice, ctx: &mut Context) {
+        match notice {
+            Notice::Ready { peer_id } => {
+                let Some(p) = self.peers.get_mut(&key) else {
+                    return;
+                };
+                p.peer_id = Some(peer_id);
+                self.peers_used += 1;
+                self.book.reached(p.addr);
+                let client = wire::peer_id::client_name(&peer_id);
+                tracing::debug!(peer = %p.addr, %client, "connected");
+                ctx.emit(Event::PeerConnected {
+                    torrent: self.id,
+                    addr: p.addr,
+                    client,
+                });
+            }
+            Notice::Interested => {
+                if ctx.unchoked < ctx.upload_slots + 1
+                    && let Some(p) = self.peers.get_mut(&key)
+                    && !p.unchoked
+                {
+                    p.unchoked = true;
+                    ctx.unchoked += 1;
+                    let _ = p.cmd.send(PeerCmd::Unchoke);
+                }
+            }
+            Notice::CancelOthers(block) => self.cancel_others(key, block),
+            Notice::BlocksReleased => self.broadcast(|| PeerCmd::Refill),
+            Notice::Closed { reason, misbehaved } => {
+                self.on_peer_closed(key, reason, misbehaved, ctx)
+            }
+        }
+    }
+
+    fn cancel_others(&self, from: PeerKey, block: BlockRequest) {
+        for (k, p) in &self.peers {
+            if *k != from {
+                let _ = p.cmd.send(PeerCmd::Cancel(block));
+            }
+        }
+    }
+
+    fn on_piece_checked(
+        &mut self,
+        index: u32,
+        ok: bool,
+        contributors: &[PeerKey],
+        culprits: Vec<PeerKey>,
+        ctx: &mut Context,
+    ) {
+        for key in culprits {
+            self.strike(key, STRIKE_PROVEN, ctx);
+        }
+        if !ok {
+            tracing::info!(
+                piece = index,
+                "piece failed its hash check; fetching it again"
+            );
+            ctx.emit(Event::PieceFailed {
+                torrent: self.id,
+                index,
+                peers: contributors.len(),
+            });
+            // A piece from one peer alone is surely its fault; a shared one is settled when
+            // the piece passes (see `blame`).
+            if let [only] = contributors {
+                self.strike(*only, STRIKE_SOLE, ctx);
+            }
+            self.broadcast(|| PeerCmd::Refill);
+            return;
+        }
+        self.last_progress = Instant::now();
+        ctx.emit(Event::PieceVerified {
+            torrent: self.id,
+            index,
+        });
+        self.broadcast(|| PeerCmd::Have(index));
+        if self.is_complete() && self.completed_at.is_none() {
+            self.on_complete(ctx);
+        }
+    }
+
+    /// Every piece is verified: tell peers and trackers, keep a durable record if staying.
+    fn on_complete(&mut self, ctx: &mut Context) {
+        self.completed_at = Some(Instant::now());
+        ctx.pool.release_spares();
+        ctx.emit(Event::Complete { torrent: self.id });
+        self.broadcast(|| PeerCmd::Completed);
+        if self.spec.keep_seeding {
+            self.save_resume(true);
+        }
+        let stats = self.transfer_stats();
+        if let Some(t) = &self.trackers {
+            t.update(stats);
+            t.completed();
+        }
+    }
+
+    /// Adds penalty points to the peer behind `key`; bans it past the limit.
+    fn strike(&mut self, key: PeerKey, points: u32, ctx: &mut Context) {
+        let Some(p) = self.peers.get(&key) else {
+            return;
+        };
+        if !self.book.strike(p.addr, points) {
+            return;
+        }
+        tracing::warn!(peer = %p.addr, "banned: sent bad data");
+        ctx.emit(Event::PeerBanned {
+            torrent: self.id,
+            addr: p.addr,
+            reason: "sent bad data".into(),
+        });
+        if let Some(id) = p.peer_id {
+            self.shared.ban(id);
+        }
+        let _ = p.cmd.send(PeerCmd::Close);
+    }
+
+    fn on_peer_closed(
+        &mut self,
+        key: PeerKey,
+        reason: Option<String>,
+        misbehaved: bool,
+        ctx: &mut Context,
+    ) {
+        let Some(p) = self.peers.remove(&key) else {
+            return;
+        };
+        ctx.connected = ctx.connected.saturating_sub(1);
+        if p.unchoked {
+            ctx.unchoked = ctx.unchoked.saturating_sub(1);
+        }
+        let reason = reason.as_deref().unwrap_or("closed");
+        tracing::debug!(peer = %p.addr, reason, "disconnected");
+        if misbehaved {
+            ctx.emit(Event::PeerDropped {
+                torrent: self.id,
+                addr: p.addr,
+                reason: reason.to_string(),
+            });
+            if let Some(id) = p.peer_id {
+                self.shared.ban(id);
+            }
+        }
+        self.book.closed(p.addr, misbehaved);
+    }
+
+    /// Takes a connection the listener accepted for this torrent (handshake done).
+    pub fn accept(
+        &mut self,
+        stream: TcpStream,
+        addr: SocketAddr,
+        theirs: Handshake,
+        ctx: &mut Context,
+    ) {
+        if ctx.connected >= ctx.max_peers || self.failed {
+            return;
+        }
+        self.book.add(addr);
+        self.book.mark_connected(addr);
+        self.spawn_peer(addr, Conn::Incoming { stream, theirs }, ctx);
+    }
+
+    /// Dials known peers while the session has room.
+    fn connect_more(&mut self, ctx: &mut Context) {
+        if self.failed || (self.is_complete() && !self.spec.keep_seeding) {
+            return;
+        }
+        let room = ctx.max_peers.saturating_sub(ctx.connected);
+        for addr in self.book.take_due(Instant::now(), room) {
+            self.spawn_peer(addr, Conn::Outgoing, ctx);
+        }
+    }
+
+    fn spawn_peer(&mut self, addr: SocketAddr, conn: Conn, ctx: &mut Context) {
+        let key = ctx.new_key();
+        let (cmd, cmds) = mpsc::unbounded_channel();
+        let stats = Arc::new(peer::PeerStats::default());
+        self.peers.insert(
+            key,
+            PeerEntry {
+                addr,
+                cmd,
+                stats: stats.clone(),
+                peer_id: None,
+                unchoked: false,
+                last_down: 0,
+                last_up: 0,
+                down_rate: 0.0,
+                up_rate: 0.0,
+            },
+        );
+        ctx.connected += 1;
+        peer::spawn(PeerSetup {
+            handler: self.shared.clone(),
+            key,
+            addr,
+            conn,
+            ours: self.ours,
+            cmds,
+            stats,
+        });
+    }
+
+    fn broadcast(&self, cmd: impl Fn() -> PeerCmd) {
+        for p in self.peers.values() {
+            let _ = p.cmd.send(cmd());
+        }
+    }
+
+    /// Housekeeping, every `elapsed` (the session's tick): rates, dialling, resume saves,
+    /// tracker totals, and the stall timeout.
+    pub fn tick(&mut self, elapsed: Duration, ctx: &mut Context) {
+        if self.failed {
+            return;
+        }
+        self.update_rates(elapsed);
+        self.connect_more(ctx);
+        if self.last_resume.elapsed() >= RESUME_EVERY {
+            self.last_resume = Instant::now();
+            self.save_resume(false);
+        }
+        let stats = self.transfer_stats();
+        let few_peers = self.peers.len() < FEW_PEERS && !self.is_complete();
+        if let Some(t) = self.trackers.as_mut() {
+            if few_peers {
+                t.need_peers();
+            }
+            t.update(stats);
+        }
+        if let Err(e) = self.check_stall() {
+            self.fail(e, ctx);
+        }
+    }
+
+    fn update_rates(&mut self, elapsed: Duration) {
+        let secs = elapsed.as_secs_f64().max(1e-3);
+        for p in self.peers.values_mut() {
+            let down = p.stats.downloaded.load(Ordering::Relaxed);
+            let up = p.stats.uploaded.load(Ordering::Relaxed);
+            p.down_rate = smooth(p.down_rate, (down - p.last_down) as f64 / secs);
+            p.up_rate = smooth(p.up_rate, (up - p.last_up) as f64 / secs);
+            p.last_down = down;
+            p.last_up = up;
+        }
+        let (down, up) = self.totals();
+        self.down_rate = smooth(self.down_rate, (down - self.last_totals.0) as f64 / secs);
+        self.up_rate = smooth(self.up_rate, (up - self.last_totals.1) as f64 / secs);
+        self.last_totals = (down, up);
+        if down != self.last_downloaded {
+            self.last_downloaded = down;
+            self.last_progress = Instant::now();
+        }
+    }
+
+    /// Payload bytes received and sent this session.
+    fn totals(&self) -> (u64, u64) {
+        let t = &self.shared.transfer;
+        (
+            t.downloaded.load(Ordering::Relaxed),
+            t.uploaded.load(Ordering::Relaxed),
+        )
+    }
+
+    fn check_stall(&self) -> Result<(), TorrentError> {
+        let Some(timeout) = self.spec.stall_timeout else {
+            return Ok(());
+        };
+        if self.is_complete() || self.spec.seed_only || self.last_progress.elapsed() < timeout {
+            return Ok(());
+        }
+        let secs = timeout.as_secs();
+        let connected = self.peers.values().filter(|p| p.peer_id.is_some()).count();
+        if connected > 0 {
+            return Err(TorrentError::Stalled {
+                peers: connected,
+                secs,
+            });
+        }
+        Err(TorrentError::NoPeers {
+            known: self.book.len(),
+            tracker: match &self.trackers {
+                None => "no tracker used",
+                Some(t) if t.reached => "the tracker gave no usable peer",
+                Some(_) => "no tracker reachable",
+            },
+            secs,
+        })
+    }
+
+    /// The torrent cannot go on: its peers are closed and the user told.
+    fn fail(&mut self, error: TorrentError, ctx: &mut Context) {
+        if self.failed {
+            return;
+        }
+        self.failed = true;
+        self.broadcast(|| PeerCmd::Close);
+        ctx.emit(Event::Failed {
+            torrent: self.id,
+            error,
+        });
+    }
+
+    /// The peers the choker may rank.
+    pub fn choke_candidates(&self, out: &mut Vec<ChokeCandidate>) {
+        let seeding = self.is_complete() || self.spec.seed_only;
+        out.extend(
+            self.peers
+                .iter()
+                .filter(|(_, p)| p.peer_id.is_some())
+                .map(|(k, p)| ChokeCandidate {
+                    key: *k,
+                    interested: p.stats.peer_interested.load(Ordering::Relaxed),
+                    download_rate: p.down_rate,
+                    upload_rate: p.up_rate,
+                    snubbed: p.stats.snubbed.load(Ordering::Relaxed),
+                    seeding,
+                }),
+        );
+    }
+
+    /// Applies a choke round: the peers in `unchoke` may download from us, the others not.
+    pub fn apply_choke(&mut self, unchoke: &HashSet<PeerKey>, ctx: &mut Context) {
+        for (k, p) in self.peers.iter_mut() {
+            let want = unchoke.contains(k);
+            if want == p.unchoked {
+                continue;
+            }
+            p.unchoked = want;
+            if want {
+                ctx.unchoked += 1;
+                let _ = p.cmd.send(PeerCmd::Unchoke);
+            } else {
+                ctx.unchoked = ctx.unchoked.saturating_sub(1);
+                let _ = p.cmd.send(PeerCmd::Choke);
+            }
+        }
+    }
+
+    /// Saves the resume record off the runtime if pieces were verified since the last save;
+    /// `durable` flushes the data first.
+    fn save_resume(&mut self, durable: bool) {
+        let have = self.shared.have();
+        if have.count() == self.saved_have && !durable {
+            return;
+        }
+        self.saved_have = have.count();
+        let have = have.to_bitfield();
+        let record = self.record.clone();
+        let storage = self.shared.storage.clone();
+        let meta = self.meta.clone();
+        tokio::task::spawn_blocking(move || {
+            let saved = if durable {
+                record.save_resume_flushed(&storage, &meta.info_hash, &meta.info, &have)
+            } else {
+                record.save_resume_unflushed(&meta.info_hash, &meta.info, &have)
+            };
+            if let Err(e) = saved {
+                tracing::warn!("cannot save the resume record: {e}");
+            }
+        });
+    }
+
+    fn transfer_stats(&self) -> TransferStats {
+        let (downloaded, uploaded) = self.totals();
+        TransferStats {
+            uploaded,
+            downloaded,
+            left: self.meta.info.total_length() - self.verified_bytes(),
+        }
+    }
+
+    /// Bytes of the pieces we have.
+    fn verified_bytes(&self) -> u64 {
+        let have = self.shared.have();
+        if have.is_complete() {
+            return self.meta.info.total_length();
+        }
+        let picker = self.shared.picker();
+        (0..picker.piece_count())
+            .filter(|i| have.contains(*i))
+            .map(|i| u64::from(picker.piece_size(i)))
+            .sum()
+    }
+
+    /// The torrent now, for the progress view.
+    pub fn stats(&self) -> TorrentStats {
+        let (downloaded, uploaded) = self.totals();
+        let peers: Vec<PeerStats> = self
+            .peers
+            .values()
+            .filter_map(|p| {
+                let id = p.peer_id?;
+                Some(PeerStats {
+                    addr: p.addr,
+                    client: wire::peer_id::client_name(&id),
+                    down_rate: p.down_rate,
+                    up_rate: p.up_rate,
+                    pieces: p.stats.pieces.load(Ordering::Relaxed),
+                    downloaded: p.stats.downloaded.load(Ordering::Relaxed),
+                    uploaded: p.stats.uploaded.load(Ordering::Relaxed),
+                    unchoked: p.unchoked,
+                })
+            })
+            .collect();
+        let state = if self.is_complete() || self.spec.seed_only {
+            TorrentState::Seeding
+        } else {
+            TorrentState::Downloading
+        };
+        TorrentStats {
+            torrent: self.id,
+            name: self.meta.info.name.clone(),
+            state,
+            verified_bytes: self.verified_bytes(),
+            total_bytes: self.meta.info.total_length(),
+            downloaded_bytes: downloaded,
+            uploaded_bytes: uploaded,
+            down_rate: self.down_rate,
+            up_rate: self.up_rate,
+            peers_connected: peers.len(),
+            peers_known: self.book.len().max(peers.len()),
+            pieces_done: self.shared.have().count(),
+            piece_count: self.meta.info.piece_count(),
+            peers,
+        }
+    }
+
+    /// Leaves the session: closes the peers and gives back their slots now; the returned
+    /// future announces `stopped`, saves the resume record (durable when seeding data we did
+    /// not write) and reports the summary, and can run alongside other torrents' stops.
+    pub fn stop(self, ctx: &mut Context) -> impl Future<Output = ()> + Send + 'static {
+        self.broadcast(|| PeerCmd::Close);
+        ctx.connected = ctx.connected.saturating_sub(self.peers.len());
+        ctx.unchoked = ctx
+            .unchoked
+            .saturating_sub(self.peers.values().filter(|p| p.unchoked).count());
+        ctx.pool.forget(self.id);
+        let events = ctx.events.clone();
+        async move {
+            let mut this = self;
+            if let Some(t) = this.trackers.take() {
+                t.stop(this.transfer_stats()).await;
+            }
+            this.save_final_record().await;
+            let _ = events.send(Event::Stopped {
+                torrent: this.id,
+                summary: this.summary(),
+            });
+        }
+    }
+
+    /// Saves the resume record at the end. No flush: exiting does not wait for the disk (the
+    /// record is trusted until the next boot), except when seeding data we did not write,
+    /// where there is nothing to flush.
+    async fn save_final_record(&self) {
+        let have = self.shared.have().to_bitfield();
+        let record = self.record.clone();
+        let storage = self.shared.storage.clone();
+        let meta = self.meta.clone();
+        let durable = self.spec.seed_only;
+        let saved = tokio::task::spawn_blocking(move || {
+            if durable {
+                record.save_resume_flushed(&storage, &meta.info_hash, &meta.info, &have)
+            } else {
+                record.save_resume_unflushed(&meta.info_hash, &meta.info, &have)
+            }
+        })
+        .await;
+        if let Ok(Err(e)) = saved {
+            tracing::warn!("cannot save the resume record: {e}");
+        }
+    }
+
+    fn summary(&self) -> Summary {
+        let (downloaded, uploaded) = self.totals();
+        let downloaded_now = self.initial_pieces < self.meta.info.piece_count();
+        Summary {
+            name: self.meta.info.name.clone(),
+            complete: self.is_complete(),
+            total_bytes: self.meta.info.total_length(),
+            downloaded_bytes: downloaded,
+            uploaded_bytes: uploaded,
+            elapsed: self.started.elapsed(),
+            download_time: self
+                .completed_at
+                .filter(|_| downloaded_now)
+                .map(|at| at.duration_since(self.started)),
+            peers_used: self.peers_used,
+        }
+    }
+}
+
+/// Exponential smoothing of a rate sample.
+fn smooth(old: f64, sample: f64) -> f64 {
+    0.7 * old + 0.3 * sample
+}
