@@ -64,9 +64,9 @@ pub fn peer_command(
         (Client::Swarm, Role::Seed) => {
             for a in [
                 "seed".as_ref(),
-                s.data_dir.as_os_str(),
-                "--meta".as_ref(),
                 s.meta.as_os_str(),
+                "--data".as_ref(),
+                s.data_dir.as_os_str(),
             ] {
                 push(&a);
             }
@@ -389,7 +389,7 @@ mod tests {
         );
         assert_eq!(
             line(Client::Swarm, Role::Seed),
-            "/bin/swarm seed /w/h1 --meta /w/f.meta --port 6881 --json"
+            "/bin/swarm seed /w/f.meta --data /w/h1 --port 6881 --json"
         );
     }
 
