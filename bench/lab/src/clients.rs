@@ -55,7 +55,7 @@ pub fn peer_command(
     programs: &Programs,
     client: Client,
     role: Role,
-    s: &PeerSetup,
+    s: &PeerSetup<'_>,
 ) -> (PathBuf, Vec<OsString>) {
     let port = PEER_PORT.to_string();
     let mut args: Vec<OsString> = Vec::new();

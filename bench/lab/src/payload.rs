@@ -62,8 +62,9 @@ pub fn bad_pieces(path: &Path, meta: &Metainfo) -> u32 {
     };
     let mut buf = vec![0u8; info.piece_length as usize];
     let mut bad = 0;
+    let geometry = info.geometry();
     for index in 0..info.piece_count() {
-        let size = info.piece_size(index) as usize;
+        let size = geometry.piece_size(index) as usize;
         let ok = file.read_exact(&mut buf[..size]).is_ok()
             && info
                 .piece_hash(index)

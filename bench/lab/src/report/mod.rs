@@ -274,13 +274,14 @@ pub fn diagnose(report: &mut Report) {
         }
     }
     let pieces = report.pieces;
-    report.diagnosis.first_full_copy_secs = report
+    let first_full_copy = report
         .timeline
         .t
         .iter()
         .zip(&report.timeline.leecher_union)
         .find(|(_, u)| **u == pieces)
         .map(|(t, _)| *t);
+    d.first_full_copy_secs = first_full_copy;
     let mut ups: Vec<f64> = report
         .hosts
         .iter()
@@ -289,7 +290,7 @@ pub fn diagnose(report: &mut Report) {
         .collect();
     ups.sort_by(f64::total_cmp);
     if let (Some(lo), Some(mid), Some(hi)) = (ups.first(), median(&ups), ups.last()) {
-        report.diagnosis.leecher_upload_over_f = Some([*lo, mid, *hi]);
+        d.leecher_upload_over_f = Some([*lo, mid, *hi]);
     }
     let received: u64 = report
         .hosts

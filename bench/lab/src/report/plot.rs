@@ -52,7 +52,7 @@ fn x_extent(r: &Report) -> f64 {
 
 type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
 
-fn completion_cdf(r: &Report, area: &Area, x_max: f64) -> anyhow::Result<()> {
+fn completion_cdf(r: &Report, area: &Area<'_>, x_max: f64) -> anyhow::Result<()> {
     let mut done: Vec<f64> = r
         .hosts
         .iter()
@@ -102,7 +102,7 @@ fn completion_cdf(r: &Report, area: &Area, x_max: f64) -> anyhow::Result<()> {
     legend_at(&mut chart, SeriesLabelPosition::UpperLeft)
 }
 
-fn availability(r: &Report, area: &Area, x_max: f64) -> anyhow::Result<()> {
+fn availability(r: &Report, area: &Area<'_>, x_max: f64) -> anyhow::Result<()> {
     let tl = &r.timeline;
     // Headroom above the lines for the legend.
     let y_max = tl.mean_copies.iter().copied().fold(1.0, f64::max) * 1.6;
@@ -171,7 +171,7 @@ fn availability(r: &Report, area: &Area, x_max: f64) -> anyhow::Result<()> {
         .map_err(err)
 }
 
-fn upload(r: &Report, area: &Area, x_max: f64) -> anyhow::Result<()> {
+fn upload(r: &Report, area: &Area<'_>, x_max: f64) -> anyhow::Result<()> {
     let tl = &r.timeline;
     let mbit = |v: f64| v / 1e6;
     let peak = tl
