@@ -261,6 +261,11 @@ impl Torrent {
         ctx.emit(Event::Started {
             torrent: id,
             pieces: saved_have,
+            incomplete: if torrent.spec.seed_only {
+                open::incomplete_files(&torrent.meta.info, &have, &torrent.spec.data_dir)
+            } else {
+                Vec::new()
+            },
         });
         if torrent.spec.use_trackers {
             torrent.trackers = Trackers::start(
