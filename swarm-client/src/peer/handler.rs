@@ -6,7 +6,9 @@
 //! can be tested against a fake torrent without sockets.
 
 use bytes::Bytes;
+use metainfo::InfoHash;
 
+use crate::extension::{MetadataMessage, PexMessage};
 use crate::storage::StorageError;
 use crate::wire::{Bitfield, BlockRequest, PeerId};
 
@@ -36,6 +38,15 @@ pub enum Notice {
     CancelOthers(BlockRequest),
     /// Blocks went back to the torrent: idle peers should try to pick again.
     BlocksReleased,
+    /// The peer's extended handshake (BEP 10): its client, the port it listens on, and
+    /// whether it exchanges peers (`ut_pex`).
+    Extended {
+        client: Option<String>,
+        listen_port: Option<u16>,
+        pex: bool,
+    },
+    /// Peers the peer told us of (BEP 11), not yet checked or limited.
+    Pex(PexMessage),
     /// The connection ended (`reason` is `None` for an orderly close).
     Closed {
         reason: Option<String>,
@@ -48,6 +59,8 @@ pub enum Notice {
 /// of the torrent and called from their tasks, so every method is quick (a brief lock at
 /// most); only [`PeerHandler::read_blocks`] blocks, and it is called off the async runtime.
 pub trait PeerHandler: Send + Sync + 'static {
+    /// The torrent's info-hash.
+    fn info_hash(&self) -> InfoHash;
     /// Number of pieces in the torrent.
     fn piece_count(&self) -> u32;
     /// Length of piece `index` in bytes (0 if out of range).
@@ -60,6 +73,14 @@ pub trait PeerHandler: Send + Sync + 'static {
     fn is_complete(&self) -> bool;
     /// Would a peer holding `pieces` have something we want?
     fn is_interesting(&self, pieces: &Bitfield) -> bool;
+    /// A private torrent (BEP 27): no peer exchange.
+    fn is_private(&self) -> bool;
+    /// The port we listen on, to tell peers (`p` in the extended handshake).
+    fn listen_port(&self) -> Option<u16>;
+    /// The size of our info dictionary (`metadata_size`), when we have it.
+    fn metadata_size(&self) -> Option<u64>;
+    /// The answer to a peer's request for metadata piece `piece` (BEP 9).
+    fn metadata_piece(&self, piece: u32) -> MetadataMessage;
 
     /// Registers a live connection to the peer `id`; false if we have one already or the
     /// peer is banned (the new connection is then dropped).
@@ -73,13 +94,15 @@ pub trait PeerHandler: Send + Sync + 'static {
     fn peer_piece(&self, index: u32);
 
     /// Chooses up to `room` blocks to ask peer `key` (which holds `pieces`) for, appending them
-    /// to `out`; `outstanding` are the blocks it was asked for already.
+    /// to `out`; `outstanding` are the blocks it was asked for already; a new piece is
+    /// started from `suggested` first when one fits.
     fn pick(
         &self,
         key: PeerKey,
         pieces: &Bitfield,
         room: usize,
         outstanding: &dyn Fn(&BlockRequest) -> bool,
+        suggested: &[u32],
         out: &mut Vec<BlockRequest>,
     );
     /// Requests of `key` that will not be answered go back to be picked by others.

@@ -6,6 +6,8 @@
 //! The torrent is reached only through [`PeerHandler`]; this module knows nothing of
 //! pickers, storage or sessions.
 
+mod extended;
+mod fast;
 mod handler;
 mod limits;
 pub mod pipeline;
@@ -24,6 +26,7 @@ use tokio::net::tcp::OwnedReadHalf;
 use tokio::sync::mpsc;
 use tokio_util::codec::FramedRead;
 
+use crate::wire::handshake::Extensions;
 use crate::wire::{self, CodecError, Handshake, HandshakeError, Message, MessageCodec};
 pub use handler::{BlockFate, Notice, PeerHandler, PeerKey};
 pub use limits::{Limits, RateLimit};
@@ -138,30 +141,35 @@ async fn run(setup: PeerSetup) -> Result<(), PeerError> {
     if !handler.claim(&theirs.peer_id) {
         return Err(PeerError::Duplicate);
     }
-    let result = drive(
-        handler.clone(),
+    let link = Link {
         key,
-        stream,
-        &theirs,
-        &mut cmds,
-        stats,
-        limits,
-    )
-    .await;
+        addr,
+        extensions: ours.extensions().both(theirs.extensions()),
+        peer_id: theirs.peer_id,
+    };
+    let result = drive(handler.clone(), &link, stream, &mut cmds, stats, limits).await;
     handler.unclaim(&theirs.peer_id);
     result
+}
+
+/// Who a handshaken connection is with, and what both sides agreed to speak.
+pub struct Link {
+    pub key: PeerKey,
+    pub addr: SocketAddr,
+    pub extensions: Extensions,
+    pub peer_id: wire::PeerId,
 }
 
 /// Runs a handshaken connection until it ends.
 async fn drive(
     handler: Arc<dyn PeerHandler>,
-    key: PeerKey,
+    link: &Link,
     stream: TcpStream,
-    theirs: &Handshake,
     cmds: &mut mpsc::UnboundedReceiver<PeerCmd>,
     stats: Arc<PeerStats>,
     limits: Limits,
 ) -> Result<(), PeerError> {
+    let key = link.key;
     let _ = stream.set_nodelay(false);
     let (rd, wr) = stream.into_split();
     let (out, out_rx) = mpsc::unbounded_channel();
@@ -173,11 +181,12 @@ async fn drive(
         stats.clone(),
         queued_uploads.clone(),
         limits.up.clone(),
+        link.extensions.fast,
     ));
     handler.notify(
         key,
         Notice::Ready {
-            peer_id: theirs.peer_id,
+            peer_id: link.peer_id,
         },
     );
     let mut reader = FramedRead::with_capacity(
@@ -187,7 +196,7 @@ async fn drive(
     );
     let mut state = PeerState::new(
         handler,
-        key,
+        link,
         stats,
         out.clone(),
         queued_uploads,

@@ -3,10 +3,15 @@
 //! pipeline, and queues what to send for the writer task. The torrent is reached only
 //! through [`PeerHandler`].
 //!
+//! The fast extension (BEP 6, [`FastState`]) and the extension protocol (BEP 10,
+//! [`ExtendedState`]) are used when both handshakes announced them.
+//!
 //! A peer that breaks the protocol (bad bitfield, out-of-range index, unrequested block,
-//! oversized request) gets a [`Violation`]; the driver then ends the connection.
+//! oversized request, an extension message it was not entitled to) gets a [`Violation`];
+//! the driver then ends the connection.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -14,10 +19,14 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
+use super::extended::ExtendedState;
+use super::fast::FastState;
 use super::handler::{BlockFate, Notice, PeerHandler, PeerKey};
 use super::pipeline::Pipeline;
 use super::stats::PeerStats;
 use super::writer::Out;
+use super::Link;
+use crate::extension::{ExtendedMessage, ExtensionError, PexMessage};
 use crate::wire::{Bitfield, BitfieldError, BlockRequest, CodecError, Message, RequestError};
 
 /// A peer that sends no block for this long while we wait for some is snubbing us: its
@@ -46,6 +55,8 @@ pub enum PeerCmd {
     Refill,
     /// The download finished: lose interest, drop the peer if it is a seed too.
     Completed,
+    /// Tell the peer of other peers (BEP 11), if it exchanges peers.
+    Pex(PexMessage),
     /// Close the connection (shutdown or ban).
     Close,
 }
@@ -63,6 +74,16 @@ pub enum Violation {
     Request(#[from] RequestError),
     #[error("block {index}:{begin}+{len} was never requested")]
     Unrequested { index: u32, begin: u32, len: u32 },
+    #[error("sent {0} without the fast extension")]
+    FastNotNegotiated(&'static str),
+    #[error("sent {0} for piece {1}, out of range")]
+    PieceOutOfRange(&'static str, u32),
+    #[error("rejected block {index}:{begin}, which was never requested")]
+    UnrequestedReject { index: u32, begin: u32 },
+    #[error("sent an extended message without the extension protocol")]
+    ExtendedNotNegotiated,
+    #[error(transparent)]
+    Extension(#[from] ExtensionError),
 }
 
 /// Whether the connection goes on after a step.
@@ -77,6 +98,10 @@ pub enum Flow {
 pub struct PeerState {
     handler: Arc<dyn PeerHandler>,
     key: PeerKey,
+    /// The fast extension's state, when both sides speak it.
+    fast: Option<FastState>,
+    /// The extension protocol's state, when both sides speak it.
+    extended: Option<ExtendedState>,
     stats: Arc<PeerStats>,
     out: mpsc::UnboundedSender<Out>,
     /// Upload requests queued in the writer (shared with it).
@@ -101,24 +126,37 @@ pub struct PeerState {
 }
 
 impl PeerState {
-    /// The state of a fresh connection to peer `key`; queues our bitfield when we have
-    /// pieces.
+    /// The state of a fresh connection to peer `key` at `addr`, using the `extensions`
+    /// both handshakes announced; queues what opens the connection: the extended handshake,
+    /// what we have (`have all` / `have none` with the fast extension, else a bitfield when we
+    /// have pieces), and the pieces the peer may have while choked.
     pub fn new(
         handler: Arc<dyn PeerHandler>,
-        key: PeerKey,
+        link: &Link,
         stats: Arc<PeerStats>,
         out: mpsc::UnboundedSender<Out>,
         queued_uploads: Arc<AtomicUsize>,
         now: Instant,
     ) -> Self {
-        let ours = handler.our_pieces();
-        if !ours.is_empty() {
-            let _ = out.send(Out::Msgs(vec![Message::Bitfield(ours.to_bytes())]));
-        }
+        let fast = link.extensions.fast.then(|| {
+            FastState::new(link.addr.ip(), &handler.info_hash(), handler.piece_count())
+        });
+        let extended = link
+            .extensions
+            .extension_protocol
+            .then(ExtendedState::default);
+        let _ = out.send(Out::Msgs(opening(
+            handler.as_ref(),
+            link.addr,
+            fast.as_ref(),
+            extended.is_some(),
+        )));
         Self {
             pieces: Bitfield::new(handler.piece_count()),
             handler,
-            key,
+            key: link.key,
+            fast,
+            extended,
             stats,
             out,
             queued_uploads,
@@ -140,17 +178,40 @@ impl PeerState {
     pub fn on_message(&mut self, message: Message, now: Instant) -> Result<Flow, Violation> {
         self.last_message = now;
         match message {
-            // We announce neither the fast extension nor the extension protocol (yet), so
-            // their messages are ignored like unknown ones.
-            Message::KeepAlive
-            | Message::Port(_)
-            | Message::Suggest { .. }
-            | Message::HaveAll
-            | Message::HaveNone
-            | Message::Reject(_)
-            | Message::AllowedFast { .. }
-            | Message::Extended { .. }
-            | Message::Unknown { .. } => {}
+            Message::KeepAlive | Message::Port(_) | Message::Unknown { .. } => {}
+            Message::HaveAll => {
+                self.fast_state("have all")?;
+                let all = Bitfield::full(self.handler.piece_count());
+                self.handler.peer_pieces(&self.pieces, &all);
+                self.pieces = all;
+                return Ok(self.pieces_changed());
+            }
+            Message::HaveNone => {
+                self.fast_state("have none")?;
+                let none = Bitfield::new(self.handler.piece_count());
+                self.handler.peer_pieces(&self.pieces, &none);
+                self.pieces = none;
+                return Ok(self.pieces_changed());
+            }
+            Message::Suggest { index } => {
+                self.check_piece("suggest piece", index)?;
+                self.fast_state("suggest piece")?.suggested(index);
+            }
+            Message::AllowedFast { index } => {
+                self.check_piece("allowed fast", index)?;
+                self.fast_state("allowed fast")?.allowed_by_them(index);
+                self.refill(None, now);
+            }
+            Message::Reject(request) => self.on_reject(request, now)?,
+            Message::Extended { id, payload } => {
+                let Some(extended) = self.extended.as_mut() else {
+                    return Err(Violation::ExtendedNotNegotiated);
+                };
+                let replies = extended.on_message(self.handler.as_ref(), self.key, id, &payload)?;
+                if !replies.is_empty() {
+                    let _ = self.out.send(Out::Msgs(replies));
+                }
+            }
             Message::Bitfield(bytes) => {
                 let field = Bitfield::from_wire(&bytes, self.handler.piece_count())?;
                 // A repeated bitfield (aria2 sends one after its `have`s) replaces what we
@@ -171,6 +232,8 @@ impl PeerState {
             Message::Choke => {
                 self.peer_choking = true;
                 self.abandon_outstanding(false);
+                // Pieces allowed fast may still be asked for.
+                self.refill(None, now);
             }
             Message::Unchoke => {
                 self.peer_choking = false;
@@ -210,16 +273,53 @@ impl PeerState {
     fn on_request(&mut self, request: BlockRequest) -> Result<(), Violation> {
         let handler = &self.handler;
         request.validate(handler.piece_count(), |i| handler.piece_size(i))?;
-        if self.am_choking || !handler.has_piece(request.index) {
-            // A request racing our choke, or for a piece we never announced: ignore it.
-            return Ok(());
+        let allowed_choked = self
+            .fast
+            .as_ref()
+            .is_some_and(|f| f.may_request_choked(request.index));
+        let serve = (!self.am_choking || allowed_choked)
+            && handler.has_piece(request.index)
+            && self.queued_uploads.load(Ordering::Relaxed) < MAX_QUEUED_UPLOADS;
+        if serve {
+            self.queued_uploads.fetch_add(1, Ordering::Relaxed);
+            let _ = self.out.send(Out::Upload(request));
+        } else if self.fast.is_some() {
+            // Choked, a piece we lack, or too many queued: say so, so the peer asks
+            // elsewhere at once rather than waiting.
+            let _ = self.out.send(Out::Msgs(vec![Message::Reject(request)]));
         }
-        if self.queued_uploads.load(Ordering::Relaxed) >= MAX_QUEUED_UPLOADS {
-            return Ok(());
-        }
-        self.queued_uploads.fetch_add(1, Ordering::Relaxed);
-        let _ = self.out.send(Out::Upload(request));
+        // Without the fast extension a request racing our choke is simply ignored.
         Ok(())
+    }
+
+    /// The peer will not answer `request` (fast extension): it goes back to the torrent.
+    fn on_reject(&mut self, request: BlockRequest, now: Instant) -> Result<(), Violation> {
+        self.fast_state("reject request")?;
+        if self.outstanding.remove(&request) {
+            self.handler.release(self.key, &[request]);
+            self.handler.notify(self.key, Notice::BlocksReleased);
+            self.refill(None, now);
+        } else if !self.forget_cancelled(&request) {
+            return Err(Violation::UnrequestedReject {
+                index: request.index,
+                begin: request.begin,
+            });
+        }
+        Ok(())
+    }
+
+    /// The fast extension's state, or the violation of using it without agreeing to.
+    fn fast_state(&mut self, what: &'static str) -> Result<&mut FastState, Violation> {
+        self.fast.as_mut().ok_or(Violation::FastNotNegotiated(what))
+    }
+
+    /// Checks a piece index a message names.
+    fn check_piece(&self, what: &'static str, index: u32) -> Result<(), Violation> {
+        if index < self.handler.piece_count() {
+            Ok(())
+        } else {
+            Err(Violation::PieceOutOfRange(what, index))
+        }
     }
 
     fn on_block(
@@ -257,6 +357,9 @@ impl PeerState {
     pub fn on_command(&mut self, cmd: PeerCmd, now: Instant) -> Flow {
         match cmd {
             PeerCmd::Have(index) => {
+                if let Some(fast) = self.fast.as_mut() {
+                    fast.have(index);
+                }
                 let mut msgs = vec![Message::Have { index }];
                 if self.am_interested && !self.still_interesting() {
                     self.am_interested = false;
@@ -292,6 +395,15 @@ impl PeerState {
                     return Flow::Close;
                 }
                 self.update_interest();
+            }
+            PeerCmd::Pex(message) => {
+                let wire = self
+                    .extended
+                    .as_ref()
+                    .and_then(|e| e.to_wire(&ExtendedMessage::Pex(message)));
+                if let Some(wire) = wire {
+                    let _ = self.out.send(Out::Msgs(vec![wire]));
+                }
             }
             PeerCmd::Close => return Flow::Close,
         }
@@ -397,9 +509,23 @@ impl PeerState {
     /// Tops the request pipeline up to the depth the peer's rate calls for. With
     /// `min_batch`, does nothing unless at least that many requests can be sent.
     fn refill(&mut self, min_batch: Option<usize>, now: Instant) {
-        if self.peer_choking || !self.am_interested {
+        if !self.am_interested {
             return;
         }
+        // While choked, only the pieces the peer allows fast (BEP 6) may be asked for.
+        let choked_pieces = match (&self.fast, self.peer_choking) {
+            (_, false) => None,
+            (Some(fast), true) if !fast.choked_allowance().is_empty() => {
+                let mut allowed = Bitfield::new(self.pieces.piece_count());
+                for p in fast.choked_allowance() {
+                    if self.pieces.get(*p) {
+                        let _ = allowed.set(*p);
+                    }
+                }
+                Some(allowed)
+            }
+            _ => return,
+        };
         let depth = if self.snubbed {
             1
         } else {
@@ -412,11 +538,17 @@ impl PeerState {
         let mut picked = Vec::with_capacity(room);
         {
             let outstanding = &self.outstanding;
+            let suggested = self
+                .fast
+                .as_ref()
+                .map(FastState::suggestions)
+                .unwrap_or_default();
             self.handler.pick(
                 self.key,
-                &self.pieces,
+                choked_pieces.as_ref().unwrap_or(&self.pieces),
                 room,
                 &|r| outstanding.contains(r),
+                &suggested,
                 &mut picked,
             );
         }
@@ -438,6 +570,37 @@ impl PeerState {
         }
         let _ = self.out.send(Out::Msgs(msgs));
     }
+}
+
+/// The messages that open a connection: our extended handshake (BEP 10), then what we have
+/// — `have all` or `have none` with the fast extension (a seeder opens with `have all`), a
+/// bitfield otherwise when we have pieces — and the pieces the peer may request while
+/// choked (BEP 6).
+fn opening(
+    handler: &dyn PeerHandler,
+    addr: SocketAddr,
+    fast: Option<&FastState>,
+    extended: bool,
+) -> Vec<Message> {
+    let mut msgs = Vec::new();
+    if extended {
+        msgs.push(ExtendedState::our_handshake(handler, addr));
+    }
+    let ours = handler.our_pieces();
+    match fast {
+        Some(_) if ours.is_complete() => msgs.push(Message::HaveAll),
+        Some(_) if ours.is_empty() => msgs.push(Message::HaveNone),
+        _ if !ours.is_empty() => msgs.push(Message::Bitfield(ours.to_bytes())),
+        _ => {}
+    }
+    if let Some(fast) = fast {
+        msgs.extend(
+            fast.to_announce(|p| ours.get(p))
+                .into_iter()
+                .map(|index| Message::AllowedFast { index }),
+        );
+    }
+    msgs
 }
 
 /// After a block arrives, refill only when this many requests can go out at once

@@ -5,8 +5,11 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 
 use super::*;
+use metainfo::InfoHash;
+
+use crate::extension::{ExtendedHandshake, MetadataMessage};
 use crate::storage::StorageError;
-use crate::wire::PeerId;
+use crate::wire::{Extensions, PeerId};
 
 const PIECES: u32 = 4;
 const PIECE: u32 = 2 * crate::wire::BLOCK_SIZE;
@@ -23,6 +26,21 @@ struct FakeTorrent {
 }
 
 impl PeerHandler for FakeTorrent {
+    fn info_hash(&self) -> InfoHash {
+        InfoHash::from([7; 20])
+    }
+    fn is_private(&self) -> bool {
+        false
+    }
+    fn listen_port(&self) -> Option<u16> {
+        Some(6881)
+    }
+    fn metadata_size(&self) -> Option<u64> {
+        None
+    }
+    fn metadata_piece(&self, piece: u32) -> MetadataMessage {
+        MetadataMessage::Reject { piece }
+    }
     fn piece_count(&self) -> u32 {
         PIECES
     }
@@ -61,6 +79,7 @@ impl PeerHandler for FakeTorrent {
         pieces: &Bitfield,
         room: usize,
         outstanding: &dyn Fn(&BlockRequest) -> bool,
+        _suggested: &[u32],
         out: &mut Vec<BlockRequest>,
     ) {
         let mut requested = self.requested.lock().unwrap();
@@ -106,13 +125,23 @@ struct Harness {
 
 impl Harness {
     fn new(have: &[u32]) -> Self {
+        Self::with(have, Extensions::default())
+    }
+
+    /// A connection on which both sides announced `extensions`.
+    fn with(have: &[u32], extensions: Extensions) -> Self {
         let torrent = Arc::new(FakeTorrent::default());
         torrent.have.lock().unwrap().extend(have);
         let (out, sent) = mpsc::unbounded_channel();
         let now = Instant::now();
         let state = PeerState::new(
             torrent.clone(),
-            7,
+            &Link {
+                key: 7,
+                addr: SocketAddr::from(([127, 0, 0, 1], 6881)),
+                extensions,
+                peer_id: PeerId::from([1; 20]),
+            },
             Arc::new(PeerStats::default()),
             out,
             Arc::new(AtomicUsize::new(0)),
@@ -291,4 +320,137 @@ fn leaving_returns_requests_and_availability() {
     h.state.finish();
     assert_eq!(*h.torrent.availability.lock().unwrap(), 0);
     assert!(h.torrent.requested.lock().unwrap().is_empty());
+}
+
+const BOTH: Extensions = Extensions {
+    extension_protocol: true,
+    fast: true,
+};
+const FAST: Extensions = Extensions {
+    extension_protocol: false,
+    fast: true,
+};
+
+#[test]
+fn a_seeder_with_the_fast_extension_opens_with_have_all_and_a_newcomer_with_have_none() {
+    let mut seeder = Harness::with(&[0, 1, 2, 3], FAST);
+    let sent = seeder.sent();
+    assert!(matches!(sent.first(), Some(Message::HaveAll)), "{sent:?}");
+    assert!(
+        sent.iter()
+            .skip(1)
+            .all(|m| matches!(m, Message::AllowedFast { index } if *index < PIECES)),
+        "then only allowed-fast pieces: {sent:?}"
+    );
+    let mut newcomer = Harness::with(&[], FAST);
+    assert!(matches!(newcomer.sent().as_slice(), [Message::HaveNone]));
+}
+
+#[test]
+fn the_extended_handshake_goes_first_when_both_sides_speak_bep_10() {
+    let mut h = Harness::with(&[], BOTH);
+    let sent = h.sent();
+    let Some(Message::Extended { id: 0, payload }) = sent.first() else {
+        panic!("{sent:?}");
+    };
+    let ours = ExtendedHandshake::decode(payload).unwrap();
+    assert_eq!(ours.listen_port, Some(6881));
+    assert!(ours.extensions.ut_metadata.is_some());
+}
+
+#[test]
+fn a_choked_request_gets_an_explicit_reject_so_the_peer_does_not_wait() {
+    let mut h = Harness::with(&[0, 1, 2, 3], FAST);
+    h.sent();
+    // Piece 0..3 are all ours; find one outside the peer's allowed-fast set (a 4-piece
+    // torrent may allow all of them, in which case every request is served).
+    let allowed: Vec<u32> = (0..PIECES)
+        .filter(|p| h.state.fast.as_ref().unwrap().may_request_choked(*p))
+        .collect();
+    for index in 0..PIECES {
+        let r = BlockRequest::new(index, 0, 16384);
+        h.message(Message::Request(r)).unwrap();
+        let sent = h.sent();
+        if allowed.contains(&index) {
+            assert_eq!(requests(&sent), vec![r], "allowed fast while choked");
+        } else {
+            assert!(
+                matches!(sent.as_slice(), [Message::Reject(x)] if *x == r),
+                "{sent:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_reject_returns_the_block_to_the_torrent_and_an_unasked_reject_is_a_violation() {
+    let mut h = Harness::with(&[], FAST);
+    h.message(Message::HaveAll).unwrap();
+    h.message(Message::Unchoke).unwrap();
+    let asked = requests(&h.sent());
+    assert!(!asked.is_empty());
+    let before = h.torrent.released.lock().unwrap().len();
+    h.message(Message::Reject(asked[0])).unwrap();
+    assert!(h.torrent.released.lock().unwrap().len() > before);
+    assert!(matches!(
+        h.message(Message::Reject(BlockRequest::new(3, 16384, 7))),
+        Err(Violation::UnrequestedReject { .. })
+    ));
+}
+
+#[test]
+fn fast_messages_without_the_fast_extension_or_out_of_range_are_violations() {
+    let mut plain = Harness::new(&[]);
+    assert!(matches!(
+        plain.message(Message::HaveAll),
+        Err(Violation::FastNotNegotiated(_))
+    ));
+    let mut fast = Harness::with(&[], FAST);
+    assert!(matches!(
+        fast.message(Message::Suggest { index: PIECES }),
+        Err(Violation::PieceOutOfRange(..))
+    ));
+    assert!(matches!(
+        fast.message(Message::AllowedFast { index: u32::MAX }),
+        Err(Violation::PieceOutOfRange(..))
+    ));
+}
+
+#[test]
+fn extended_messages_need_bep_10_and_a_malformed_handshake_drops_the_peer() {
+    let mut plain = Harness::new(&[]);
+    let hello = Message::Extended {
+        id: 0,
+        payload: Bytes::from_static(b"de"),
+    };
+    assert!(matches!(
+        plain.message(hello),
+        Err(Violation::ExtendedNotNegotiated)
+    ));
+    let mut h = Harness::with(&[], BOTH);
+    let not_a_dict = Message::Extended {
+        id: 0,
+        payload: Bytes::from_static(b"li1ee"),
+    };
+    assert!(matches!(
+        h.message(not_a_dict),
+        Err(Violation::Extension(_))
+    ));
+    let huge = Message::Extended {
+        id: 0,
+        payload: Bytes::from(vec![b'd'; 1 << 20]),
+    };
+    assert!(matches!(h.message(huge), Err(Violation::Extension(_))));
+}
+
+#[test]
+fn an_unknown_extension_is_ignored() {
+    let mut h = Harness::with(&[], BOTH);
+    h.sent();
+    let unknown = Message::Extended {
+        id: 200,
+        payload: Bytes::from_static(b"whatever"),
+    };
+    assert_eq!(h.message(unknown).unwrap(), Flow::Continue);
+    assert!(h.sent().is_empty());
 }

@@ -40,6 +40,7 @@ pub(super) async fn run(
     stats: Arc<PeerStats>,
     queued_uploads: Arc<AtomicUsize>,
     up_limit: Option<Arc<RateLimit>>,
+    fast: bool,
 ) {
     let mut sink = FramedWrite::new(wr, MessageCodec::new());
     sink.set_backpressure_boundary(WRITE_BUFFER);
@@ -61,13 +62,25 @@ pub(super) async fn run(
                 Out::CancelUpload(r) => {
                     let before = uploads.len();
                     uploads.retain(|u| *u != r);
-                    queued_uploads.fetch_sub(before - uploads.len(), Ordering::Relaxed);
+                    let dropped = before - uploads.len();
+                    queued_uploads.fetch_sub(dropped, Ordering::Relaxed);
+                    // With the fast extension every request is answered (BEP 6).
+                    if fast && dropped > 0 && sink.feed(Message::Reject(r)).await.is_err() {
+                        return;
+                    }
                 }
                 Out::Choke => {
                     queued_uploads.fetch_sub(uploads.len(), Ordering::Relaxed);
-                    uploads.clear();
+                    let dropped = std::mem::take(&mut uploads);
                     if sink.feed(Message::Choke).await.is_err() {
                         return;
+                    }
+                    // With the fast extension, requests the choke cuts short are rejected
+                    // explicitly, so the peer asks others at once (no waiting in endgame).
+                    for r in dropped.into_iter().filter(|_| fast) {
+                        if sink.feed(Message::Reject(r)).await.is_err() {
+                            return;
+                        }
                     }
                 }
             }

@@ -26,7 +26,7 @@ use crate::state::StateDir;
 use crate::torrent::open::{self, Opened};
 use crate::torrent::signal::{Signal, Signals};
 use crate::torrent::{Context, Torrent, TorrentSpec};
-use crate::wire::{self, Handshake};
+use crate::wire;
 use choker::Choker;
 pub use choker::UPLOAD_SLOTS;
 use listener::Incoming;
@@ -355,8 +355,7 @@ impl Loop {
         match result {
             Ok(opened) => {
                 let torrent = Torrent::new(id, *spec, opened, &mut self.ctx);
-                self.router
-                    .add(id, Handshake::new(torrent.info_hash(), self.ctx.peer_id));
+                self.router.add(id, torrent.handshake());
                 self.torrents.insert(id, torrent);
             }
             Err(error) => {

@@ -10,13 +10,15 @@ mod address_book;
 mod announce;
 mod blame;
 mod checking;
+mod context;
 pub mod open;
+mod peers;
 pub mod picker;
 mod shared;
 pub mod signal;
 
-use std::collections::{HashMap, HashSet};
-use std::net::SocketAddr;
+use std::collections::HashSet;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -26,21 +28,23 @@ use metainfo::Metainfo;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
-use crate::disk::{BufferPool, DiskThreads, ReadCache};
-use crate::events::{
-    Event, PeerStats, Summary, TorrentError, TorrentId, TorrentState, TorrentStats,
-};
+use crate::events::{Event, Summary, TorrentError, TorrentId, TorrentState, TorrentStats};
+use crate::extension::{PexLimiter, PexMessage};
 use crate::peer::{self, Conn, Notice, PeerCmd, PeerKey, PeerSetup};
 use crate::state::TorrentRecord;
 use crate::tracker_client::TrackerStatus;
 use crate::tracker_client::announcer::TransferStats;
-use crate::wire::{self, Bitfield, BlockRequest, Handshake, PeerId};
+use crate::wire::handshake::Extensions;
+use crate::wire::{self, Bitfield, Handshake};
 use address_book::{AddressBook, STRIKE_PROVEN, STRIKE_SOLE};
 use announce::Trackers;
+pub use context::Context;
 use open::Opened;
+pub use peers::ChokeCandidate;
+use peers::{PeerEntry, PeerTable, smooth};
 use picker::Picker;
 use shared::TorrentShared;
-use signal::{Signal, Signals};
+use signal::Signal;
 
 /// How often the resume record is saved while pieces keep arriving.
 const RESUME_EVERY: Duration = Duration::from_secs(5);
@@ -72,102 +76,6 @@ pub struct TorrentSpec {
     pub seed_time: Option<Duration>,
 }
 
-/// What the session shares with its torrents.
-pub struct Context {
-    /// Events for the user.
-    pub events: mpsc::UnboundedSender<Event>,
-    /// For the tasks torrents start.
-    pub signals: Signals,
-    pub peer_id: PeerId,
-    pub listen_port: u16,
-    pub pool: Arc<BufferPool>,
-    pub disk: Arc<DiskThreads>,
-    pub cache: Arc<ReadCache>,
-    /// Most connections over all torrents.
-    pub max_peers: usize,
-    /// Connections over all torrents now.
-    pub connected: usize,
-    /// Peers we let download from us, over all torrents, and how many we may.
-    pub unchoked: usize,
-    pub upload_slots: usize,
-    /// Transfer rate limits every connection obeys.
-    pub limits: peer::Limits,
-    next_key: PeerKey,
-}
-
-impl Context {
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        events: mpsc::UnboundedSender<Event>,
-        signals: Signals,
-        peer_id: PeerId,
-        listen_port: u16,
-        pool: Arc<BufferPool>,
-        disk: Arc<DiskThreads>,
-        cache: Arc<ReadCache>,
-        max_peers: usize,
-        upload_slots: usize,
-        limits: peer::Limits,
-    ) -> Self {
-        Self {
-            events,
-            signals,
-            peer_id,
-            listen_port,
-            pool,
-            disk,
-            cache,
-            max_peers,
-            connected: 0,
-            unchoked: 0,
-            upload_slots,
-            limits,
-            next_key: 1,
-        }
-    }
-
-    /// Sends an event to the user.
-    pub fn emit_event(&self, event: Event) {
-        let _ = self.events.send(event);
-    }
-
-    fn emit(&self, event: Event) {
-        self.emit_event(event);
-    }
-
-    fn new_key(&mut self) -> PeerKey {
-        self.next_key += 1;
-        self.next_key
-    }
-}
-
-/// One peer connection as the torrent sees it.
-struct PeerEntry {
-    addr: SocketAddr,
-    cmd: mpsc::UnboundedSender<PeerCmd>,
-    stats: Arc<peer::PeerStats>,
-    peer_id: Option<PeerId>,
-    unchoked: bool,
-    last_down: u64,
-    last_up: u64,
-    down_rate: f64,
-    up_rate: f64,
-}
-
-/// A peer the choker may rank: what it gave us and took from us lately.
-#[derive(Debug, Clone)]
-pub struct ChokeCandidate {
-    pub key: PeerKey,
-    pub interested: bool,
-    /// Bytes/s the peer sent us recently.
-    pub download_rate: f64,
-    /// Bytes/s we sent the peer recently.
-    pub upload_rate: f64,
-    pub snubbed: bool,
-    /// Its torrent is complete: rank by how fast it takes our data.
-    pub seeding: bool,
-}
-
 /// A torrent in the session.
 pub struct Torrent {
     id: TorrentId,
@@ -176,8 +84,10 @@ pub struct Torrent {
     shared: Arc<TorrentShared>,
     record: Arc<TorrentRecord>,
     ours: Handshake,
-    peers: HashMap<PeerKey, PeerEntry>,
+    peers: PeerTable,
     book: AddressBook,
+    /// Bounds the peers taken from peer exchange.
+    pex_limit: PexLimiter,
     trackers: Option<Trackers>,
     started: Instant,
     completed_at: Option<Instant>,
@@ -202,7 +112,6 @@ impl Torrent {
     /// Torrent `id`, opened, joins the session: its peers are dialled on the next tick.
     pub fn new(id: TorrentId, spec: TorrentSpec, opened: Opened, ctx: &mut Context) -> Torrent {
         let meta = Arc::new(spec.meta.clone());
-        let info = &meta.info;
         let Opened {
             storage,
             have,
@@ -221,7 +130,8 @@ impl Torrent {
         let saved_have = have.count();
         let shared = TorrentShared::new(
             id,
-            info.pieces.clone(),
+            &meta,
+            ctx.listen_port,
             storage,
             disk,
             ctx.cache.clone(),
@@ -235,12 +145,13 @@ impl Torrent {
         }
         let mut torrent = Torrent {
             id,
-            ours: Handshake::new(meta.info_hash, ctx.peer_id),
+            ours: Handshake::with_extensions(meta.info_hash, ctx.peer_id, Extensions::ALL),
             meta,
             shared,
             record: Arc::new(record),
-            peers: HashMap::new(),
+            peers: PeerTable::default(),
             book,
+            pex_limit: PexLimiter::with_defaults(now),
             trackers: None,
             started: now,
             completed_at: None,
@@ -292,6 +203,11 @@ impl Torrent {
         self.meta.info_hash
     }
 
+    /// Our handshake for this torrent (what the session's listener answers with).
+    pub fn handshake(&self) -> Handshake {
+        self.ours
+    }
+
     pub fn is_complete(&self) -> bool {
         self.shared.have().is_complete()
     }
@@ -317,7 +233,7 @@ impl Torrent {
                 culprits,
             } => self.on_piece_checked(index, ok, &contributors, culprits, ctx),
             Signal::StorageFailed(e) => self.fail(TorrentError::Storage(e), ctx),
-            Signal::Wake => self.broadcast(|| PeerCmd::Refill),
+            Signal::Wake => self.peers.broadcast(|| PeerCmd::Refill),
             Signal::TrackerPeers(addrs) => {
                 for addr in addrs {
                     self.book.add(addr);
@@ -339,7 +255,7 @@ impl Torrent {
     fn on_notice(&mut self, key: PeerKey, notice: Notice, ctx: &mut Context) {
         match notice {
             Notice::Ready { peer_id } => {
-                let Some(p) = self.peers.get_mut(&key) else {
+                let Some(p) = self.peers.get_mut(key) else {
                     return;
                 };
                 p.peer_id = Some(peer_id);
@@ -355,27 +271,55 @@ impl Torrent {
             }
             Notice::Interested => {
                 if ctx.unchoked < ctx.upload_slots + 1
-                    && let Some(p) = self.peers.get_mut(&key)
+                    && let Some(p) = self.peers.get_mut(key)
                     && !p.unchoked
                 {
                     p.unchoked = true;
                     ctx.unchoked += 1;
-                    let _ = p.cmd.send(PeerCmd::Unchoke);
+                    p.send(PeerCmd::Unchoke);
                 }
             }
-            Notice::CancelOthers(block) => self.cancel_others(key, block),
-            Notice::BlocksReleased => self.broadcast(|| PeerCmd::Refill),
+            Notice::CancelOthers(block) => self.peers.cancel_others(key, block),
+            Notice::BlocksReleased => self.peers.broadcast(|| PeerCmd::Refill),
+            Notice::Extended {
+                client,
+                listen_port,
+                pex,
+            } => {
+                let private = self.meta.info.private;
+                if let Some(p) = self.peers.get_mut(key) {
+                    p.greeted(client, listen_port, pex && !private);
+                }
+            }
+            Notice::Pex(message) => self.on_pex(key, message, ctx),
             Notice::Closed { reason, misbehaved } => {
                 self.on_peer_closed(key, reason, misbehaved, ctx)
             }
         }
     }
 
-    fn cancel_others(&self, from: PeerKey, block: BlockRequest) {
-        for (k, p) in &self.peers {
-            if *k != from {
-                let _ = p.cmd.send(PeerCmd::Cancel(block));
-            }
+    /// Peers a peer told us of (BEP 11): checked (no port 0, not ourselves, no local
+    /// addresses from a remote peer), bounded per message and per minute, merged into the
+    /// address book (which drops duplicates, tracker peers included), then dialled.
+    fn on_pex(&mut self, key: PeerKey, mut message: PexMessage, ctx: &mut Context) {
+        if self.meta.info.private {
+            return;
+        }
+        let Some(source) = self.peers.get(key).map(|p| p.addr.ip()) else {
+            return;
+        };
+        let port = ctx.listen_port;
+        let ours = [
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port),
+            SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), port),
+        ];
+        message.retain_usable(source, &ours);
+        let admitted = self.pex_limit.admit(message.added.len(), Instant::now());
+        for peer in message.added.iter().take(admitted) {
+            self.book.add(peer.addr);
+        }
+        if admitted > 0 {
+            self.connect_more(ctx);
         }
     }
 
@@ -405,7 +349,7 @@ impl Torrent {
             if let [only] = contributors {
                 self.strike(*only, STRIKE_SOLE, ctx);
             }
-            self.broadcast(|| PeerCmd::Refill);
+            self.peers.broadcast(|| PeerCmd::Refill);
             return;
         }
         self.last_progress = Instant::now();
@@ -413,7 +357,7 @@ impl Torrent {
             torrent: self.id,
             index,
         });
-        self.broadcast(|| PeerCmd::Have(index));
+        self.peers.broadcast(|| PeerCmd::Have(index));
         if self.is_complete() && self.completed_at.is_none() {
             self.on_complete(ctx);
         }
@@ -426,7 +370,7 @@ impl Torrent {
         self.seeding_since.get_or_insert(now);
         ctx.pool.release_spares();
         ctx.emit(Event::Complete { torrent: self.id });
-        self.broadcast(|| PeerCmd::Completed);
+        self.peers.broadcast(|| PeerCmd::Completed);
         if self.spec.keep_seeding {
             self.save_resume(true);
         }
@@ -439,7 +383,7 @@ impl Torrent {
 
     /// Adds penalty points to the peer behind `key`; bans it past the limit.
     fn strike(&mut self, key: PeerKey, points: u32, ctx: &mut Context) {
-        let Some(p) = self.peers.get(&key) else {
+        let Some(p) = self.peers.get(key) else {
             return;
         };
         if !self.book.strike(p.addr, points) {
@@ -454,7 +398,7 @@ impl Torrent {
         if let Some(id) = p.peer_id {
             self.shared.ban(id);
         }
-        let _ = p.cmd.send(PeerCmd::Close);
+        p.send(PeerCmd::Close);
     }
 
     fn on_peer_closed(
@@ -464,7 +408,7 @@ impl Torrent {
         misbehaved: bool,
         ctx: &mut Context,
     ) {
-        let Some(p) = self.peers.remove(&key) else {
+        let Some(p) = self.peers.remove(key) else {
             return;
         };
         ctx.connected = ctx.connected.saturating_sub(1);
@@ -521,20 +465,9 @@ impl Torrent {
         let key = ctx.new_key();
         let (cmd, cmds) = mpsc::unbounded_channel();
         let stats = Arc::new(peer::PeerStats::default());
-        self.peers.insert(
-            key,
-            PeerEntry {
-                addr,
-                cmd,
-                stats: stats.clone(),
-                peer_id: None,
-                unchoked: false,
-                last_down: 0,
-                last_up: 0,
-                down_rate: 0.0,
-                up_rate: 0.0,
-            },
-        );
+        let dialled = matches!(conn, Conn::Outgoing);
+        self.peers
+            .insert(key, PeerEntry::new(addr, dialled, cmd, stats.clone()));
         ctx.connected += 1;
         peer::spawn(PeerSetup {
             handler: self.shared.clone(),
@@ -546,12 +479,6 @@ impl Torrent {
             stats,
             limits: ctx.limits.clone(),
         });
-    }
-
-    fn broadcast(&self, cmd: impl Fn() -> PeerCmd) {
-        for p in self.peers.values() {
-            let _ = p.cmd.send(cmd());
-        }
     }
 
     /// Housekeeping, every `elapsed` (the session's tick): rates, dialling, resume saves,
@@ -578,6 +505,10 @@ impl Torrent {
             self.fail(e, ctx);
         }
         self.check_seed_goal(ctx);
+        if !self.meta.info.private {
+            self.peers
+                .exchange_peers(self.meta.info.piece_count(), Instant::now());
+        }
     }
 
     /// Has the torrent seeded enough (`--seed-ratio`, `--seed-time`)? The session then
@@ -610,14 +541,7 @@ impl Torrent {
 
     fn update_rates(&mut self, elapsed: Duration) {
         let secs = elapsed.as_secs_f64().max(1e-3);
-        for p in self.peers.values_mut() {
-            let down = p.stats.downloaded.load(Ordering::Relaxed);
-            let up = p.stats.uploaded.load(Ordering::Relaxed);
-            p.down_rate = smooth(p.down_rate, (down - p.last_down) as f64 / secs);
-            p.up_rate = smooth(p.up_rate, (up - p.last_up) as f64 / secs);
-            p.last_down = down;
-            p.last_up = up;
-        }
+        self.peers.update_rates(elapsed);
         let (down, up) = self.totals();
         self.down_rate = smooth(self.down_rate, (down - self.last_totals.0) as f64 / secs);
         self.up_rate = smooth(self.up_rate, (up - self.last_totals.1) as f64 / secs);
@@ -645,7 +569,7 @@ impl Torrent {
             return Ok(());
         }
         let secs = timeout.as_secs();
-        let connected = self.peers.values().filter(|p| p.peer_id.is_some()).count();
+        let connected = self.peers.handshaken();
         if connected > 0 {
             return Err(TorrentError::Stalled {
                 peers: connected,
@@ -669,7 +593,7 @@ impl Torrent {
             return;
         }
         self.failed = true;
-        self.broadcast(|| PeerCmd::Close);
+        self.peers.broadcast(|| PeerCmd::Close);
         ctx.emit(Event::Failed {
             torrent: self.id,
             error,
@@ -679,37 +603,13 @@ impl Torrent {
     /// The peers the choker may rank.
     pub fn choke_candidates(&self, out: &mut Vec<ChokeCandidate>) {
         let seeding = self.is_complete() || self.spec.seed_only;
-        out.extend(
-            self.peers
-                .iter()
-                .filter(|(_, p)| p.peer_id.is_some())
-                .map(|(k, p)| ChokeCandidate {
-                    key: *k,
-                    interested: p.stats.peer_interested.load(Ordering::Relaxed),
-                    download_rate: p.down_rate,
-                    upload_rate: p.up_rate,
-                    snubbed: p.stats.snubbed.load(Ordering::Relaxed),
-                    seeding,
-                }),
-        );
+        self.peers.choke_candidates(seeding, out);
     }
 
     /// Applies a choke round: the peers in `unchoke` may download from us, the others not.
     pub fn apply_choke(&mut self, unchoke: &HashSet<PeerKey>, ctx: &mut Context) {
-        for (k, p) in self.peers.iter_mut() {
-            let want = unchoke.contains(k);
-            if want == p.unchoked {
-                continue;
-            }
-            p.unchoked = want;
-            if want {
-                ctx.unchoked += 1;
-                let _ = p.cmd.send(PeerCmd::Unchoke);
-            } else {
-                ctx.unchoked = ctx.unchoked.saturating_sub(1);
-                let _ = p.cmd.send(PeerCmd::Choke);
-            }
-        }
+        let change = self.peers.apply_choke(unchoke);
+        ctx.unchoked = ctx.unchoked.saturating_add_signed(change);
     }
 
     /// Saves the resume record off the runtime if pieces were verified since the last save;
@@ -761,23 +661,7 @@ impl Torrent {
     /// The torrent now, for the progress view.
     pub fn stats(&self) -> TorrentStats {
         let (downloaded, uploaded) = self.totals();
-        let peers: Vec<PeerStats> = self
-            .peers
-            .values()
-            .filter_map(|p| {
-                let id = p.peer_id?;
-                Some(PeerStats {
-                    addr: p.addr,
-                    client: wire::peer_id::client_name(&id),
-                    down_rate: p.down_rate,
-                    up_rate: p.up_rate,
-                    pieces: p.stats.pieces.load(Ordering::Relaxed),
-                    downloaded: p.stats.downloaded.load(Ordering::Relaxed),
-                    uploaded: p.stats.uploaded.load(Ordering::Relaxed),
-                    unchoked: p.unchoked,
-                })
-            })
-            .collect();
+        let peers = self.peers.snapshots();
         let state = if self.is_complete() || self.spec.seed_only {
             TorrentState::Seeding
         } else {
@@ -805,11 +689,9 @@ impl Torrent {
     /// future announces `stopped`, saves the resume record (durable when seeding data we did
     /// not write) and reports the summary, and can run alongside other torrents' stops.
     pub fn stop(self, ctx: &mut Context) -> impl Future<Output = ()> + Send + 'static {
-        self.broadcast(|| PeerCmd::Close);
+        self.peers.broadcast(|| PeerCmd::Close);
         ctx.connected = ctx.connected.saturating_sub(self.peers.len());
-        ctx.unchoked = ctx
-            .unchoked
-            .saturating_sub(self.peers.values().filter(|p| p.unchoked).count());
+        ctx.unchoked = ctx.unchoked.saturating_sub(self.peers.unchoked());
         ctx.pool.forget(self.id);
         self.shared.forget_cached();
         let events = ctx.events.clone();
@@ -865,9 +747,4 @@ impl Torrent {
             peers_used: self.peers_used,
         }
     }
-}
-
-/// Exponential smoothing of a rate sample.
-fn smooth(old: f64, sample: f64) -> f64 {
-    0.7 * old + 0.3 * sample
 }

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 
 use bytes::Bytes;
+use metainfo::{InfoHash, Metainfo};
 use parking_lot::{Mutex, MutexGuard};
 
 use super::blame::Blame;
@@ -16,6 +17,7 @@ use super::picker::{Arrival, HaveSet, Picker};
 use super::signal::{Signal, Signals};
 use crate::disk::{ReadCache, TorrentDisk};
 use crate::events::TorrentId;
+use crate::extension::{MetadataMessage, MetadataSource, answer_request};
 use crate::peer::{BlockFate, Notice, PeerHandler, PeerKey};
 use crate::piece_buf::PieceBuf;
 use crate::storage::{Storage, StorageError};
@@ -37,6 +39,11 @@ pub struct TorrentShared {
     /// Itself, for the jobs it spawns (hash checks) from `&self` methods.
     me: Weak<TorrentShared>,
     pub id: TorrentId,
+    info_hash: InfoHash,
+    private: bool,
+    /// Our info dictionary, served to peers that ask (BEP 9).
+    metadata: MetadataSource,
+    listen_port: u16,
     hashes: Vec<[u8; 20]>,
     pub storage: Arc<Storage>,
     disk: TorrentDisk,
@@ -57,11 +64,13 @@ pub struct TorrentShared {
 }
 
 impl TorrentShared {
-    /// The shared state of torrent `id`: `picker` already holds the pieces we have; verified
-    /// pieces are written through `disk`.
+    /// The shared state of torrent `id` of `meta`: `picker` already holds the pieces we have;
+    /// verified pieces are written through `disk`.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         id: TorrentId,
-        hashes: Vec<[u8; 20]>,
+        meta: &Metainfo,
+        listen_port: u16,
         storage: Arc<Storage>,
         disk: TorrentDisk,
         cache: Arc<ReadCache>,
@@ -71,7 +80,11 @@ impl TorrentShared {
         Arc::new_cyclic(|me| Self {
             me: me.clone(),
             id,
-            hashes,
+            info_hash: meta.info_hash,
+            private: meta.info.private,
+            metadata: MetadataSource::new(Bytes::copy_from_slice(meta.info_bytes())),
+            listen_port,
+            hashes: meta.info.pieces.clone(),
             storage,
             disk,
             cache,
@@ -183,6 +196,10 @@ impl TorrentShared {
 }
 
 impl PeerHandler for TorrentShared {
+    fn info_hash(&self) -> InfoHash {
+        self.info_hash
+    }
+
     fn piece_count(&self) -> u32 {
         self.storage.piece_count()
     }
@@ -205,6 +222,22 @@ impl PeerHandler for TorrentShared {
 
     fn is_interesting(&self, pieces: &Bitfield) -> bool {
         self.picker().is_interesting(pieces)
+    }
+
+    fn is_private(&self) -> bool {
+        self.private
+    }
+
+    fn listen_port(&self) -> Option<u16> {
+        (self.listen_port != 0).then_some(self.listen_port)
+    }
+
+    fn metadata_size(&self) -> Option<u64> {
+        Some(self.metadata.size())
+    }
+
+    fn metadata_piece(&self, piece: u32) -> MetadataMessage {
+        answer_request(Some(&self.metadata), piece)
     }
 
     fn claim(&self, id: &PeerId) -> bool {
@@ -234,9 +267,11 @@ impl PeerHandler for TorrentShared {
         pieces: &Bitfield,
         room: usize,
         outstanding: &dyn Fn(&BlockRequest) -> bool,
+        suggested: &[u32],
         out: &mut Vec<BlockRequest>,
     ) {
-        self.picker().pick(key, pieces, room, outstanding, out);
+        self.picker()
+            .pick(key, pieces, room, outstanding, suggested, out);
     }
 
     fn release(&self, key: PeerKey, requests: &[BlockRequest]) {

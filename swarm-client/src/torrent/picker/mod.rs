@@ -260,13 +260,16 @@ impl Picker {
     }
 
     /// Chooses up to `want` blocks to request from `peer`, which has `pieces`, appending them
-    /// to `out`. `already` says whether this peer has a request for a block outstanding.
+    /// to `out`. `already` says whether this peer has a request for a block outstanding; a
+    /// new piece is taken from `suggested` (the peer's hints, BEP 6) first when one is
+    /// missing here and held there.
     pub fn pick(
         &mut self,
         peer: PeerKey,
         pieces: &Bitfield,
         want: usize,
         already: impl Fn(&BlockRequest) -> bool,
+        suggested: &[u32],
         out: &mut Vec<BlockRequest>,
     ) {
         if self.seed_only {
@@ -281,7 +284,11 @@ impl Picker {
         }
         // 3. new pieces, rarest first.
         while out.len() < target {
-            let Some(index) = self.choose_new_piece(pieces) else {
+            let hinted = suggested
+                .iter()
+                .copied()
+                .find(|i| pieces.get(*i) && self.status.get(*i as usize) == Some(&Status::Missing));
+            let Some(index) = hinted.or_else(|| self.choose_new_piece(pieces)) else {
                 break;
             };
             if !self.start_piece(index, peer) {
@@ -638,7 +645,7 @@ mod tests {
     fn a_peer_gets_whole_pieces_in_block_order() {
         let mut p = picker(10, 10 * u64::from(PIECE), &[], 8);
         let mut out = Vec::new();
-        p.pick(1, &full(10), 6, no, &mut out);
+        p.pick(1, &full(10), 6, no, &[], &mut out);
         assert_eq!(out.len(), 6);
         assert!(out[..4].iter().all(|r| r.index == out[0].index));
         assert_eq!(
@@ -654,7 +661,7 @@ mod tests {
         let mut p = picker(3, total, &[true, true], 8);
         assert_eq!(p.piece_size(2), 100);
         let mut out = Vec::new();
-        p.pick(1, &full(3), 10, no, &mut out);
+        p.pick(1, &full(3), 10, no, &[], &mut out);
         assert_eq!(out, vec![BlockRequest::new(2, 0, 100)]);
         match deliver(&mut p, 1, &out[0]) {
             Arrival::PieceComplete { index, data, .. } => {
@@ -676,18 +683,27 @@ mod tests {
         p.add_peer_pieces(&field(10, &[0, 1, 2, 3, 4, 5, 6]));
         // Piece 8 is held by one peer only (and 9 we have).
         let mut out = Vec::new();
-        p.pick(1, &full(10), 4, no, &mut out);
+        p.pick(1, &full(10), 4, no, &[], &mut out);
         assert!(out.iter().all(|r| r.index == 8), "{out:?}");
+    }
+
+    #[test]
+    fn a_suggested_piece_is_started_first_when_it_is_missing_here_and_held_there() {
+        let mut p = picker(10, 10 * u64::from(PIECE), &[true], 8);
+        let mut out = Vec::new();
+        // Piece 0 we have, piece 42 does not exist, piece 3 the peer lacks: piece 7 it is.
+        p.pick(1, &field(10, &[0, 7]), 1, no, &[0, 42, 3, 7], &mut out);
+        assert_eq!(out[0].index, 7);
     }
 
     #[test]
     fn partial_pieces_are_finished_before_new_ones() {
         let mut p = picker(10, 10 * u64::from(PIECE), &[], 8);
         let mut a = Vec::new();
-        p.pick(1, &full(10), 2, no, &mut a);
+        p.pick(1, &full(10), 2, no, &[], &mut a);
         p.release(1, &a[1..]);
         let mut b = Vec::new();
-        p.pick(2, &full(10), 3, no, &mut b);
+        p.pick(2, &full(10), 3, no, &[], &mut b);
         assert!(b.iter().all(|r| r.index == a[0].index), "{a:?} {b:?}");
     }
 
@@ -695,7 +711,7 @@ mod tests {
     fn in_progress_pieces_are_bounded() {
         let mut p = picker(100, 100 * u64::from(PIECE), &[], 3);
         let mut out = Vec::new();
-        p.pick(1, &full(100), 1000, no, &mut out);
+        p.pick(1, &full(100), 1000, no, &[], &mut out);
         assert_eq!(out.len(), 12);
         assert_eq!(p.in_progress(), 3);
     }
@@ -714,10 +730,10 @@ mod tests {
                 .unwrap()
         };
         let mut a = Vec::new();
-        p.pick(1, &full(4), 4, no, &mut a);
+        p.pick(1, &full(4), 4, no, &[], &mut a);
         let (index, data) = complete(&mut p, &a);
         let mut b = Vec::new();
-        p.pick(1, &full(4), 4, no, &mut b);
+        p.pick(1, &full(4), 4, no, &[], &mut b);
         assert!(b.is_empty(), "the only buffer is being verified");
         let reused = data.as_ptr();
         assert_eq!(
@@ -725,7 +741,7 @@ mod tests {
             vec![TorrentId(1)],
             "the freed buffer is reported, so waiting peers pick again at once"
         );
-        p.pick(1, &full(4), 4, no, &mut b);
+        p.pick(1, &full(4), 4, no, &[], &mut b);
         assert_eq!(b.len(), 4);
         let (index, data) = complete(&mut p, &b);
         assert_eq!(data.as_ptr(), reused, "the buffer came back from the pool");
@@ -739,13 +755,13 @@ mod tests {
     fn endgame_duplicates_and_cancels() {
         let mut p = picker(1, u64::from(PIECE), &[], 8);
         let mut a = Vec::new();
-        p.pick(1, &full(1), 10, no, &mut a);
+        p.pick(1, &full(1), 10, no, &[], &mut a);
         assert_eq!(a.len(), 4);
         let mut b = Vec::new();
-        p.pick(2, &full(1), 10, no, &mut b);
+        p.pick(2, &full(1), 10, no, &[], &mut b);
         assert_eq!(b.len(), 4, "endgame duplicates");
         let mut c = Vec::new();
-        p.pick(2, &full(1), 10, |r| b.contains(r), &mut c);
+        p.pick(2, &full(1), 10, |r| b.contains(r), &[], &mut c);
         assert!(c.is_empty(), "no double request by one peer");
         assert_eq!(
             deliver(&mut p, 2, &b[0]),
@@ -760,7 +776,7 @@ mod tests {
     fn failed_piece_is_fetched_again() {
         let mut p = picker(1, u64::from(PIECE), &[], 8);
         let mut a = Vec::new();
-        p.pick(1, &full(1), 10, no, &mut a);
+        p.pick(1, &full(1), 10, no, &[], &mut a);
         let mut last = None;
         for r in &a {
             last = Some(deliver(&mut p, 1, r));
@@ -770,11 +786,11 @@ mod tests {
             other => panic!("unexpected {other:?}"),
         }
         let mut none = Vec::new();
-        p.pick(2, &full(1), 10, no, &mut none);
+        p.pick(2, &full(1), 10, no, &[], &mut none);
         assert!(none.is_empty(), "nothing to pick while verifying");
         p.verified(0, false, PieceBuf::default());
         let mut again = Vec::new();
-        p.pick(2, &full(1), 10, no, &mut again);
+        p.pick(2, &full(1), 10, no, &[], &mut again);
         assert_eq!(again.len(), 4);
         assert!(!p.is_complete());
     }
@@ -783,7 +799,7 @@ mod tests {
     fn misshapen_blocks_are_not_stored() {
         let mut p = picker(2, 2 * u64::from(PIECE), &[], 8);
         let mut a = Vec::new();
-        p.pick(1, &full(2), 1, no, &mut a);
+        p.pick(1, &full(2), 1, no, &[], &mut a);
         let r = a[0];
         assert_eq!(
             p.block_received(1, r.index, r.begin + 1, &[0; 16]),
@@ -800,7 +816,7 @@ mod tests {
     fn a_stale_release_leaves_another_peers_request_alone() {
         let mut p = picker(2, 2 * u64::from(PIECE), &[], 8);
         let mut a = Vec::new();
-        p.pick(1, &full(2), 4, no, &mut a);
+        p.pick(1, &full(2), 4, no, &[], &mut a);
         let index = a[0].index;
         // Peer 1 delivers, the piece fails, and peer 2 now fetches it.
         for r in &a {
@@ -808,12 +824,12 @@ mod tests {
         }
         p.verified(index, false, PieceBuf::default());
         let mut b = Vec::new();
-        p.pick(2, &field(2, &[index]), 4, no, &mut b);
+        p.pick(2, &field(2, &[index]), 4, no, &[], &mut b);
         assert_eq!(b, a);
         // A late release of peer 1's old requests must not hand peer 2's blocks out again.
         p.release(1, &a);
         let mut c = Vec::new();
-        p.pick(3, &field(2, &[index]), 4, no, &mut c);
+        p.pick(3, &field(2, &[index]), 4, no, &[], &mut c);
         assert!(c.is_empty(), "{c:?}");
     }
 
@@ -821,12 +837,12 @@ mod tests {
     fn released_idle_pieces_free_their_slot() {
         let mut p = picker(4, 4 * u64::from(PIECE), &[], 1);
         let mut a = Vec::new();
-        p.pick(1, &full(4), 4, no, &mut a);
+        p.pick(1, &full(4), 4, no, &[], &mut a);
         assert_eq!(p.in_progress(), 1);
         p.release(1, &a);
         assert_eq!(p.in_progress(), 0);
         let mut b = Vec::new();
-        p.pick(2, &full(4), 4, no, &mut b);
+        p.pick(2, &full(4), 4, no, &[], &mut b);
         assert_eq!(b.len(), 4);
     }
 }

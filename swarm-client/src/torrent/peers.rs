@@ -1,0 +1,262 @@
+//! A torrent's connected peers as the session loop sees them: how to reach each connection's
+//! task, its counters and smoothed rates, whether we unchoked it, where it listens, and what
+//! it was last told through peer exchange (BEP 11).
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+
+use crate::events::PeerStats;
+use crate::extension::{PexFlags, PexPeer, PexState};
+use crate::peer::{self, PeerCmd, PeerKey};
+use crate::wire::{self, BlockRequest, PeerId};
+
+/// One connection.
+pub struct PeerEntry {
+    /// The address the connection is with.
+    pub addr: SocketAddr,
+    /// Where the peer accepts connections: the address we dialled, or for a peer that dialled
+    /// us its address with the port from its extended handshake (unknown before that).
+    pub listen: Option<SocketAddr>,
+    cmd: mpsc::UnboundedSender<PeerCmd>,
+    pub stats: Arc<peer::PeerStats>,
+    /// Set once the handshake is done.
+    pub peer_id: Option<PeerId>,
+    /// The client name from its extended handshake (BEP 10), else from its peer id.
+    client: Option<String>,
+    pub unchoked: bool,
+    /// What the peer was told through PEX, when it exchanges peers.
+    pex: Option<PexState>,
+    last_down: u64,
+    last_up: u64,
+    pub down_rate: f64,
+    pub up_rate: f64,
+}
+
+impl PeerEntry {
+    /// A connection just started with `addr` (`dialled`: by us, so it listens there).
+    pub fn new(
+        addr: SocketAddr,
+        dialled: bool,
+        cmd: mpsc::UnboundedSender<PeerCmd>,
+        stats: Arc<peer::PeerStats>,
+    ) -> Self {
+        Self {
+            addr,
+            listen: dialled.then_some(addr),
+            cmd,
+            stats,
+            peer_id: None,
+            client: None,
+            unchoked: false,
+            pex: None,
+            last_down: 0,
+            last_up: 0,
+            down_rate: 0.0,
+            up_rate: 0.0,
+        }
+    }
+
+    /// Sends an order to the connection's task (dropped if it ended).
+    pub fn send(&self, cmd: PeerCmd) {
+        let _ = self.cmd.send(cmd);
+    }
+
+    /// What its extended handshake said: `client`, the port it listens on, and whether it
+    /// exchanges peers (and we may: not on a private torrent).
+    pub fn greeted(&mut self, client: Option<String>, listen_port: Option<u16>, pex: bool) {
+        self.client = client.filter(|c| !c.is_empty());
+        if let Some(port) = listen_port {
+            self.listen = Some(SocketAddr::new(self.addr.ip(), port));
+        }
+        if pex {
+            self.pex = Some(PexState::new());
+        }
+    }
+
+    fn is_seed(&self, piece_count: u32) -> bool {
+        self.stats.pieces.load(Ordering::Relaxed) == piece_count
+    }
+}
+
+/// A peer the choker may rank: what it gave us and took from us lately.
+#[derive(Debug, Clone)]
+pub struct ChokeCandidate {
+    pub key: PeerKey,
+    pub interested: bool,
+    /// Bytes/s the peer sent us recently.
+    pub download_rate: f64,
+    /// Bytes/s we sent the peer recently.
+    pub upload_rate: f64,
+    pub snubbed: bool,
+    /// Its torrent is complete: rank by how fast it takes our data.
+    pub seeding: bool,
+}
+
+/// The connections of one torrent.
+#[derive(Default)]
+pub struct PeerTable {
+    peers: HashMap<PeerKey, PeerEntry>,
+}
+
+impl PeerTable {
+    pub fn insert(&mut self, key: PeerKey, entry: PeerEntry) {
+        self.peers.insert(key, entry);
+    }
+
+    pub fn remove(&mut self, key: PeerKey) -> Option<PeerEntry> {
+        self.peers.remove(&key)
+    }
+
+    pub fn get(&self, key: PeerKey) -> Option<&PeerEntry> {
+        self.peers.get(&key)
+    }
+
+    pub fn get_mut(&mut self, key: PeerKey) -> Option<&mut PeerEntry> {
+        self.peers.get_mut(&key)
+    }
+
+    /// Connections, handshaken or not.
+    pub fn len(&self) -> usize {
+        self.peers.len()
+    }
+
+    /// Connections whose handshake is done.
+    pub fn handshaken(&self) -> usize {
+        self.peers.values().filter(|p| p.peer_id.is_some()).count()
+    }
+
+    /// Connections we unchoked.
+    pub fn unchoked(&self) -> usize {
+        self.peers.values().filter(|p| p.unchoked).count()
+    }
+
+    /// Sends every connection the order `cmd()` makes.
+    pub fn broadcast(&self, cmd: impl Fn() -> PeerCmd) {
+        for p in self.peers.values() {
+            p.send(cmd());
+        }
+    }
+
+    /// Endgame: `block` arrived from `from`; the others cancel their request for it.
+    pub fn cancel_others(&self, from: PeerKey, block: BlockRequest) {
+        for (k, p) in &self.peers {
+            if *k != from {
+                p.send(PeerCmd::Cancel(block));
+            }
+        }
+    }
+
+    /// Folds the counters of the last `elapsed` into each peer's smoothed rates.
+    pub fn update_rates(&mut self, elapsed: Duration) {
+        let secs = elapsed.as_secs_f64().max(1e-3);
+        for p in self.peers.values_mut() {
+            let down = p.stats.downloaded.load(Ordering::Relaxed);
+            let up = p.stats.uploaded.load(Ordering::Relaxed);
+            p.down_rate = smooth(p.down_rate, (down - p.last_down) as f64 / secs);
+            p.up_rate = smooth(p.up_rate, (up - p.last_up) as f64 / secs);
+            p.last_down = down;
+            p.last_up = up;
+        }
+    }
+
+    /// The handshaken peers, for the choker; `seeding`: we have all we will serve.
+    pub fn choke_candidates(&self, seeding: bool, out: &mut Vec<ChokeCandidate>) {
+        out.extend(
+            self.peers
+                .iter()
+                .filter(|(_, p)| p.peer_id.is_some())
+                .map(|(k, p)| ChokeCandidate {
+                    key: *k,
+                    interested: p.stats.peer_interested.load(Ordering::Relaxed),
+                    download_rate: p.down_rate,
+                    upload_rate: p.up_rate,
+                    snubbed: p.stats.snubbed.load(Ordering::Relaxed),
+                    seeding,
+                }),
+        );
+    }
+
+    /// Applies a choke round: the peers in `unchoke` may download from us, the others not.
+    /// Returns how the number of unchoked peers changed.
+    pub fn apply_choke(&mut self, unchoke: &HashSet<PeerKey>) -> isize {
+        let mut change = 0;
+        for (k, p) in self.peers.iter_mut() {
+            let want = unchoke.contains(k);
+            if want == p.unchoked {
+                continue;
+            }
+            p.unchoked = want;
+            if want {
+                change += 1;
+                p.send(PeerCmd::Unchoke);
+            } else {
+                change -= 1;
+                p.send(PeerCmd::Choke);
+            }
+        }
+        change
+    }
+
+    /// The handshaken peers, for the progress view.
+    pub fn snapshots(&self) -> Vec<PeerStats> {
+        self.peers
+            .values()
+            .filter_map(|p| {
+                let id = p.peer_id?;
+                Some(PeerStats {
+                    addr: p.addr,
+                    client: p
+                        .client
+                        .clone()
+                        .unwrap_or_else(|| wire::peer_id::client_name(&id)),
+                    down_rate: p.down_rate,
+                    up_rate: p.up_rate,
+                    pieces: p.stats.pieces.load(Ordering::Relaxed),
+                    downloaded: p.stats.downloaded.load(Ordering::Relaxed),
+                    uploaded: p.stats.uploaded.load(Ordering::Relaxed),
+                    unchoked: p.unchoked,
+                })
+            })
+            .collect()
+    }
+
+    /// Peer exchange (BEP 11): tells each peer that exchanges peers, at most once a minute,
+    /// which of our peers (by listen address) came and went since it was last told.
+    pub fn exchange_peers(&mut self, piece_count: u32, now: Instant) {
+        let connected: Vec<PexPeer> = self
+            .peers
+            .values()
+            .filter(|p| p.peer_id.is_some())
+            .filter_map(|p| {
+                let flags = if p.is_seed(piece_count) {
+                    PexFlags(PexFlags::SEED | PexFlags::REACHABLE)
+                } else {
+                    PexFlags(PexFlags::REACHABLE)
+                };
+                Some(PexPeer {
+                    addr: p.listen?,
+                    flags,
+                })
+            })
+            .collect();
+        for p in self.peers.values_mut() {
+            let recipient = p.listen.unwrap_or(p.addr);
+            let Some(state) = p.pex.as_mut() else {
+                continue;
+            };
+            if let Some(message) = state.next_message(connected.iter().copied(), recipient, now) {
+                let _ = p.cmd.send(PeerCmd::Pex(message));
+            }
+        }
+    }
+}
+
+/// Exponential smoothing of a rate sample.
+pub fn smooth(old: f64, sample: f64) -> f64 {
+    0.7 * old + 0.3 * sample
+}
