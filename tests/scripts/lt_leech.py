@@ -2,13 +2,16 @@
 """Download a torrent with libtorrent on 127.0.0.1 (no DHT/LSD/UPnP/NAT-PMP/PEX).
 
 usage: lt_leech.py --meta F.meta --dir OUT_DIR --port P [--peer HOST:PORT]... [--timeout S]
-                   [--keep-seeding] [--quiet] [--done-file FILE]
+                   [--keep-seeding] [--quiet] [--done-file FILE] [--go-file FILE]
 
 Peers come from the metainfo's tracker and/or --peer (dialed directly). Prints "listening PORT",
 "progress FRACTION BYTES_PER_S PEERS" lines, then "done SECONDS" when every piece is verified
 and exits 0 (or keeps seeding with --keep-seeding until killed / --timeout). Exits 2 on timeout.
+With --go-file it waits, listening, until FILE exists before it adds the torrent (so several
+leechers can start at the same moment, their interpreter start-up not counted).
 """
 import argparse
+import os
 import sys
 import time
 
@@ -27,11 +30,18 @@ def main():
     ap.add_argument("--keep-seeding", action="store_true")
     ap.add_argument("--quiet", action="store_true")
     ap.add_argument("--done-file", help="write the completion time (epoch seconds) here")
+    ap.add_argument("--go-file", help="wait until this file exists before starting")
     args = ap.parse_args()
 
     ses = make_session(args.port)
     port = wait_listening(ses)
     print("listening %d" % port, flush=True)
+    if args.go_file:
+        give_up = time.time() + args.timeout
+        while not os.path.exists(args.go_file):
+            if time.time() > give_up:
+                sys.exit("libtorrent leecher: %s never appeared" % args.go_file)
+            time.sleep(0.005)
 
     atp = lt.add_torrent_params()
     atp.ti = lt.torrent_info(args.meta)
