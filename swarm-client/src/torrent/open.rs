@@ -37,7 +37,12 @@ pub fn open(
     let info = &meta.info;
     u32::try_from(info.piece_length).map_err(|_| TorrentError::PieceTooLarge(info.piece_length))?;
     let record = state.open_record(&meta.info_hash, data_dir)?;
-    record.save_meta(&meta.to_bytes())?;
+    // The metainfo copy says "downloaded here": a library folder is what `swarm get` filled
+    // (see `StateDir::torrents_in`). Seeding keeps none, so a metainfo file removed from a
+    // library stops being seeded there.
+    if !seed_only {
+        record.save_meta(&meta.to_bytes())?;
+    }
     let storage = if seed_only {
         Storage::open_read_only(data_dir, info)?
     } else {

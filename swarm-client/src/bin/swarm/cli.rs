@@ -22,8 +22,9 @@ pub struct Cli {
 pub enum Command {
     /// Download torrents (several at once over one port), seeding while they download.
     Get(GetArgs),
-    /// Seed torrents whose data is here. Their files are only read (a read-only folder is
-    /// fine); pieces missing from them are not downloaded.
+    /// Seed metainfo files, library folders, or files of one's own (their metainfo is made as
+    /// mkmeta would). The data is only read (a read-only folder is fine); pieces missing
+    /// from it are not downloaded.
     Seed(SeedArgs),
 }
 
@@ -59,9 +60,11 @@ pub struct GetArgs {
 /// `swarm seed`.
 #[derive(Debug, Args)]
 pub struct SeedArgs {
-    /// What to seed: a metainfo file (its data beside it, or in --data DIR), or a folder that
-    /// `swarm get -o` downloaded into or that holds metainfo files with their data beside
-    /// them (every such torrent is seeded).
+    /// What to seed: a metainfo file (its data beside it, or in --data DIR); a library
+    /// folder, one that `swarm get -o` downloaded into or that holds metainfo files with their
+    /// data beside them (every such torrent is seeded); anything else is shared: its
+    /// metainfo is made as `mkmeta PATH` would (hashing it once), written and printed with
+    /// its magnet link. The first line printed says which.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Where the data of the metainfo files given is: DIR/<name> (default: the folder of
@@ -80,8 +83,9 @@ pub struct SeedArgs {
     /// metainfo files are at its top level with their data beside them.
     #[arg(long)]
     pub library: bool,
-    /// Keep watching library folders: a metainfo file added starts seeding, one removed
-    /// stops, without a restart.
+    /// Keep watching library folders: a metainfo file added (its data beside it) starts
+    /// seeding, one removed stops, without a restart. Folders are read as libraries unless
+    /// --share.
     #[arg(long)]
     pub watch: bool,
     #[command(flatten)]

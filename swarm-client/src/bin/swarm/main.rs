@@ -7,7 +7,7 @@
 
 mod cli;
 mod render;
-mod seed_paths;
+mod seed;
 mod units;
 
 use std::collections::{HashMap, HashSet};
@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use clap::Parser;
-use metainfo::Metainfo;
+use metainfo::{InfoHash, Metainfo};
 use swarm_client::disk::{DiskIo, buffers::DEFAULT_BUDGET};
 use swarm_client::events::{Event, TorrentError, TorrentId};
 use swarm_client::session::{Session, SessionConfig};
@@ -29,6 +29,7 @@ use tokio::sync::mpsc;
 
 use cli::{Cli, Command, CommonArgs};
 use render::{OutputMode, Renderer};
+use seed::watch::{Change, LibraryWatch};
 
 /// A failure with the exit status it maps to.
 pub struct Failure {
@@ -98,11 +99,18 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             } else {
                 Goal::Download
             };
-            run_session(specs, &args.common, args.disk_io, goal).await
+            run_session(specs, &args.common, args.disk_io, goal, None).await
         }
         Command::Seed(args) => {
-            let found = seed_paths::resolve(&args)?;
-            run_session(found, &args.common, DiskIo::Buffered, Goal::Seed).await
+            let plan = seed::plan(&args, output_mode(&args.common))?;
+            let goal = if plan.watch.is_some() {
+                Goal::Watch
+            } else {
+                Goal::Seed
+            };
+            let say = seed::Say::new(output_mode(&args.common));
+            let watch = plan.watch.map(|w| (w, say));
+            run_session(plan.specs, &args.common, DiskIo::Buffered, goal, watch).await
         }
     }
 }
@@ -114,6 +122,8 @@ enum Goal {
     Download,
     /// When every torrent has stopped (seed goal reached) or failed; else when interrupted.
     Seed,
+    /// Only when interrupted: watched folders may bring torrents at any time.
+    Watch,
 }
 
 /// Where each torrent of the run ended up.
@@ -178,6 +188,7 @@ async fn run_session(
     common: &CommonArgs,
     disk_io: DiskIo,
     goal: Goal,
+    mut watch: Option<(LibraryWatch, seed::Say)>,
 ) -> Result<u8, Failure> {
     let peers = common
         .peers
@@ -204,16 +215,25 @@ async fn run_session(
         common.verbose,
         Duration::from_secs(common.status_interval),
     );
-    let mut expected = 0;
-    for mut spec in specs {
-        spec.peers.extend(&peers);
-        match session.add(spec).await {
-            Ok(_) => expected += 1,
-            Err(e) => renderer.note(&format!("swarm: {e}")),
-        }
+    let mut running = Running {
+        session: &session,
+        peers,
+        ids: HashMap::new(),
+        expected: 0,
+    };
+    for spec in specs {
+        running.add(spec, &renderer).await;
     }
     let mut outcomes = Outcomes::default();
-    let interrupted = watch_events(&mut events, &mut renderer, &mut outcomes, expected, goal).await;
+    let interrupted = watch_events(
+        &mut events,
+        &mut renderer,
+        &mut outcomes,
+        &mut running,
+        goal,
+        watch.as_mut(),
+    )
+    .await;
     // Stop every torrent (stopped announces, records) while still showing what happens.
     let shutdown = session.shutdown();
     tokio::pin!(shutdown);
@@ -230,14 +250,60 @@ async fn run_session(
     exit_status(&outcomes, interrupted)
 }
 
+/// The torrents added to the session so far.
+struct Running<'a> {
+    session: &'a Session,
+    /// `--peer`s, given to every torrent.
+    peers: Vec<SocketAddr>,
+    ids: HashMap<InfoHash, TorrentId>,
+    expected: usize,
+}
+
+impl Running<'_> {
+    async fn add(&mut self, mut spec: TorrentSpec, renderer: &Renderer) {
+        spec.peers.extend(&self.peers);
+        let hash = spec.meta.info_hash;
+        match self.session.add(spec).await {
+            Ok(id) => {
+                self.ids.insert(hash, id);
+                self.expected += 1;
+            }
+            Err(e) => renderer.note(&format!("swarm: {e}")),
+        }
+    }
+
+    /// What a watched folder changed.
+    async fn apply(&mut self, changes: Vec<Change>, renderer: &Renderer) {
+        for change in changes {
+            match change {
+                Change::Add(spec) => self.add(*spec, renderer).await,
+                Change::Remove(hash) => {
+                    if let Some(id) = self.ids.remove(&hash) {
+                        self.session.remove(id).await;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The next changes of the watched folders (never, without any).
+async fn next_changes(watch: Option<&mut (LibraryWatch, seed::Say)>) -> Vec<Change> {
+    match watch {
+        Some((w, say)) => w.changes(say).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Renders events until the goal is reached, every torrent failed, or the user interrupts;
-/// true when interrupted.
+/// true when interrupted. Meanwhile applies what watched folders change.
 async fn watch_events(
     events: &mut mpsc::UnboundedReceiver<Event>,
     renderer: &mut Renderer,
     outcomes: &mut Outcomes,
-    expected: usize,
+    running: &mut Running<'_>,
     goal: Goal,
+    mut watch: Option<&mut (LibraryWatch, seed::Say)>,
 ) -> bool {
     let mut sigterm =
         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
@@ -257,13 +323,15 @@ async fn watch_events(
                 outcomes.note(&event);
                 renderer.event(&event);
                 let done = match goal {
-                    Goal::Download => outcomes.all_settled(expected),
-                    Goal::Seed => outcomes.all_ended(expected),
+                    Goal::Download => outcomes.all_settled(running.expected),
+                    Goal::Seed => outcomes.all_ended(running.expected),
+                    Goal::Watch => false,
                 };
                 if done {
                     return false;
                 }
             }
+            changes = next_changes(watch.as_deref_mut()) => running.apply(changes, renderer).await,
             _ = tokio::signal::ctrl_c() => return true,
             () = &mut terminate => return true,
         }

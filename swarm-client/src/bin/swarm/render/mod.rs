@@ -14,6 +14,7 @@ use std::time::Duration;
 use swarm_client::events::{Event, TorrentId};
 use swarm_client::tracker_client::TrackerStatus;
 
+pub use format::bytes;
 use json::JsonView;
 use lines::LinesView;
 use terminal::TerminalView;
@@ -144,7 +145,9 @@ impl Renderer {
                 }
                 format!("listening on port {port}")
             }
-            Event::Started { pieces, .. } => format!("{name}: started with {pieces} pieces"),
+            Event::Started {
+                pieces, incomplete, ..
+            } => format::started_line(&name, *pieces, incomplete),
             Event::PeerConnected { addr, client, .. } if verbose => {
                 format!("{name}: connected to {addr} ({client})")
             }
