@@ -14,6 +14,7 @@ use metainfo::InfoHash;
 use notify::{RecommendedWatcher, RecursiveMode, Watcher};
 use swarm_client::torrent::TorrentSpec;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use super::library::{self, Skipped};
 use super::{Say, SpecTemplate};
@@ -39,6 +40,8 @@ struct Library {
 pub struct LibraryWatch {
     _watcher: RecommendedWatcher,
     wakeups: mpsc::UnboundedReceiver<()>,
+    /// When the burst of changes being waited out is over (`None`: no burst).
+    settle_at: Option<Instant>,
     libraries: Vec<Library>,
     /// Torrents seeded for another reason (named on the command line, downloaded into a
     /// library, shared): a metainfo file of theirs coming or going changes nothing.
@@ -81,6 +84,7 @@ impl LibraryWatch {
         Ok(LibraryWatch {
             _watcher: watcher,
             wakeups,
+            settle_at: None,
             libraries,
             fixed,
             template,
@@ -89,21 +93,29 @@ impl LibraryWatch {
     }
 
     /// Waits for a burst of changes in the folders, then says what to add and remove.
+    /// Cancellation-safe (the caller selects on it among other events): the burst in
+    /// progress is kept in `self`.
     pub async fn changes(&mut self, say: &Say) -> Vec<Change> {
-        if self.wakeups.recv().await.is_none() {
-            std::future::pending::<()>().await;
-        }
         loop {
-            tokio::time::sleep(SETTLE).await;
-            let mut more = false;
-            while self.wakeups.try_recv().is_ok() {
-                more = true;
-            }
-            if !more {
-                break;
+            let Some(at) = self.settle_at else {
+                if self.wakeups.recv().await.is_none() {
+                    std::future::pending::<()>().await;
+                }
+                self.settle_at = Some(Instant::now() + SETTLE);
+                continue;
+            };
+            tokio::select! {
+                woke = self.wakeups.recv() => {
+                    if woke.is_some() {
+                        self.settle_at = Some(Instant::now() + SETTLE);
+                    }
+                }
+                () = tokio::time::sleep_until(at) => {
+                    self.settle_at = None;
+                    return self.rescan(say);
+                }
             }
         }
-        self.rescan(say)
     }
 
     /// Scans every folder again and compares with what was there.
