@@ -116,7 +116,12 @@ pub fn incomplete_files(info: &Info, have: &Bitfield, data_dir: &Path) -> Vec<In
         let verified_bytes = pieces
             .filter(|p| have.get(*p))
             .filter_map(|p| geometry.piece_bytes(p))
-            .map(|piece| piece.end.min(bytes.end).saturating_sub(piece.start.max(bytes.start)))
+            .map(|piece| {
+                piece
+                    .end
+                    .min(bytes.end)
+                    .saturating_sub(piece.start.max(bytes.start))
+            })
             .sum();
         incomplete.push(IncompleteFile {
             path: data_dir.join(file.relative_path()),
@@ -191,7 +196,13 @@ mod tests {
         let found = incomplete_files(&info, &have, Path::new("/data"));
         let names: Vec<String> = found
             .iter()
-            .map(|f| f.path.strip_prefix("/data/t").unwrap().display().to_string())
+            .map(|f| {
+                f.path
+                    .strip_prefix("/data/t")
+                    .unwrap()
+                    .display()
+                    .to_string()
+            })
             .collect();
         assert_eq!(names, ["sub/b", "sub/deeper/c", "d"]);
         assert_eq!(found[2].verified_bytes, 980, "d but its first 20 bytes");

@@ -268,7 +268,10 @@ mod tests {
             .collect();
         let line = started_line("t", 3, &files);
         assert!(line.contains("/lib/t/f0.bin (missing or wrong)"), "{line}");
-        assert!(line.contains("/lib/t/f1.bin (1.00 KiB of 2.00 KiB good)"), "{line}");
+        assert!(
+            line.contains("/lib/t/f1.bin (1.00 KiB of 2.00 KiB good)"),
+            "{line}"
+        );
         assert!(line.contains("7 file(s) incomplete") && line.ends_with("and 2 more"));
         assert!(!line.contains('\n'));
         assert_eq!(started_line("t", 3, &[]), "t: started with 3 pieces");

@@ -95,7 +95,12 @@ pub struct SpecTemplate {
 impl SpecTemplate {
     /// A torrent that only seeds what verifies in `data_dir`; `verified`: its pieces known
     /// good already (just hashed).
-    pub fn spec(&self, meta: Metainfo, data_dir: PathBuf, verified: Option<Bitfield>) -> TorrentSpec {
+    pub fn spec(
+        &self,
+        meta: Metainfo,
+        data_dir: PathBuf,
+        verified: Option<Bitfield>,
+    ) -> TorrentSpec {
         TorrentSpec {
             meta,
             data_dir,
@@ -129,7 +134,8 @@ impl Gathered {
             self.fixed.insert(hash);
         }
         if self.seen.insert(hash) {
-            self.specs.push(self.template.spec(meta, data_dir, verified));
+            self.specs
+                .push(self.template.spec(meta, data_dir, verified));
         }
     }
 }
@@ -168,7 +174,10 @@ pub fn plan(args: &SeedArgs, mode: OutputMode) -> Result<SeedPlan, Failure> {
         for path in &args.paths {
             let reading = classify::classify(path, force, &state)?;
             if let (Reading::Empty(dir), [_]) = (&reading, args.paths.as_slice()) {
-                return Err(Failure::new(3, anyhow!("{}", classify::empty_folder_hint(dir))));
+                return Err(Failure::new(
+                    3,
+                    anyhow!("{}", classify::empty_folder_hint(dir)),
+                ));
             }
             say.note(&classify::decision_line(&reading, args.watch));
             take(reading, args, &state, &say, &mut gathered)?;
@@ -191,8 +200,13 @@ pub fn plan(args: &SeedArgs, mode: OutputMode) -> Result<SeedPlan, Failure> {
         let watched = std::mem::take(&mut gathered.watched);
         let told = std::mem::take(&mut gathered.told);
         Some(
-            LibraryWatch::start(watched, gathered.fixed.clone(), gathered.template.clone(), told)
-                .map_err(|e| Failure::new(4, e))?,
+            LibraryWatch::start(
+                watched,
+                gathered.fixed.clone(),
+                gathered.template.clone(),
+                told,
+            )
+            .map_err(|e| Failure::new(4, e))?,
         )
     };
     Ok(SeedPlan {

@@ -29,12 +29,7 @@ pub struct Shared {
 
 /// Makes (or reuses) the metainfo of `path`, writes it, prints where, its info-hash and
 /// magnet link.
-pub fn share(
-    path: &Path,
-    make: &MakeArgs,
-    state: &StateDir,
-    say: &Say,
-) -> Result<Shared, Failure> {
+pub fn share(path: &Path, make: &MakeArgs, state: &StateDir, say: &Say) -> Result<Shared, Failure> {
     let options = CreateOptions {
         trackers: make.trackers.clone(),
         piece_length: make.piece_length,
@@ -140,7 +135,12 @@ fn plainly_other(out: &Path, plan: &Plan) -> Option<String> {
         && info.total_length() == plan.total_length()
         && info.piece_length == u64::from(plan.geometry().piece_length())
         && info.files.len() == plan.file_count();
-    (!same).then(|| format!("it is the metainfo of another torrent ({})", existing.info_hash))
+    (!same).then(|| {
+        format!(
+            "it is the metainfo of another torrent ({})",
+            existing.info_hash
+        )
+    })
 }
 
 fn refusal(out: &Path, reason: &str) -> Failure {
@@ -167,7 +167,10 @@ fn write_or_reuse(
             Ok(existing) if !force => {
                 return Err(refusal(
                     out,
-                    &format!("it is the metainfo of another torrent ({})", existing.info_hash),
+                    &format!(
+                        "it is the metainfo of another torrent ({})",
+                        existing.info_hash
+                    ),
                 ));
             }
             Err(_) if !force => return Err(refusal(out, "it is not valid metainfo")),
@@ -263,7 +266,11 @@ mod tests {
         std::fs::write(&other, vec![2u8; 10]).unwrap();
         let meta = plan_of(&other).hash(|_| {}).unwrap().metainfo;
         std::fs::write(&out, meta.to_bytes()).unwrap();
-        assert!(plainly_other(&out, &plan_of(&data)).unwrap().contains("another torrent"));
+        assert!(
+            plainly_other(&out, &plan_of(&data))
+                .unwrap()
+                .contains("another torrent")
+        );
     }
 
     #[test]
@@ -273,7 +280,10 @@ mod tests {
         std::fs::write(&data, vec![1u8; 50_000]).unwrap();
         let meta = plan_of(&data).hash(|_| {}).unwrap().metainfo;
         let out = dir.path().join("out/d.meta");
-        assert!(write_or_reuse(&out, &data, &meta, false).unwrap().is_none(), "written");
+        assert!(
+            write_or_reuse(&out, &data, &meta, false).unwrap().is_none(),
+            "written"
+        );
         let before = std::fs::read(&out).unwrap();
         let mut later = meta.clone();
         later.creation_date = Some(1);

@@ -66,11 +66,12 @@ impl LibraryWatch {
         told: impl IntoIterator<Item = Skipped>,
     ) -> anyhow::Result<LibraryWatch> {
         let (tx, wakeups) = mpsc::unbounded_channel();
-        let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-            if event.is_ok_and(|e| !e.kind.is_access()) {
-                let _ = tx.send(());
-            }
-        })?;
+        let mut watcher =
+            notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+                if event.is_ok_and(|e| !e.kind.is_access()) {
+                    let _ = tx.send(());
+                }
+            })?;
         let mut libraries = Vec::with_capacity(folders.len());
         for folder in folders {
             watcher
@@ -136,16 +137,17 @@ impl LibraryWatch {
                 if let Some(file) = &found.file {
                     lib.present.insert(file.clone(), hash);
                 }
-                if !before.contains(&hash) && !self.fixed.contains(&hash) && added.insert(hash)
-                {
+                if !before.contains(&hash) && !self.fixed.contains(&hash) && added.insert(hash) {
                     say.note(&format!(
                         "{}: new metainfo file, seeding {}",
                         lib.dir.display(),
                         found.meta.info.name
                     ));
-                    changes.push(Change::Add(Box::new(
-                        self.template.spec(found.meta, found.data_dir, None),
-                    )));
+                    changes.push(Change::Add(Box::new(self.template.spec(
+                        found.meta,
+                        found.data_dir,
+                        None,
+                    ))));
                 }
             }
         }
