@@ -172,7 +172,8 @@ PIECE_INFO=$($PY -c "import libtorrent as lt,sys; t=lt.torrent_info(sys.argv[1])
 # --- tracker: a fresh one per measurement (no stale peers from the last one) -------------
 TRACKER_PID=""
 start_tracker() {
-  "$TRACKER_BIN" --listen "127.0.0.1:$TRACKER_PORT" --udp off --interval 5 >>"$W/tracker.log" 2>&1 &
+  "$TRACKER_BIN" --listen "127.0.0.1:$TRACKER_PORT" --udp off --interval 5 --data-dir "$W/tracker-data" \
+    >>"$W/tracker.log" 2>&1 &
   TRACKER_PID=$!
   PIDS+=("$TRACKER_PID")
   wait_port "$TRACKER_PORT" 10 || die "tracker did not start (see $W/tracker.log)"

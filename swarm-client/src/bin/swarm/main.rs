@@ -32,6 +32,7 @@ use render::{OutputMode, Renderer};
 use seed::watch::{Change, LibraryWatch};
 
 /// A failure with the exit status it maps to.
+#[derive(Debug)]
 pub struct Failure {
     status: u8,
     error: anyhow::Error,
