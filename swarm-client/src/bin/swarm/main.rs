@@ -2,12 +2,16 @@
 //! (`swarm seed`), many torrents in one session over one port.
 //!
 //! Exit statuses: 0 done, 1 other error (or, with several torrents, any of them failed),
-//! 2 usage, 3 unreadable or invalid metainfo, 4 download directory or state not usable,
-//! 5 disk full, 6 no peers / stalled, 130 interrupted.
+//! 2 usage (or a magnet link with nowhere to ask for its metadata), 3 unreadable or invalid
+//! metainfo (a file, a URL's reply, a magnet link or the metadata peers sent), 4 download
+//! directory or state not usable, 5 disk full, 6 no peers / stalled (for a magnet link: no
+//! metadata in time), 130 interrupted.
 
 mod cli;
+mod magnets;
 mod render;
 mod seed_paths;
+mod sources;
 mod units;
 
 use std::collections::{HashMap, HashSet};
@@ -28,7 +32,9 @@ use swarm_client::torrent::TorrentSpec;
 use tokio::sync::mpsc;
 
 use cli::{Cli, Command, CommonArgs};
+use magnets::{MagnetJob, Resolving, SpecTemplate};
 use render::{OutputMode, Renderer};
+use sources::Source;
 
 /// A failure with the exit status it maps to.
 pub struct Failure {
@@ -74,21 +80,31 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<u8, Failure> {
     match cli.command {
         Command::Get(args) => {
+            let template = SpecTemplate {
+                data_dir: args.dir.clone(),
+                keep_seeding: args.seed,
+                use_trackers: !args.common.no_tracker,
+                stall_timeout: (args.timeout > 0).then(|| Duration::from_secs(args.timeout)),
+                seed_ratio: args.seeding.seed_ratio,
+                seed_time: args.seeding.seed_time,
+            };
             let mut specs = Vec::new();
+            let mut magnets = Vec::new();
             for source in &args.sources {
-                let meta = load_meta(source).map_err(|e| Failure::new(3, e))?;
-                specs.push(TorrentSpec {
-                    meta,
-                    data_dir: args.dir.clone(),
-                    seed_only: false,
-                    keep_seeding: args.seed,
-                    peers: Vec::new(),
-                    use_trackers: !args.common.no_tracker,
-                    stall_timeout: (args.timeout > 0).then(|| Duration::from_secs(args.timeout)),
-                    verified: None,
-                    seed_ratio: args.seeding.seed_ratio,
-                    seed_time: args.seeding.seed_time,
-                });
+                match sources::load(source).await? {
+                    Source::Meta(meta) => specs.push(template.spec(*meta)),
+                    Source::Magnet(magnet) => magnets.push(MagnetJob {
+                        magnet: *magnet,
+                        template: template.clone(),
+                        save_meta: args.save_meta.clone(),
+                    }),
+                }
+            }
+            if args.save_meta.is_some() && magnets.len() != 1 {
+                return Err(Failure::new(
+                    2,
+                    anyhow!("--save-meta needs exactly one magnet link among the sources"),
+                ));
             }
             std::fs::create_dir_all(&args.dir)
                 .with_context(|| format!("cannot create download directory {}", args.dir.display()))
@@ -98,13 +114,24 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             } else {
                 Goal::Download
             };
-            run_session(specs, &args.common, args.disk_io, goal).await
+            let torrents = Torrents { specs, magnets };
+            run_session(torrents, &args.common, args.disk_io, goal).await
         }
         Command::Seed(args) => {
             let found = seed_paths::resolve(&args)?;
-            run_session(found, &args.common, DiskIo::Buffered, Goal::Seed).await
+            let torrents = Torrents {
+                specs: found,
+                magnets: Vec::new(),
+            };
+            run_session(torrents, &args.common, DiskIo::Buffered, Goal::Seed).await
         }
     }
+}
+
+/// The torrents of a run: those whose metainfo is at hand, and magnet links to resolve.
+struct Torrents {
+    specs: Vec<TorrentSpec>,
+    magnets: Vec<MagnetJob>,
 }
 
 /// When the run ends by itself.
@@ -125,6 +152,10 @@ struct Outcomes {
     /// Torrents that left the session (seed goal reached).
     stopped: HashSet<TorrentId>,
     names: HashMap<TorrentId, String>,
+    /// Torrents added to the session.
+    expected: usize,
+    /// Magnet links whose metadata could not be had: exit status and message.
+    unresolved: Vec<(u8, String)>,
 }
 
 impl Outcomes {
@@ -151,8 +182,8 @@ impl Outcomes {
         }
     }
 
-    fn all_settled(&self, expected: usize) -> bool {
-        self.complete.len() >= expected
+    fn all_settled(&self) -> bool {
+        self.complete.len() >= self.expected
             && self
                 .complete
                 .iter()
@@ -160,8 +191,8 @@ impl Outcomes {
     }
 
     /// Every torrent stopped (its seed goal reached) or failed.
-    fn all_ended(&self, expected: usize) -> bool {
-        self.complete.len() >= expected
+    fn all_ended(&self) -> bool {
+        self.complete.len() >= self.expected
             && self
                 .complete
                 .keys()
@@ -174,7 +205,7 @@ impl Outcomes {
 }
 
 async fn run_session(
-    specs: Vec<TorrentSpec>,
+    torrents: Torrents,
     common: &CommonArgs,
     disk_io: DiskIo,
     goal: Goal,
@@ -204,16 +235,23 @@ async fn run_session(
         common.verbose,
         Duration::from_secs(common.status_interval),
     );
-    let mut expected = 0;
-    for mut spec in specs {
-        spec.peers.extend(&peers);
-        match session.add(spec).await {
-            Ok(_) => expected += 1,
-            Err(e) => renderer.note(&format!("swarm: {e}")),
-        }
-    }
     let mut outcomes = Outcomes::default();
-    let interrupted = watch_events(&mut events, &mut renderer, &mut outcomes, expected, goal).await;
+    for spec in torrents.specs {
+        add(&session, spec, &peers, &mut renderer, &mut outcomes).await;
+    }
+    for job in &torrents.magnets {
+        renderer.note(&format!(
+            "{}: fetching the metadata",
+            magnets::label(&job.magnet)
+        ));
+    }
+    let mut run = Run {
+        session: &session,
+        peers: &peers,
+        resolving: Resolving::start(torrents.magnets, &session, &peers),
+        goal,
+    };
+    let interrupted = watch_events(&mut events, &mut renderer, &mut outcomes, &mut run).await;
     // Stop every torrent (stopped announces, records) while still showing what happens.
     let shutdown = session.shutdown();
     tokio::pin!(shutdown);
@@ -230,14 +268,36 @@ async fn run_session(
     exit_status(&outcomes, interrupted)
 }
 
+/// Adds a torrent to the session (with the user's `--peer`s), counting it as expected.
+async fn add(
+    session: &Session,
+    mut spec: TorrentSpec,
+    peers: &[SocketAddr],
+    renderer: &mut Renderer,
+    outcomes: &mut Outcomes,
+) {
+    spec.peers.extend(peers);
+    match session.add(spec).await {
+        Ok(_) => outcomes.expected += 1,
+        Err(e) => renderer.note(&format!("swarm: {e}")),
+    }
+}
+
+/// What the event loop of a run works with.
+struct Run<'a> {
+    session: &'a Session,
+    peers: &'a [SocketAddr],
+    resolving: Resolving,
+    goal: Goal,
+}
+
 /// Renders events until the goal is reached, every torrent failed, or the user interrupts;
-/// true when interrupted.
+/// true when interrupted. Magnet links that resolve meanwhile join the session.
 async fn watch_events(
     events: &mut mpsc::UnboundedReceiver<Event>,
     renderer: &mut Renderer,
     outcomes: &mut Outcomes,
-    expected: usize,
-    goal: Goal,
+    run: &mut Run<'_>,
 ) -> bool {
     let mut sigterm =
         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
@@ -256,46 +316,56 @@ async fn watch_events(
                 let Some(event) = event else { return false };
                 outcomes.note(&event);
                 renderer.event(&event);
-                let done = match goal {
-                    Goal::Download => outcomes.all_settled(expected),
-                    Goal::Seed => outcomes.all_ended(expected),
-                };
-                if done {
-                    return false;
-                }
             }
+            resolution = run.resolving.next() => match resolution {
+                Ok(spec) => {
+                    renderer.note(&format!("{}: metadata received", spec.meta.info.name));
+                    add(run.session, spec, run.peers, renderer, outcomes).await;
+                }
+                Err((status, message)) => outcomes.unresolved.push((status, message)),
+            },
             _ = tokio::signal::ctrl_c() => return true,
             () = &mut terminate => return true,
+        }
+        let done = run.resolving.pending() == 0
+            && match run.goal {
+                Goal::Download => outcomes.all_settled(),
+                Goal::Seed => outcomes.all_ended(),
+            };
+        if done {
+            return false;
         }
     }
 }
 
 /// The exit status of the run, with a line per failed torrent.
 fn exit_status(outcomes: &Outcomes, interrupted: bool) -> Result<u8, Failure> {
-    if outcomes.failed.is_empty() {
+    let mut failed: Vec<(&TorrentId, &(u8, String))> = outcomes.failed.iter().collect();
+    failed.sort_by_key(|(t, _)| **t);
+    let failures: Vec<&(u8, String)> = failed
+        .into_iter()
+        .map(|(_, f)| f)
+        .chain(&outcomes.unresolved)
+        .collect();
+    if failures.is_empty() {
         return Ok(if interrupted && !outcomes.all_complete() {
             130
         } else {
             0
         });
     }
-    let mut failed: Vec<(&TorrentId, &(u8, String))> = outcomes.failed.iter().collect();
-    failed.sort_by_key(|(t, _)| **t);
-    if let [(_, (status, message))] = failed.as_slice()
-        && outcomes.complete.len() == 1
+    let total = outcomes.complete.len() + outcomes.unresolved.len();
+    if let [(status, message)] = failures.as_slice()
+        && total == 1
     {
         return Err(Failure::new(*status, anyhow!("{message}")));
     }
-    for (_, (_, message)) in &failed {
+    for (_, message) in &failures {
         eprintln!("swarm: {message}");
     }
     Err(Failure::new(
         1,
-        anyhow!(
-            "{} of {} torrents failed",
-            failed.len(),
-            outcomes.complete.len()
-        ),
+        anyhow!("{} of {} torrents failed", failures.len(), total),
     ))
 }
 
