@@ -43,7 +43,7 @@ IMDL=${IMDL:-imdl} # or a path to an imdl binary
 HAVE_IMDL=0; command -v "$IMDL" >/dev/null && HAVE_IMDL=1
 
 echo "== building mkmeta (release)"
-cargo build --release --locked -p metainfo --bin mkmeta 2>&1 | tail -1
+cargo build --release --locked -p mkmeta 2>&1 | tail -1
 MKMETA=${CARGO_TARGET_DIR:-target}/release/mkmeta
 [ -x "$MKMETA" ] || { echo "bench/mkmeta.sh: $MKMETA not built" >&2; exit 1; }
 

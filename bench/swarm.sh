@@ -65,7 +65,7 @@ if [ -z "${SWARM_BENCH_NETNS:-}" ]; then
   if [ "${SKIP_BUILD:-0}" != 1 ]; then
     say "building release binaries (swarm, tracker, mkmeta) into $TARGET ..."
     (cd "$ROOT" && CARGO_TARGET_DIR=$TARGET cargo build --release --locked \
-      -p swarm-client -p tracker -p metainfo --bins) >&2
+      -p swarm-client -p tracker -p mkmeta --bins) >&2
   fi
   # Re-run inside a fresh loopback-only network namespace when we can.
   if [ "${ISOLATE:-1}" = 1 ] && [ "$(id -u)" = 0 ] && command -v ip >/dev/null; then

@@ -27,8 +27,13 @@
 # PEERS_PER_TORRENT (100), CONNECTIONS ("64 256"), SPLIT_CONNECTIONS ("64 256"; 0 skips 1c),
 # WRK_THREADS (2), OPEN_RATE (10000; 0 skips the open-loop runs), OPEN_CONNECTIONS (256),
 # ROUNDS (1: repeat every throughput/latency measurement, keep each server's best round),
-# SKIP_BUILD=1 (use the existing release binaries), CARGO_TARGET_DIR. Needs wrk, python3,
-# curl; opentracker needs root (chroot).
+# SKIP_BUILD=1 (use the existing release binaries), CARGO_TARGET_DIR, OLD_BIN (a previous
+# build of our tracker, measured as `old` beside `ours`: bench/tracker-compare.sh builds one),
+# ONLY ("ours old": measure only these tools). Needs wrk, python3, curl; opentracker needs
+# root (chroot).
+# Our tracker runs with metrics and the access log at their defaults; its per-address rate
+# limits are raised out of the way (every request here comes from 127.0.0.1), so the limiter
+# is still consulted on every request.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -43,6 +48,9 @@ OPEN_CONNECTIONS="${OPEN_CONNECTIONS:-256}"
 SPLIT_CONNECTIONS="${SPLIT_CONNECTIONS:-64 256}"
 ROUNDS="${ROUNDS:-1}"
 WORK=$(mktemp -d /tmp/tracker-bench.XXXXXX)
+# Read by our tracker (a previous build ignores them): limits far above the load, one catalog
+# directory per instance (set by each start_* below).
+export TRACKER_RATE_ANNOUNCE=1000000000 TRACKER_RATE_SCRAPE=1000000000
 PIDS=()
 
 cleanup() {
@@ -106,24 +114,34 @@ rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 # Tools that can run here; each start_* sets STARTED_PID (and HELPER_PID for a helper
 # process such as redis-server). ours_redis = our tracker with --store redis://.
 TOOLS=(ours)
+[ -n "${OLD_BIN:-}" ] && TOOLS+=(old)
 have redis-server && TOOLS+=(ours_redis) || say "SKIP ours_redis: redis-server not installed"
 have opentracker && TOOLS+=(opentracker) || say "SKIP opentracker: not installed (apt-get install opentracker)"
 have aquatic_http && TOOLS+=(aquatic) || say "SKIP aquatic_http: not installed (cargo install --locked aquatic_http --no-default-features --features mimalloc)"
+if [ -n "${ONLY:-}" ]; then
+  kept=()
+  for t in "${TOOLS[@]}"; do [[ " $ONLY " == *" $t "* ]] && kept+=("$t"); done
+  TOOLS=("${kept[@]}")
+fi
 if [[ " ${TOOLS[*]} " == *" opentracker "* ]] && [ "$(id -u)" != 0 ]; then
   say "SKIP opentracker: needs root (it chroots and drops privileges)"
   TOOLS=("${TOOLS[@]/opentracker/}")
 fi
 
+start_old() { # a previous build of our tracker (OLD_BIN), same flags as ours
+  TRACKER_DATA_DIR="$WORK/data-old" "$OLD_BIN" --listen "127.0.0.1:$1" --udp "127.0.0.1:$1" >"$WORK/old.log" 2>&1 &
+  STARTED_PID=$!
+}
 start_ours() {
-  "$OURS_BIN" --listen "127.0.0.1:$1" --udp "127.0.0.1:$1" >"$WORK/ours.log" 2>&1 &
+  TRACKER_DATA_DIR="$WORK/data-ours" "$OURS_BIN" --listen "127.0.0.1:$1" --udp "127.0.0.1:$1" >"$WORK/ours.log" 2>&1 &
   STARTED_PID=$!
 }
 start_ours_1t() { # one worker thread (the closed loop with one core each)
-  "$OURS_BIN" --listen "127.0.0.1:$1" --udp "127.0.0.1:$1" --threads 1 >"$WORK/ours_1t.log" 2>&1 &
+  TRACKER_DATA_DIR="$WORK/data-ours_1t" "$OURS_BIN" --listen "127.0.0.1:$1" --udp "127.0.0.1:$1" --threads 1 >"$WORK/ours_1t.log" 2>&1 &
   STARTED_PID=$!
 }
 start_ours_ids() {
-  "$OURS_BIN" --listen "127.0.0.1:$1" --udp "127.0.0.1:$1" --peer-ids >"$WORK/ours_ids.log" 2>&1 &
+  TRACKER_DATA_DIR="$WORK/data-ours_ids" "$OURS_BIN" --listen "127.0.0.1:$1" --udp "127.0.0.1:$1" --peer-ids >"$WORK/ours_ids.log" 2>&1 &
   STARTED_PID=$!
 }
 start_ours_redis() {

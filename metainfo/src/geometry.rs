@@ -55,9 +55,6 @@ pub struct PieceGeometry {
     files: Vec<(u64, u64)>,
 }
 
-/// The former name of [`PieceGeometry`], kept while `swarm-client` moves to the new one.
-pub type PieceMap = PieceGeometry;
-
 impl PieceGeometry {
     /// The geometry of `info`. For a parsed or created `Info` the piece count equals the number
     /// of piece hashes. (A hand-built `Info` that breaks the parser's bounds is clamped.)

@@ -22,7 +22,7 @@ pub mod verify;
 mod write;
 
 pub use error::{MetainfoError, PathProblem};
-pub use geometry::{FileSpan, GeometryError, PieceGeometry, PieceMap};
+pub use geometry::{FileSpan, GeometryError, PieceGeometry};
 pub use info::{FileEntry, Info};
 pub use info_hash::InfoHash;
 pub use magnet::{Magnet, MagnetError};

@@ -2,10 +2,13 @@
 //! concatenated payload, progress, options, and round trips through the parser.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use metainfo::create::{CreateError, CreateOptions, create, create_with_report, input_length};
+use metainfo::create::{
+    CreateError, CreateOptions, TrackerSource, create, create_with_report, input_length, make, plan,
+};
+use metainfo::verify::{PieceReader, verify_all};
 use metainfo::{Metainfo, MetainfoError};
 use sha1::{Digest, Sha1};
 
@@ -308,4 +311,143 @@ fn current_directory_gets_its_real_name() {
     write(dir.path(), "named/f", b"hello");
     let meta = create(&dir.path().join("named/."), &fixed(1 << 14), |_| {}).unwrap();
     assert_eq!(meta.info.name, "named");
+}
+
+/// Reads pieces from the files of a torrent saved under a directory: what a seeder does.
+struct Saved {
+    dir: PathBuf,
+    info: metainfo::Info,
+    geometry: metainfo::PieceGeometry,
+}
+
+impl PieceReader for Saved {
+    type Error = std::io::Error;
+
+    fn read_piece(&self, index: u32, buf: &mut Vec<u8>) -> std::io::Result<()> {
+        buf.clear();
+        for span in self.geometry.piece_spans(index) {
+            let path = self
+                .dir
+                .join(self.info.files[span.file_index].relative_path());
+            let bytes = fs::read(path)?;
+            let start = span.file_offset as usize;
+            buf.extend_from_slice(&bytes[start..start + span.len as usize]);
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn made_metainfo_can_be_seeded_from_where_it_was_read_without_hashing_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("album");
+    write(&root, "b/two", &data(70_000, 21));
+    write(&root, "a", &data(30_000, 22));
+    write(&root, "empty", b"");
+    let options = CreateOptions {
+        trackers: vec!["http://t:1/announce".into()],
+        piece_length: Some(16 << 10),
+        ..CreateOptions::default()
+    };
+    let created = make(&root, &options, |_| {}).unwrap();
+    assert_eq!(created.trackers_from, TrackerSource::Given);
+    assert_eq!(
+        created.sources,
+        [root.join("a"), root.join("b/two"), root.join("empty")]
+    );
+    let data_dir = created.data_dir.clone().expect("named after the input");
+    let info = created.metainfo.info.clone();
+    for (file, source) in info.files.iter().zip(&created.sources) {
+        assert_eq!(&data_dir.join(file.relative_path()), source);
+    }
+    let saved = Saved {
+        dir: data_dir,
+        geometry: info.geometry(),
+        info,
+    };
+    let checks = verify_all(&saved, &saved.info.pieces, |_, _| {});
+    assert!(checks.iter().all(|check| check.is_good()));
+
+    // A single file: its directory; another name: no directory holds it under that name.
+    let single = make(&root.join("a"), &options, |_| {}).unwrap();
+    assert_eq!(single.data_dir, Some(root.clone()));
+    let renamed = CreateOptions {
+        name: Some("other".into()),
+        ..options.clone()
+    };
+    assert_eq!(make(&root, &renamed, |_| {}).unwrap().data_dir, None);
+    // `.` is named after the directory it stands for.
+    let dot = make(&root.join("."), &options, |_| {}).unwrap();
+    assert_eq!(dot.data_dir, Some(dir.path().to_path_buf()));
+}
+
+#[test]
+fn a_plan_tells_the_total_before_hashing_and_hashing_matches_create() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "t/x", &data(50_000, 23));
+    write(dir.path(), "t/y", &data(20_000, 24));
+    let options = CreateOptions {
+        trackers: vec!["udp://t:2".into()],
+        piece_length: Some(32 << 10),
+        creation_date: Some(1_700_000_000),
+        ..CreateOptions::default()
+    };
+    let plan = plan(&dir.path().join("t"), &options).unwrap();
+    assert_eq!(plan.name(), "t");
+    assert_eq!(plan.total_length(), 70_000);
+    assert_eq!(plan.file_count(), 2);
+    assert_eq!(plan.geometry().piece_count(), 3);
+    assert_eq!(plan.trackers(), ["udp://t:2"]);
+    let reported = AtomicU64::new(0);
+    let created = plan
+        .hash(|bytes| {
+            reported.fetch_add(bytes, Ordering::Relaxed);
+        })
+        .unwrap();
+    assert_eq!(reported.into_inner(), 70_000);
+    let literal = create(&dir.path().join("t"), &options, |_| {}).unwrap();
+    assert_eq!(created.metainfo, literal);
+}
+
+#[test]
+fn make_holds_options_to_mkmeta_rules_and_create_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "f", &data(100_000, 25));
+    let f = dir.path().join("f");
+    let odd = CreateOptions {
+        trackers: vec!["http://t/announce".into()],
+        piece_length: Some(3 << 10),
+        ..CreateOptions::default()
+    };
+    assert!(matches!(
+        make(&f, &odd, |_| {}),
+        Err(CreateError::NonStandardPieceLength(3072))
+    ));
+    let message = make(&f, &odd, |_| {}).unwrap_err().to_string();
+    assert!(
+        message.contains("power of two") && message.contains("libtorrent"),
+        "{message}"
+    );
+    let forced = CreateOptions {
+        any_piece_length: true,
+        ..odd.clone()
+    };
+    assert_eq!(
+        make(&f, &forced, |_| {})
+            .unwrap()
+            .metainfo
+            .info
+            .piece_length,
+        3072
+    );
+    assert_eq!(create(&f, &odd, |_| {}).unwrap().info.piece_length, 3072);
+
+    let bad_tracker = CreateOptions {
+        trackers: vec!["tracker.example:6969".into()],
+        ..CreateOptions::default()
+    };
+    assert!(matches!(
+        make(&f, &bad_tracker, |_| {}),
+        Err(CreateError::BadUrl(_))
+    ));
 }

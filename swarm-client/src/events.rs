@@ -76,6 +76,14 @@ pub enum Event {
     },
     /// Every piece of the torrent is verified.
     Complete { torrent: TorrentId },
+    /// The torrent seeded as long or as much as asked (`--seed-time`, `--seed-ratio`); it
+    /// stops next.
+    SeedGoalReached {
+        torrent: TorrentId,
+        /// Uploaded this session ÷ the torrent's size.
+        ratio: f64,
+        seeded_for: Duration,
+    },
     /// The torrent cannot go on.
     Failed {
         torrent: TorrentId,
@@ -105,6 +113,7 @@ impl Event {
             | Event::PieceFailed { torrent, .. }
             | Event::Tracker { torrent, .. }
             | Event::Complete { torrent }
+            | Event::SeedGoalReached { torrent, .. }
             | Event::Failed { torrent, .. }
             | Event::Stopped { torrent, .. } => Some(*torrent),
         }

@@ -258,7 +258,7 @@ impl Storage {
             });
         }
         let mut rest = data;
-        for span in self.geometry.spans(piece, 0, size) {
+        for span in self.geometry.block_spans(piece, 0, size) {
             let Ok(len) = usize::try_from(span.len) else {
                 continue;
             };
@@ -336,13 +336,16 @@ impl Storage {
         let Ok(size) = self.piece_size(piece) else {
             return false;
         };
-        self.geometry.spans(piece, 0, size).iter().all(|span| {
-            span.len == 0
-                || self.files.get(span.file_index).is_some_and(|slot| {
-                    slot.length_at_open
-                        .is_some_and(|had| had >= span.file_offset + span.len)
-                })
-        })
+        self.geometry
+            .block_spans(piece, 0, size)
+            .iter()
+            .all(|span| {
+                span.len == 0
+                    || self.files.get(span.file_index).is_some_and(|slot| {
+                        slot.length_at_open
+                            .is_some_and(|had| had >= span.file_offset + span.len)
+                    })
+            })
     }
 
     /// Current size and modification time of every file (`None` if it cannot be read), in
@@ -362,7 +365,7 @@ impl Storage {
     fn read_spans(&self, piece: u32, begin: u32, buf: &mut [u8]) -> Result<(), StorageError> {
         let len = u32::try_from(buf.len()).unwrap_or(u32::MAX);
         let mut rest = buf;
-        for span in self.geometry.spans(piece, begin, len) {
+        for span in self.geometry.block_spans(piece, begin, len) {
             let Ok(span_len) = usize::try_from(span.len) else {
                 continue;
             };

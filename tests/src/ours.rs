@@ -12,13 +12,22 @@ use std::time::Duration;
 pub struct Tracker {
     /// The running tracker process.
     pub proc: Proc,
+    /// Its catalog directory (`--data-dir`), removed when the tracker is dropped.
+    pub data: tempfile::TempDir,
+}
+
+/// A fresh `--data-dir` for one tracker process (two trackers cannot share a catalog file).
+pub fn data_dir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("tracker data dir")
 }
 
 impl Tracker {
     /// Start `tracker` and wait until it accepts connections.
     pub fn start() -> Tracker {
         let port = free_port();
+        let data = data_dir();
         let mut cmd = Command::new(bin("tracker"));
+        cmd.arg("--data-dir").arg(data.path());
         cmd.arg("--listen").arg(format!("127.0.0.1:{port}")).args([
             "--udp",
             "off",
@@ -27,7 +36,7 @@ impl Tracker {
         ]);
         let proc = Proc::spawn("tracker", &mut cmd, port);
         crate::wait_for_port(port, Duration::from_secs(30));
-        Tracker { proc }
+        Tracker { proc, data }
     }
 
     /// The announce URL to put in a metainfo file.

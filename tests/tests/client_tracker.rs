@@ -20,15 +20,18 @@ use tokio::task::JoinHandle;
 const LIMIT: Duration = Duration::from_secs(30);
 
 /// Our tracker with HTTP and UDP on one free loopback port and a 1 s interval.
-fn start_tracker() -> Proc {
+fn start_tracker() -> (Proc, tempfile::TempDir) {
     let port = free_port();
     let addr = format!("127.0.0.1:{port}");
+    let data = swarm_tests::ours::data_dir();
     let mut cmd = Command::new(bin("tracker"));
     cmd.args(["--listen", &addr, "--udp", &addr])
-        .args(["--interval", "1", "--min-interval", "1"]);
+        .args(["--interval", "1", "--min-interval", "1"])
+        .arg("--data-dir")
+        .arg(data.path());
     let proc = Proc::spawn("tracker", &mut cmd, port);
     wait_for_port(port, LIMIT);
-    proc
+    (proc, data)
 }
 
 fn config() -> AnnouncerConfig {
@@ -95,7 +98,7 @@ async fn stop(running: Running) {
 
 #[tokio::test]
 async fn http_and_udp_announcers_find_each_other_and_stop() {
-    let tracker = start_tracker();
+    let (tracker, _data) = start_tracker();
     let http_url = format!("http://{}/announce", tracker.addr());
     let udp_url = format!("udp://{}/announce", tracker.addr());
     let info_hash = InfoHash([0x5a; 20]);
@@ -133,7 +136,7 @@ async fn http_and_udp_announcers_find_each_other_and_stop() {
 
 #[tokio::test]
 async fn dead_first_tier_falls_back_to_the_tracker() {
-    let tracker = start_tracker();
+    let (tracker, _data) = start_tracker();
     let dead_udp = format!("udp://127.0.0.1:{}/announce", free_port());
     let dead_http = format!("http://127.0.0.1:{}/announce", free_port());
     let live = format!("http://{}/announce", tracker.addr());

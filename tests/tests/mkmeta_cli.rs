@@ -458,3 +458,123 @@ fn same_input_gives_the_same_info_hash() {
     assert_eq!(one.info_hash, two.info_hash);
     assert_eq!(one.info, two.info);
 }
+
+#[test]
+fn a_bad_swarm_tracker_is_a_usage_error_not_written_into_the_metainfo() {
+    let tmp = TempDir::new().expect("tempdir");
+    write_random_file(&tmp.path().join("f.bin"), 10_000, 1);
+    for bad in ["tracker.example:6969", "not a url", "http://"] {
+        let out = mkmeta_with(tmp.path(), &["f.bin"], |c| {
+            c.env("SWARM_TRACKER", bad);
+        });
+        assert_eq!(out.status.code(), Some(2), "{bad}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("SWARM_TRACKER") && err.contains(bad) && err.contains("not a URL"),
+            "names the variable and the value: {err}"
+        );
+        assert!(
+            !tmp.path().join("f.meta").exists(),
+            "{bad}: nothing written"
+        );
+    }
+    // -t wins: the environment is not even looked at.
+    let out = mkmeta_with(tmp.path(), &["f.bin", "-t", "http://a/announce"], |c| {
+        c.env("SWARM_TRACKER", "not a url");
+    });
+    assert_ok(&out);
+}
+
+#[test]
+fn a_piece_length_other_clients_reject_is_refused_unless_forced() {
+    let tmp = TempDir::new().expect("tempdir");
+    write_random_file(&tmp.path().join("f.bin"), 300_000, 1);
+    for odd in ["100000", "48K", "8K", "1"] {
+        let out = mkmeta(tmp.path(), &["f.bin", "--piece-length", odd]);
+        assert_eq!(out.status.code(), Some(2), "{odd}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("power of two") && err.contains("libtorrent") && err.contains("--force"),
+            "says why and how to override: {err}"
+        );
+        assert!(
+            !tmp.path().join("f.meta").exists(),
+            "{odd}: nothing written"
+        );
+    }
+    let out = mkmeta(
+        tmp.path(),
+        &["f.bin", "--piece-length", "100000", "--force"],
+    );
+    assert_ok(&out);
+    assert_eq!(load(&tmp.path().join("f.meta")).info.piece_length, 100_000);
+}
+
+#[test]
+fn output_dash_writes_the_metainfo_alone_to_stdout() {
+    let tmp = TempDir::new().expect("tempdir");
+    make_tree(&tmp.path().join("tree"));
+    let out = mkmeta(tmp.path(), &["tree", "-o", "-"]);
+    assert_ok(&out);
+    let meta = Metainfo::from_bytes(&out.stdout).expect("stdout is exactly the metainfo");
+    assert_eq!(meta.info.name, "tree");
+    assert_eq!(meta.to_bytes(), out.stdout, "nothing else on stdout");
+    let err = stderr(&out);
+    assert!(
+        err.contains(&meta.info_hash.to_string()),
+        "the summary goes to stderr: {err}"
+    );
+    let written: Vec<_> = fs::read_dir(tmp.path())
+        .expect("list")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(written, ["tree"], "no file named `-` or tree.meta");
+}
+
+#[test]
+fn json_without_show_is_a_usage_error_not_a_new_metainfo() {
+    let tmp = TempDir::new().expect("tempdir");
+    write_random_file(&tmp.path().join("f.bin"), 1_000, 1);
+    for args in [
+        vec!["--json", "f.bin"],
+        vec!["f.bin", "--json", "-o", "out.meta"],
+        vec!["--json", "--verify", "x.meta", "f.bin"],
+    ] {
+        let out = mkmeta(tmp.path(), &args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("--show"), "{}", stderr(&out));
+    }
+    assert!(!tmp.path().join("f.meta").exists());
+    assert!(!tmp.path().join("out.meta").exists());
+}
+
+#[test]
+fn show_prints_the_creation_date_as_a_utc_date() {
+    let tmp = TempDir::new().expect("tempdir");
+    write_random_file(&tmp.path().join("f.bin"), 1_000, 1);
+    let options = metainfo::create::CreateOptions {
+        creation_date: Some(1_700_000_000),
+        ..Default::default()
+    };
+    let mut meta =
+        metainfo::create::create(&tmp.path().join("f.bin"), &options, |_| {}).expect("create");
+    fs::write(tmp.path().join("dated.meta"), meta.to_bytes()).expect("write");
+    let out = mkmeta(tmp.path(), &["--show", "dated.meta"]);
+    assert_ok(&out);
+    assert!(
+        stdout(&out).contains("created on:   2023-11-14T22:13:20Z (Unix time 1700000000)"),
+        "{}",
+        stdout(&out)
+    );
+
+    // A date no calendar formatter takes is shown as its number, without a crash.
+    meta.creation_date = Some(i64::MAX);
+    fs::write(tmp.path().join("odd.meta"), meta.to_bytes()).expect("write");
+    let out = mkmeta(tmp.path(), &["--show", "odd.meta"]);
+    assert_ok(&out);
+    assert!(
+        stdout(&out).contains(&i64::MAX.to_string()),
+        "{}",
+        stdout(&out)
+    );
+}

@@ -26,12 +26,15 @@ const LIMIT: Duration = Duration::from_secs(150);
 fn start_tracker() -> Tracker {
     let port = free_port();
     let addr = format!("127.0.0.1:{port}");
+    let data = swarm_tests::ours::data_dir();
     let mut cmd = Command::new(bin("tracker"));
     cmd.args(["--listen", &addr, "--udp", &addr])
-        .args(["--interval", "2", "--min-interval", "1"]);
+        .args(["--interval", "2", "--min-interval", "1"])
+        .arg("--data-dir")
+        .arg(data.path());
     let proc = Proc::spawn("tracker", &mut cmd, port);
     wait_for_port(port, Duration::from_secs(30));
-    Tracker { proc }
+    Tracker { proc, data }
 }
 
 /// A payload in `root/seed/NAME` and its metainfo made by mktorrent, announcing `announce`.

@@ -391,3 +391,77 @@ fn unreachable_redis_at_start_is_one_clear_error() {
         "the error should name Redis: {stderr}"
     );
 }
+
+/// A request with a body on its own connection; returns (status, body).
+fn http_send(port: u16, method: &str, path: &str, headers: &[&str], body: &[u8]) -> (u16, Vec<u8>) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for h in headers {
+        head.push_str(h);
+        head.push_str("\r\n");
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut reply = Vec::new();
+    let _ = stream.read_to_end(&mut reply);
+    let status = String::from_utf8_lossy(&reply[..reply.len().min(16)])
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let at = reply
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(reply.len(), |i| i + 4);
+    (status, reply[at..].to_vec())
+}
+
+#[test]
+fn two_instances_on_one_redis_serve_one_catalog() {
+    if !require_tool("redis-server") {
+        return;
+    }
+    let redis = Redis::start();
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens");
+    std::fs::write(&tokens, "shared-token\n").unwrap();
+    let token_args = ["--publish-token-file", tokens.to_str().unwrap()];
+    let one = Tracker::start_with(&redis.url(), &token_args);
+    let two = Tracker::start_with(&redis.url(), &token_args);
+    let meta = b"d4:infod6:lengthi5e4:name10:shared.iso12:piece lengthi16384e6:pieces20:ABCDEFGHIJKLMNOPQRSTee";
+    let (status, body) = http_send(
+        one.port,
+        "POST",
+        "/torrents",
+        &[
+            "Authorization: Bearer shared-token",
+            "Content-Type: application/x-bittorrent",
+        ],
+        meta,
+    );
+    assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
+    let reply: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let hex = reply["info_hash"].as_str().unwrap().to_string();
+    // The other instance lists it and serves the same bytes.
+    let (status, list) = http_send(two.port, "GET", "/torrents?format=json", &[], b"");
+    assert_eq!(status, 200);
+    let list: serde_json::Value = serde_json::from_slice(&list).unwrap();
+    assert_eq!(list[0]["name"], "shared.iso");
+    let (status, bytes) = http_send(two.port, "GET", &format!("/torrents/{hex}.meta"), &[], b"");
+    assert_eq!((status, bytes.as_slice()), (200, &meta[..]));
+    // Deleted at two: gone at one.
+    let auth = ["Authorization: Bearer shared-token"];
+    assert_eq!(
+        http_send(two.port, "DELETE", &format!("/torrents/{hex}"), &auth, b"").0,
+        204
+    );
+    let (_, list) = http_send(one.port, "GET", "/torrents?format=json", &[], b"");
+    assert_eq!(list, b"[]");
+}

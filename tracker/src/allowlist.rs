@@ -79,22 +79,6 @@ fn load(path: &Path) -> Result<HashSet<InfoHash>, AllowlistError> {
     Ok(set)
 }
 
-/// Reload `list` whenever the process receives SIGHUP (logs the outcome).
-pub fn reload_on_sighup(list: Arc<Allowlist>) -> std::io::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut hangups = signal(SignalKind::hangup())?;
-    tokio::spawn(async move {
-        while hangups.recv().await.is_some() {
-            match list.reload() {
-                Ok(Some(n)) => tracing::info!(entries = n, "allowlist reloaded"),
-                Ok(None) => tracing::info!("SIGHUP: no allowlist configured"),
-                Err(e) => tracing::error!("allowlist not reloaded, keeping the old one: {e}"),
-            }
-        }
-    });
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,15 +8,22 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
+use crate::access::passkeys::{PasskeyError, Passkeys};
+use crate::access::rate_limit::RateLimits;
+use crate::access::tokens::{TokenFileError, Tokens};
 use crate::allowlist::{Allowlist, AllowlistError};
+use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::core::Tracker;
 use crate::http::{handlers, server};
+use crate::observe::metrics::Metrics;
+use crate::persist::PersistError;
+use crate::persist::any::AnyDb;
 use crate::shutdown::Shutdown;
 use crate::store::any::AnyStore;
 use crate::store::{StoreConfig, StoreError};
 use crate::udp::connection_id::ConnectionIds;
-use crate::{sweeper, udp};
+use crate::{housekeeping, sweeper, udp, web};
 
 /// Why the tracker could not start.
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +34,12 @@ pub enum StartError {
     Store(StoreError),
     #[error("{0}")]
     Allowlist(AllowlistError),
+    #[error("cannot open the catalog: {0}")]
+    Catalog(PersistError),
+    #[error("{0}")]
+    Passkeys(PasskeyError),
+    #[error("{0}")]
+    Tokens(TokenFileError),
     #[error("cannot listen on {addr}: {error}")]
     Bind {
         addr: SocketAddr,
@@ -64,6 +77,24 @@ pub async fn start(config: Config, shutdown: Shutdown) -> Result<Running, StartE
         .map_err(StartError::Store)?;
     let allowlist =
         Arc::new(Allowlist::open(config.allowlist.clone()).map_err(StartError::Allowlist)?);
+    let db = AnyDb::open(&config.store, &config.data_dir())
+        .await
+        .map_err(StartError::Catalog)?;
+    let catalog = Arc::new(
+        Catalog::open(db.clone())
+            .await
+            .map_err(StartError::Catalog)?,
+    );
+    let passkeys = match config.is_private() {
+        true => Some(Arc::new(
+            Passkeys::open(config.passkeys.clone(), db)
+                .await
+                .map_err(StartError::Passkeys)?,
+        )),
+        false => None,
+    };
+    let tokens =
+        Arc::new(Tokens::open(config.publish_token_file.clone()).map_err(StartError::Tokens)?);
     let mut listeners = Vec::new();
     for &addr in &config.listen {
         let listener = TcpListener::bind(addr)
@@ -85,13 +116,23 @@ pub async fn start(config: Config, shutdown: Shutdown) -> Result<Running, StartE
     let udp_workers = 2 * config.threads.unwrap_or(2).max(1) + 2;
     let tracker = Arc::new(Tracker {
         policy: config.announce_policy(),
+        limits: Arc::new(RateLimits::new(config.rate_limits())),
         config,
         store,
         allowlist,
+        catalog,
+        passkeys,
+        tokens,
+        metrics: Arc::new(Metrics::new()),
+        rates: Default::default(),
+        started: std::time::Instant::now(),
+        summary_cache: Default::default(),
     });
     let app = server::App {
         tracker: tracker.clone(),
-        router: handlers::router(tracker.clone()),
+        router: handlers::router()
+            .merge(web::router())
+            .with_state(tracker.clone()),
     };
     let mut running = Running {
         http: listeners
@@ -124,6 +165,9 @@ pub async fn start(config: Config, shutdown: Shutdown) -> Result<Running, StartE
             }
         });
     }
+    running
+        .tasks
+        .spawn(housekeeping::run(tracker.clone(), shutdown.clone()));
     running
         .tasks
         .spawn(sweeper::run(tracker, sweep_every, shutdown));

@@ -1,13 +1,25 @@
 //! The tracker's service layer, shared by the HTTP and UDP front ends: configuration, the
-//! store, the allowlist, and the announce/scrape steps that do not depend on the transport.
+//! stores, access control, metrics, and the announce/scrape steps that do not depend on the
+//! transport.
 
+use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use parking_lot::Mutex;
+
+use crate::access::passkeys::Passkeys;
+use crate::access::rate_limit::{Kind, RateLimits};
+use crate::access::tokens::Tokens;
 use crate::allowlist::Allowlist;
+use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::domain::{
-    AnnounceInput, AnnouncePolicy, BadAnnounce, InfoHash, ScrapeStats, SwarmView, unix_now,
+    AnnounceInput, AnnouncePolicy, BadAnnounce, InfoHash, ScrapeStats, StoreSummary, SwarmView,
+    unix_now,
 };
+use crate::observe::metrics::{Failure, Metrics, Outcome, Protocol};
+use crate::observe::rates::Rates;
 use crate::store::any::AnyStore;
 use crate::store::{Store, StoreError};
 
@@ -18,8 +30,33 @@ pub enum RefuseReason {
     BadRequest(#[from] BadAnnounce),
     #[error("unknown torrent: {0} is not served by this tracker")]
     NotAllowed(InfoHash),
+    #[error("unknown torrent: {0} is not in this tracker's catalog")]
+    NotInCatalog(InfoHash),
+    #[error("unknown passkey: this tracker is private, announce with your own announce URL")]
+    UnknownPasskey,
+    #[error("rate limit: too many requests from your address, retry in {} s", .0.as_secs().max(1))]
+    RateLimited(Duration),
     #[error("tracker storage is unavailable, retry later")]
     Store(#[from] StoreError),
+}
+
+impl RefuseReason {
+    fn failure(&self) -> Failure {
+        match self {
+            RefuseReason::BadRequest(_) => Failure::BadRequest,
+            RefuseReason::NotAllowed(_) | RefuseReason::NotInCatalog(_) => Failure::UnknownTorrent,
+            RefuseReason::UnknownPasskey => Failure::UnknownPasskey,
+            RefuseReason::RateLimited(_) => Failure::RateLimited,
+            RefuseReason::Store(_) => Failure::StoreUnavailable,
+        }
+    }
+
+    fn outcome(&self) -> Outcome {
+        match self {
+            RefuseReason::Store(_) => Outcome::Error,
+            _ => Outcome::Refused,
+        }
+    }
 }
 
 /// The tracker shared by every connection and datagram.
@@ -28,26 +65,123 @@ pub struct Tracker {
     pub policy: AnnouncePolicy,
     pub store: AnyStore,
     pub allowlist: Arc<Allowlist>,
+    pub catalog: Arc<Catalog>,
+    /// Present in private mode.
+    pub passkeys: Option<Arc<Passkeys>>,
+    pub tokens: Arc<Tokens>,
+    pub limits: Arc<RateLimits>,
+    pub metrics: Arc<Metrics>,
+    pub rates: Rates,
+    pub started: Instant,
+    /// The store's totals for the status page and metrics, with when they were taken.
+    pub summary_cache: Mutex<Option<(Instant, StoreSummary)>>,
 }
 
 impl Tracker {
-    /// Check the allowlist, then record the announce and return the swarm as the peer sees it.
-    pub async fn announce(&self, input: &AnnounceInput) -> Result<SwarmView, RefuseReason> {
+    /// Check the rate limit, the passkey (private mode), the allowlist and the catalog, then
+    /// record the announce and return the swarm as the peer sees it. Counted in the metrics.
+    pub async fn announce(
+        &self,
+        protocol: Protocol,
+        input: &AnnounceInput,
+        passkey: Option<&str>,
+    ) -> Result<SwarmView, RefuseReason> {
+        let started = Instant::now();
+        let result = self.announce_unmetered(input, passkey).await;
+        let outcome = match &result {
+            Ok(_) => Outcome::Ok,
+            Err(e) => {
+                self.metrics.failure(e.failure());
+                e.outcome()
+            }
+        };
+        self.metrics.announce(protocol, outcome, started.elapsed());
+        result
+    }
+
+    async fn announce_unmetered(
+        &self,
+        input: &AnnounceInput,
+        passkey: Option<&str>,
+    ) -> Result<SwarmView, RefuseReason> {
+        self.admit(Kind::Announce, input.source, passkey)?;
         let params = self.policy.params(input, unix_now())?;
-        if !self.allowlist.allows(&params.info_hash) {
-            return Err(RefuseReason::NotAllowed(params.info_hash));
-        }
-        self.store.announce(&params).await.map_err(|e| {
+        self.serves(&params.info_hash)?;
+        let store_started = Instant::now();
+        let result = self.store.announce(&params).await;
+        self.metrics.store_call(false, store_started.elapsed());
+        result.map_err(|e| {
             tracing::error!("announce: {e}");
             RefuseReason::Store(e)
         })
     }
 
-    /// Counts for each hash, in order.
-    pub async fn scrape(&self, hashes: &[InfoHash]) -> Result<Vec<ScrapeStats>, RefuseReason> {
-        self.store.scrape(hashes).await.map_err(|e| {
-            tracing::error!("scrape: {e}");
-            RefuseReason::Store(e)
-        })
+    /// Counts for each hash, in order (after the rate limit and passkey checks).
+    pub async fn scrape(
+        &self,
+        protocol: Protocol,
+        source: IpAddr,
+        hashes: &[InfoHash],
+        passkey: Option<&str>,
+    ) -> Result<Vec<ScrapeStats>, RefuseReason> {
+        let started = Instant::now();
+        let result = match self.admit(Kind::Scrape, source, passkey) {
+            Ok(()) => {
+                let store_started = Instant::now();
+                let result = self.store.scrape(hashes).await;
+                self.metrics.store_call(true, store_started.elapsed());
+                result.map_err(|e| {
+                    tracing::error!("scrape: {e}");
+                    RefuseReason::Store(e)
+                })
+            }
+            Err(e) => Err(e),
+        };
+        let outcome = match &result {
+            Ok(_) => Outcome::Ok,
+            Err(e) => {
+                self.metrics.failure(e.failure());
+                e.outcome()
+            }
+        };
+        self.metrics.scrape(protocol, outcome, started.elapsed());
+        result
+    }
+
+    /// A request the front end could not parse (counted, then answered with its reason).
+    pub fn count_bad_request(&self, protocol: Protocol, scrape: bool) {
+        self.metrics.failure(Failure::BadRequest);
+        if scrape {
+            self.metrics
+                .scrape(protocol, Outcome::Refused, Duration::ZERO);
+        } else {
+            self.metrics
+                .announce(protocol, Outcome::Refused, Duration::ZERO);
+        }
+    }
+
+    /// Rate limit and passkey.
+    fn admit(&self, kind: Kind, source: IpAddr, passkey: Option<&str>) -> Result<(), RefuseReason> {
+        if let Err(wait) = self.limits.check(kind, source) {
+            self.metrics.rate_limited(kind.as_str());
+            return Err(RefuseReason::RateLimited(wait));
+        }
+        if let Some(passkeys) = &self.passkeys
+            && !passkey.is_some_and(|k| passkeys.allows(k))
+        {
+            return Err(RefuseReason::UnknownPasskey);
+        }
+        Ok(())
+    }
+
+    /// Is `hash` served (allowlist, and the catalog with `--catalog-only`)?
+    fn serves(&self, hash: &InfoHash) -> Result<(), RefuseReason> {
+        if !self.allowlist.allows(hash) {
+            return Err(RefuseReason::NotAllowed(*hash));
+        }
+        if self.config.catalog_only && !self.catalog.contains(hash) {
+            return Err(RefuseReason::NotInCatalog(*hash));
+        }
+        Ok(())
     }
 }

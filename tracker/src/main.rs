@@ -2,7 +2,6 @@
 #![forbid(unsafe_code)]
 
 use anyhow::Context;
-use clap::Parser;
 use tracker::app;
 use tracker::config::Config;
 use tracker::shutdown::{self, Shutdown};
@@ -16,13 +15,12 @@ fn main() {
 }
 
 fn try_main() -> anyhow::Result<()> {
-    let config = Config::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    let config = match tracker::config::file::parse(std::env::args_os()) {
+        Ok(config) => config,
+        // Usage errors, --help and --version: clap prints them and picks the exit status (2).
+        Err(e) => e.exit(),
+    };
+    tracker::logging::init(config.log_format);
     raise_open_file_limit();
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     if let Some(threads) = config.threads {
@@ -40,7 +38,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     shutdown::on_signals(trigger).context("cannot install signal handlers")?;
     let store = config.store.clone();
     let running = app::start(config, shutdown).await?;
-    tracker::allowlist::reload_on_sighup(running.tracker.allowlist.clone())
+    tracker::reload::on_sighup(running.tracker.clone())
         .context("cannot install the SIGHUP handler")?;
     tracing::info!(http = ?running.http, udp = ?running.udp, store = %store, "tracker listening");
     running.wait().await;

@@ -51,9 +51,13 @@ fn free_addr() -> SocketAddr {
         .unwrap()
 }
 
+/// The binary with its own catalog directory (two trackers cannot share a catalog file; the
+/// directory is left for the OS to clean, like any temporary file of a killed process).
 fn tracker() -> Command {
+    let data = tempfile::tempdir().expect("temp dir").keep();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tracker"));
-    cmd.env_remove("RUST_LOG")
+    cmd.env("TRACKER_DATA_DIR", data)
+        .env_remove("RUST_LOG")
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     cmd

@@ -34,7 +34,7 @@ fn reply_has_every_field_and_peers_even_when_empty() {
 }
 
 #[test]
-fn peer_never_gets_itself_and_seeder_gets_no_seeders() {
+fn peer_never_gets_itself_and_a_seeder_gets_leechers_first() {
     let t = TestTracker::start(&[]);
     let hash = [2; 20];
     t.announce(&hash, 7001, "&left=0&event=started");
@@ -43,11 +43,15 @@ fn peer_never_gets_itself_and_seeder_gets_no_seeders() {
     let leecher = decode(&t.announce(&hash, 7003, "&left=10"));
     assert_eq!(ports(&leecher), vec![7001, 7002]);
     assert_eq!((leecher.complete, leecher.incomplete), (Some(2), Some(1)));
+    // A seeder is handed leechers first, then seeders while it has room (aria2c announces
+    // left=0 while it fetches a magnet link's metadata).
     let seeder = decode(&t.announce(&hash, 7001, "&left=0"));
-    assert_eq!(ports(&seeder), vec![7003]);
+    assert_eq!(ports(&seeder), vec![7002, 7003]);
     for peer in &seeder.peers {
         assert_eq!(peer.addr.ip().to_string(), "127.0.0.1");
     }
+    let room_for_one = decode(&t.announce(&hash, 7001, "&left=0&numwant=1"));
+    assert_eq!(ports(&room_for_one), vec![7003]);
 }
 
 #[test]

@@ -7,6 +7,7 @@
 //! pickers, storage or sessions.
 
 mod handler;
+mod limits;
 pub mod pipeline;
 mod state;
 mod stats;
@@ -23,8 +24,9 @@ use tokio::net::tcp::OwnedReadHalf;
 use tokio::sync::mpsc;
 use tokio_util::codec::FramedRead;
 
-use crate::wire::{self, CodecError, Handshake, HandshakeError, MessageCodec};
+use crate::wire::{self, CodecError, Handshake, HandshakeError, Message, MessageCodec};
 pub use handler::{BlockFate, Notice, PeerHandler, PeerKey};
+pub use limits::{Limits, RateLimit};
 pub use state::{Flow, PeerCmd, PeerState, Violation};
 pub use stats::PeerStats;
 pub use writer::Out;
@@ -88,6 +90,8 @@ pub struct PeerSetup {
     pub ours: Handshake,
     pub cmds: mpsc::UnboundedReceiver<PeerCmd>,
     pub stats: Arc<PeerStats>,
+    /// The session's transfer rate limits.
+    pub limits: Limits,
 }
 
 /// Runs a connection on its own task; when it ends, the handler hears [`Notice::Closed`].
@@ -118,6 +122,7 @@ async fn run(setup: PeerSetup) -> Result<(), PeerError> {
         ours,
         mut cmds,
         stats,
+        limits,
     } = setup;
     let (stream, theirs) = match conn {
         Conn::Outgoing => {
@@ -133,7 +138,16 @@ async fn run(setup: PeerSetup) -> Result<(), PeerError> {
     if !handler.claim(&theirs.peer_id) {
         return Err(PeerError::Duplicate);
     }
-    let result = drive(handler.clone(), key, stream, &theirs, &mut cmds, stats).await;
+    let result = drive(
+        handler.clone(),
+        key,
+        stream,
+        &theirs,
+        &mut cmds,
+        stats,
+        limits,
+    )
+    .await;
     handler.unclaim(&theirs.peer_id);
     result
 }
@@ -146,6 +160,7 @@ async fn drive(
     theirs: &Handshake,
     cmds: &mut mpsc::UnboundedReceiver<PeerCmd>,
     stats: Arc<PeerStats>,
+    limits: Limits,
 ) -> Result<(), PeerError> {
     let _ = stream.set_nodelay(false);
     let (rd, wr) = stream.into_split();
@@ -157,6 +172,7 @@ async fn drive(
         handler.clone(),
         stats.clone(),
         queued_uploads.clone(),
+        limits.up.clone(),
     ));
     handler.notify(
         key,
@@ -177,7 +193,7 @@ async fn drive(
         queued_uploads,
         Instant::now(),
     );
-    let result = pump(&mut state, &mut reader, cmds, &out).await;
+    let result = pump(&mut state, &mut reader, cmds, &out, limits.down.as_deref()).await;
     state.finish();
     writer.abort();
     result
@@ -189,6 +205,7 @@ async fn pump(
     reader: &mut FramedRead<OwnedReadHalf, MessageCodec>,
     cmds: &mut mpsc::UnboundedReceiver<PeerCmd>,
     out: &mpsc::UnboundedSender<Out>,
+    down_limit: Option<&RateLimit>,
 ) -> Result<(), PeerError> {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -198,7 +215,18 @@ async fn pump(
                 None => return Err(PeerError::Eof),
                 Some(Err(CodecError::Io(e))) => return Err(PeerError::Io(e)),
                 Some(Err(e)) => return Err(Violation::Message(e).into()),
-                Some(Ok(message)) => state.on_message(message, Instant::now())?,
+                Some(Ok(message)) => {
+                    let block = match &message {
+                        Message::Piece { data, .. } => Some(data.len()),
+                        _ => None,
+                    };
+                    let flow = state.on_message(message, Instant::now())?;
+                    if let (Some(limit), Some(len)) = (down_limit, block) {
+                        // Read no further until the download budget allows.
+                        limit.take(len).await;
+                    }
+                    flow
+                }
             },
             cmd = cmds.recv() => match cmd {
                 None => Flow::Close,

@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 use tokio_util::codec::FramedWrite;
 
 use super::handler::PeerHandler;
+use super::limits::RateLimit;
 use super::stats::PeerStats;
 use crate::wire::{BlockRequest, Message, MessageCodec};
 
@@ -38,6 +39,7 @@ pub(super) async fn run(
     handler: Arc<dyn PeerHandler>,
     stats: Arc<PeerStats>,
     queued_uploads: Arc<AtomicUsize>,
+    up_limit: Option<Arc<RateLimit>>,
 ) {
     let mut sink = FramedWrite::new(wr, MessageCodec::new());
     sink.set_backpressure_boundary(WRITE_BUFFER);
@@ -76,7 +78,7 @@ pub(super) async fn run(
         if !uploads.is_empty() {
             let batch = std::mem::take(&mut uploads);
             queued_uploads.fetch_sub(batch.len(), Ordering::Relaxed);
-            if !serve(&mut sink, batch, &handler, &stats).await {
+            if !serve(&mut sink, batch, &handler, &stats, up_limit.as_deref()).await {
                 return;
             }
         }
@@ -92,6 +94,7 @@ async fn serve(
     batch: Vec<BlockRequest>,
     handler: &Arc<dyn PeerHandler>,
     stats: &Arc<PeerStats>,
+    up_limit: Option<&RateLimit>,
 ) -> bool {
     let reader = handler.clone();
     let read = tokio::task::spawn_blocking(move || {
@@ -111,6 +114,13 @@ async fn serve(
             }
         };
         let len = data.len() as u64;
+        if let Some(limit) = up_limit {
+            // Flush what is queued before waiting, so the limit paces the socket.
+            if SinkExt::<Message>::flush(sink).await.is_err() {
+                return false;
+            }
+            limit.take(data.len()).await;
+        }
         let msg = Message::Piece {
             index: r.index,
             begin: r.begin,

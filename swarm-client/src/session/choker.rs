@@ -1,11 +1,16 @@
-//! Who gets unchoked: tit-for-tat with an optimistic unchoke.
+//! Who gets unchoked, over every torrent of the session: tit-for-tat with an optimistic
+//! unchoke.
 //!
 //! Every round (10 s) the interested peers that gave us the most (while downloading) or that
 //! take our data fastest (while seeding) get the regular upload slots; one more interested
-//! peer, rotated every third round, gets an optimistic slot so newcomers can prove
+//! peer, rotated every third round (30 s), gets an optimistic slot so newcomers can prove
 //! themselves. Snubbed peers (that sent nothing for a long time) lose their regular slot.
+//!
+//! A seeding slot rotates: a peer that held one for [`SEED_TURN_ROUNDS`] rounds in a row goes
+//! behind the interested peers still waiting, so every leecher is served over time (and the
+//! leechers, each holding different pieces, trade among themselves).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use rand::RngExt;
 
@@ -17,12 +22,16 @@ pub const UPLOAD_SLOTS: usize = 4;
 
 /// Rounds an optimistic unchoke lasts.
 const OPTIMISTIC_ROUNDS: u32 = 3;
+/// Rounds in a row a peer keeps a seeding slot before waiting peers go first.
+pub const SEED_TURN_ROUNDS: u32 = 3;
 
 /// The choking algorithm's state across rounds.
 #[derive(Debug, Default)]
 pub struct Choker {
     optimistic: Option<PeerKey>,
     round: u32,
+    /// Rounds in a row each unchoked peer has held its slot.
+    held: HashMap<PeerKey, u32>,
 }
 
 impl Choker {
@@ -47,7 +56,14 @@ impl Choker {
                 c.download_rate
             }
         };
-        ranked.sort_by(|a, b| rate(b).total_cmp(&rate(a)));
+        let turn_over = |c: &Candidate| {
+            c.seeding && self.held.get(&c.key).copied().unwrap_or(0) >= SEED_TURN_ROUNDS
+        };
+        ranked.sort_by(|a, b| {
+            turn_over(a)
+                .cmp(&turn_over(b))
+                .then_with(|| rate(b).total_cmp(&rate(a)))
+        });
         let mut unchoked: HashSet<PeerKey> = ranked.iter().take(slots).map(|c| c.key).collect();
 
         let still_there = self
@@ -67,6 +83,10 @@ impl Choker {
         }
         if let Some(k) = self.optimistic {
             unchoked.insert(k);
+        }
+        self.held.retain(|k, _| unchoked.contains(k));
+        for k in &unchoked {
+            *self.held.entry(*k).or_insert(0) += 1;
         }
         unchoked
     }
@@ -111,6 +131,24 @@ mod tests {
         assert!(unchoked.contains(&2));
         // The snubbed peer may only ever get the optimistic slot.
         assert!(unchoked.len() <= 2);
+    }
+
+    #[test]
+    fn seeding_slots_rotate_so_every_leecher_is_served() {
+        // Eight leechers of a torrent we seed, the first four much faster takers.
+        let peers: Vec<Candidate> = (0..8)
+            .map(|k| Candidate {
+                seeding: true,
+                upload_rate: if k < 4 { 1000.0 } else { 10.0 },
+                ..peer(k, true, 0.0)
+            })
+            .collect();
+        let mut choker = Choker::new();
+        let mut served = HashSet::new();
+        for _ in 0..2 * SEED_TURN_ROUNDS + 2 {
+            served.extend(choker.round(&peers, UPLOAD_SLOTS));
+        }
+        assert_eq!(served.len(), 8, "every leecher had a turn: {served:?}");
     }
 
     #[test]

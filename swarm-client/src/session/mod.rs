@@ -19,8 +19,9 @@ use std::time::{Duration, Instant};
 use futures::future::join_all;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::disk::{BufferPool, DiskIo, DiskThreads};
+use crate::disk::{BufferPool, DiskIo, DiskThreads, ReadCache, read_cache};
 use crate::events::{Event, SessionStats, TorrentError, TorrentId};
+use crate::peer::{Limits, RateLimit};
 use crate::state::StateDir;
 use crate::torrent::open::{self, Opened};
 use crate::torrent::signal::{Signal, Signals};
@@ -53,6 +54,9 @@ pub struct SessionConfig {
     pub state: StateDir,
     /// Memory for the buffers of pieces being downloaded or verified.
     pub buffer_budget: u64,
+    /// Most bytes per second sent / received over all torrents (0: unlimited).
+    pub up_rate: u64,
+    pub down_rate: u64,
 }
 
 /// Why a session could not start.
@@ -136,8 +140,13 @@ impl Session {
             listen_port,
             Arc::new(BufferPool::new(config.buffer_budget)),
             disk,
+            Arc::new(ReadCache::new(read_cache::DEFAULT_BUDGET)),
             config.max_peers.max(1),
             config.upload_slots,
+            Limits {
+                up: RateLimit::per_second(config.up_rate),
+                down: RateLimit::per_second(config.down_rate),
+            },
         );
         let (opened_tx, opened_rx) = mpsc::unbounded_channel();
         let state = Loop {
@@ -149,6 +158,7 @@ impl Session {
             choker: Choker::new(),
             next_id: 0,
             opened_tx,
+            stopping: tokio::task::JoinSet::new(),
         };
         let task = tokio::spawn(state.run(commands_rx, signals_rx, incoming_rx, opened_rx));
         Ok((
@@ -221,6 +231,8 @@ struct Loop {
     choker: Choker,
     next_id: u32,
     opened_tx: mpsc::UnboundedSender<OpenResult>,
+    /// Torrents stopping in the background (seed goal reached), awaited at shutdown.
+    stopping: tokio::task::JoinSet<()>,
 }
 
 impl Loop {
@@ -272,6 +284,7 @@ impl Loop {
                     for t in self.torrents.values_mut() {
                         t.tick(elapsed, &mut self.ctx);
                     }
+                    self.stop_finished();
                     if last_choke.elapsed() >= CHOKE_EVERY {
                         last_choke = Instant::now();
                         self.choke_round();
@@ -360,6 +373,23 @@ impl Loop {
         }
     }
 
+    /// Stops the torrents that seeded enough, in the background (their `stopped`
+    /// announces must not hold up the loop).
+    fn stop_finished(&mut self) {
+        let done: Vec<TorrentId> = self
+            .torrents
+            .values()
+            .filter(|t| t.goal_reached())
+            .map(Torrent::id)
+            .collect();
+        for id in done {
+            if let Some(t) = self.torrents.remove(&id) {
+                self.router.remove(&t.info_hash());
+                self.stopping.spawn(t.stop(&mut self.ctx));
+            }
+        }
+    }
+
     /// Stops every torrent at once (their `stopped` announces run side by side).
     async fn stop_all(&mut self) {
         self.opening.clear();
@@ -370,6 +400,7 @@ impl Loop {
             stops.push(t.stop(&mut self.ctx));
         }
         join_all(stops).await;
+        while self.stopping.join_next().await.is_some() {}
     }
 
     /// One choke round over the peers of every torrent.

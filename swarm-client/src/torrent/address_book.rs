@@ -22,6 +22,16 @@ struct Entry {
     retry_at: Instant,
     banned: bool,
     points: u32,
+    /// Had every piece when we last saw it (no use dialling it once we are complete too).
+    seed: bool,
+}
+
+impl Entry {
+    /// May this address be dialled at `now`?
+    fn dialable(&self, now: Instant, skip_seeds: bool) -> bool {
+        let useless = skip_seeds && self.seed;
+        !(self.connected || self.banned || useless) && self.retry_at <= now
+    }
 }
 
 /// Known peer addresses of one torrent.
@@ -39,6 +49,7 @@ impl AddressBook {
             retry_at: Instant::now(),
             banned: false,
             points: 0,
+            seed: false,
         });
     }
 
@@ -47,13 +58,14 @@ impl AddressBook {
         self.entries.len()
     }
 
-    /// Up to `limit` addresses to dial now (not connected, not banned, not backing off); each
-    /// is marked connected.
-    pub fn take_due(&mut self, now: Instant, limit: usize) -> Vec<SocketAddr> {
+    /// Up to `limit` addresses to dial now (not connected, not banned, not backing off; not
+    /// known seeds when `skip_seeds`, i.e. we are complete ourselves); each is marked
+    /// connected.
+    pub fn take_due(&mut self, now: Instant, limit: usize, skip_seeds: bool) -> Vec<SocketAddr> {
         let due: Vec<SocketAddr> = self
             .entries
             .iter()
-            .filter(|(_, e)| !e.connected && !e.banned && e.retry_at <= now)
+            .filter(|(_, e)| e.dialable(now, skip_seeds))
             .map(|(a, _)| *a)
             .take(limit)
             .collect();
@@ -93,6 +105,13 @@ impl AddressBook {
         }
     }
 
+    /// The peer at `addr` had every piece.
+    pub fn mark_seed(&mut self, addr: SocketAddr) {
+        if let Some(e) = self.entries.get_mut(&addr) {
+            e.seed = true;
+        }
+    }
+
     /// Adds penalty points to `addr`; true when this bans it (only the first time).
     pub fn strike(&mut self, addr: SocketAddr, points: u32) -> bool {
         self.add(addr);
@@ -122,12 +141,15 @@ mod tests {
         let mut book = AddressBook::default();
         book.add(addr(1));
         let now = Instant::now();
-        assert_eq!(book.take_due(now, 10), vec![addr(1)]);
-        assert!(book.take_due(now, 10).is_empty(), "connected");
+        assert_eq!(book.take_due(now, 10, false), vec![addr(1)]);
+        assert!(book.take_due(now, 10, false).is_empty(), "connected");
         book.closed(addr(1), false);
-        assert!(book.take_due(Instant::now(), 10).is_empty(), "backing off");
+        assert!(
+            book.take_due(Instant::now(), 10, false).is_empty(),
+            "backing off"
+        );
         assert_eq!(
-            book.take_due(now + Duration::from_secs(3), 10),
+            book.take_due(now + Duration::from_secs(3), 10, false),
             vec![addr(1)]
         );
     }
@@ -140,19 +162,29 @@ mod tests {
         assert!(!book.strike(addr(1), STRIKE_PROVEN), "only once");
         book.closed(addr(1), false);
         assert!(
-            book.take_due(Instant::now() + Duration::from_secs(999), 10)
+            book.take_due(Instant::now() + Duration::from_secs(999), 10, false)
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn a_complete_torrent_does_not_dial_known_seeds() {
+        let mut book = AddressBook::default();
+        book.add(addr(1));
+        book.add(addr(2));
+        book.mark_seed(addr(1));
+        assert_eq!(book.take_due(Instant::now(), 10, true), vec![addr(2)]);
+        assert_eq!(book.take_due(Instant::now(), 10, false), vec![addr(1)]);
     }
 
     #[test]
     fn a_misbehaving_peer_is_never_dialled_again() {
         let mut book = AddressBook::default();
         book.add(addr(1));
-        book.take_due(Instant::now(), 1);
+        book.take_due(Instant::now(), 1, false);
         book.closed(addr(1), true);
         assert!(
-            book.take_due(Instant::now() + Duration::from_secs(999), 10)
+            book.take_due(Instant::now() + Duration::from_secs(999), 10, false)
                 .is_empty()
         );
     }

@@ -26,7 +26,7 @@ use metainfo::Metainfo;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
-use crate::disk::{BufferPool, DiskThreads};
+use crate::disk::{BufferPool, DiskThreads, ReadCache};
 use crate::events::{
     Event, PeerStats, Summary, TorrentError, TorrentId, TorrentState, TorrentStats,
 };
@@ -66,6 +66,10 @@ pub struct TorrentSpec {
     pub stall_timeout: Option<Duration>,
     /// Pieces known to be good already (the data was just hashed to make the metainfo).
     pub verified: Option<Bitfield>,
+    /// Stop seeding once this session uploaded this many times the torrent's size.
+    pub seed_ratio: Option<f64>,
+    /// Stop seeding after seeding this long.
+    pub seed_time: Option<Duration>,
 }
 
 /// What the session shares with its torrents.
@@ -78,6 +82,7 @@ pub struct Context {
     pub listen_port: u16,
     pub pool: Arc<BufferPool>,
     pub disk: Arc<DiskThreads>,
+    pub cache: Arc<ReadCache>,
     /// Most connections over all torrents.
     pub max_peers: usize,
     /// Connections over all torrents now.
@@ -85,6 +90,8 @@ pub struct Context {
     /// Peers we let download from us, over all torrents, and how many we may.
     pub unchoked: usize,
     pub upload_slots: usize,
+    /// Transfer rate limits every connection obeys.
+    pub limits: peer::Limits,
     next_key: PeerKey,
 }
 
@@ -97,8 +104,10 @@ impl Context {
         listen_port: u16,
         pool: Arc<BufferPool>,
         disk: Arc<DiskThreads>,
+        cache: Arc<ReadCache>,
         max_peers: usize,
         upload_slots: usize,
+        limits: peer::Limits,
     ) -> Self {
         Self {
             events,
@@ -107,10 +116,12 @@ impl Context {
             listen_port,
             pool,
             disk,
+            cache,
             max_peers,
             connected: 0,
             unchoked: 0,
             upload_slots,
+            limits,
             next_key: 1,
         }
     }
@@ -170,6 +181,10 @@ pub struct Torrent {
     trackers: Option<Trackers>,
     started: Instant,
     completed_at: Option<Instant>,
+    /// Since when we serve a complete torrent (or all we have, seeding only).
+    seeding_since: Option<Instant>,
+    /// The seed ratio or time was reached: the session stops the torrent.
+    goal_reached: bool,
     failed: bool,
     last_progress: Instant,
     last_downloaded: u64,
@@ -209,6 +224,7 @@ impl Torrent {
             info.pieces.clone(),
             storage,
             disk,
+            ctx.cache.clone(),
             picker,
             ctx.signals.clone(),
         );
@@ -228,6 +244,8 @@ impl Torrent {
             trackers: None,
             started: now,
             completed_at: None,
+            seeding_since: spec.seed_only.then_some(now),
+            goal_reached: false,
             failed: false,
             last_progress: now,
             last_downloaded: 0,
@@ -398,7 +416,9 @@ impl Torrent {
 
     /// Every piece is verified: tell peers and trackers, keep a durable record if staying.
     fn on_complete(&mut self, ctx: &mut Context) {
-        self.completed_at = Some(Instant::now());
+        let now = Instant::now();
+        self.completed_at = Some(now);
+        self.seeding_since.get_or_insert(now);
         ctx.pool.release_spares();
         ctx.emit(Event::Complete { torrent: self.id });
         self.broadcast(|| PeerCmd::Completed);
@@ -448,6 +468,9 @@ impl Torrent {
         }
         let reason = reason.as_deref().unwrap_or("closed");
         tracing::debug!(peer = %p.addr, reason, "disconnected");
+        if p.stats.pieces.load(Ordering::Relaxed) == self.meta.info.piece_count() {
+            self.book.mark_seed(p.addr);
+        }
         if misbehaved {
             ctx.emit(Event::PeerDropped {
                 torrent: self.id,
@@ -483,7 +506,8 @@ impl Torrent {
             return;
         }
         let room = ctx.max_peers.saturating_sub(ctx.connected);
-        for addr in self.book.take_due(Instant::now(), room) {
+        let complete = self.is_complete() || self.spec.seed_only;
+        for addr in self.book.take_due(Instant::now(), room, complete) {
             self.spawn_peer(addr, Conn::Outgoing, ctx);
         }
     }
@@ -515,6 +539,7 @@ impl Torrent {
             ours: self.ours,
             cmds,
             stats,
+            limits: ctx.limits.clone(),
         });
     }
 
@@ -546,6 +571,35 @@ impl Torrent {
         }
         if let Err(e) = self.check_stall() {
             self.fail(e, ctx);
+        }
+        self.check_seed_goal(ctx);
+    }
+
+    /// Has the torrent seeded enough (`--seed-ratio`, `--seed-time`)? The session then
+    /// stops it.
+    pub fn goal_reached(&self) -> bool {
+        self.goal_reached
+    }
+
+    fn check_seed_goal(&mut self, ctx: &mut Context) {
+        let Some(since) = self.seeding_since else {
+            return;
+        };
+        if self.goal_reached {
+            return;
+        }
+        let seeded_for = since.elapsed();
+        let (_, uploaded) = self.totals();
+        let ratio = uploaded as f64 / self.meta.info.total_length().max(1) as f64;
+        let by_ratio = self.spec.seed_ratio.is_some_and(|r| ratio >= r);
+        let by_time = self.spec.seed_time.is_some_and(|t| seeded_for >= t);
+        if by_ratio || by_time {
+            self.goal_reached = true;
+            ctx.emit(Event::SeedGoalReached {
+                torrent: self.id,
+                ratio,
+                seeded_for,
+            });
         }
     }
 
@@ -752,6 +806,7 @@ impl Torrent {
             .unchoked
             .saturating_sub(self.peers.values().filter(|p| p.unchoked).count());
         ctx.pool.forget(self.id);
+        self.shared.forget_cached();
         let events = ctx.events.clone();
         async move {
             let mut this = self;

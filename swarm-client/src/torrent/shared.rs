@@ -14,7 +14,7 @@ use super::blame::Blame;
 use super::checking::{CheckQueue, Unchecked};
 use super::picker::{Arrival, HaveSet, Picker};
 use super::signal::{Signal, Signals};
-use crate::disk::TorrentDisk;
+use crate::disk::{ReadCache, TorrentDisk};
 use crate::events::TorrentId;
 use crate::peer::{BlockFate, Notice, PeerHandler, PeerKey};
 use crate::piece_buf::PieceBuf;
@@ -40,6 +40,8 @@ pub struct TorrentShared {
     hashes: Vec<[u8; 20]>,
     pub storage: Arc<Storage>,
     disk: TorrentDisk,
+    /// The session's cache of recently served chunks.
+    cache: Arc<ReadCache>,
     picker: Mutex<Picker>,
     /// The picker's published "what we have", read without its lock.
     have: Arc<HaveSet>,
@@ -62,6 +64,7 @@ impl TorrentShared {
         hashes: Vec<[u8; 20]>,
         storage: Arc<Storage>,
         disk: TorrentDisk,
+        cache: Arc<ReadCache>,
         picker: Picker,
         signals: Signals,
     ) -> Arc<Self> {
@@ -71,6 +74,7 @@ impl TorrentShared {
             hashes,
             storage,
             disk,
+            cache,
             have: picker.have_set(),
             picker: Mutex::new(picker),
             to_check: CheckQueue::default(),
@@ -85,6 +89,11 @@ impl TorrentShared {
     /// The picker, locked (hold it briefly).
     pub fn picker(&self) -> MutexGuard<'_, Picker> {
         self.picker.lock()
+    }
+
+    /// Drops what the session caches for this torrent (it is leaving).
+    pub fn forget_cached(&self) {
+        self.cache.forget(self.id);
     }
 
     /// The pieces we have, readable without a lock.
@@ -266,7 +275,7 @@ impl PeerHandler for TorrentShared {
     fn read_blocks(&self, requests: &[BlockRequest]) -> Vec<Result<Bytes, StorageError>> {
         requests
             .iter()
-            .map(|r| self.storage.read_block(r.index, r.begin, r.length))
+            .map(|r| self.cache.read_block(self.id, &self.storage, *r))
             .collect()
     }
 

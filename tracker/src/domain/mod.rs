@@ -11,4 +11,4 @@ pub use announce::{AnnounceInput, AnnounceParams, AnnouncePolicy, BadAnnounce, P
 pub use clock::unix_now;
 pub use metainfo::InfoHash;
 pub use metainfo::tracker::{Event, ScrapeStats};
-pub use swarm::{SwarmView, SweepStats};
+pub use swarm::{StoreSummary, SwarmView, SweepStats};

@@ -24,3 +24,30 @@ pub struct SweepStats {
     /// Torrents dropped because no peer was left.
     pub torrents_removed: usize,
 }
+
+/// Totals over every swarm, and the busiest ones.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoreSummary {
+    /// Torrents with at least one peer.
+    pub torrents: u64,
+    pub seeders: u64,
+    pub leechers: u64,
+    /// Up to the number asked for, most peers first.
+    pub busiest: Vec<(metainfo::InfoHash, metainfo::tracker::ScrapeStats)>,
+}
+
+impl StoreSummary {
+    /// Keep the `top` busiest of `all` (by seeders + leechers) in `self.busiest`.
+    pub fn keep_busiest(
+        &mut self,
+        mut all: Vec<(metainfo::InfoHash, metainfo::tracker::ScrapeStats)>,
+        top: usize,
+    ) {
+        all.sort_by(|a, b| {
+            let peers = |s: &metainfo::tracker::ScrapeStats| s.complete + s.incomplete;
+            peers(&b.1).cmp(&peers(&a.1)).then(a.0.cmp(&b.0))
+        });
+        all.truncate(top);
+        self.busiest = all;
+    }
+}

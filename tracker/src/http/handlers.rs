@@ -1,7 +1,7 @@
 //! The axum router and its handlers. Every refusal is HTTP 200 with a bencoded
 //! `failure reason`, the way BitTorrent clients read errors.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -16,22 +16,27 @@ use metainfo::tracker::{
 };
 
 use super::query::{AnnounceQuery, parse_announce, parse_scrape};
+use crate::access::passkeys;
 use crate::core::Tracker;
 use crate::domain::{AnnounceInput, InfoHash, SwarmView};
+use crate::observe::access_log;
+use crate::observe::metrics::Protocol;
 use crate::store::Store;
+use crate::web::client;
 
 /// Most torrents listed by a full scrape (when `--full-scrape` enables it).
 const FULL_SCRAPE_LIMIT: usize = 10_000;
 
-/// The tracker's routes. The server answers `GET /announce` itself through [`announce`]
-/// (no routing, no extractors); this router's `/announce` serves what is left (`HEAD`,
-/// and 405 for other methods).
-pub fn router(tracker: Arc<Tracker>) -> Router {
+/// The BitTorrent routes (private ones carry a passkey). The server answers `GET /announce`
+/// itself through [`announce`] (no routing, no extractors); this router's `/announce` serves
+/// what is left (`HEAD`, and 405 for other methods).
+pub fn router() -> Router<Arc<Tracker>> {
     Router::new()
         .route("/announce", get(routed_announce))
+        .route("/announce/{passkey}", get(routed_announce))
         .route("/scrape", get(scrape))
+        .route("/scrape/{passkey}", get(scrape))
         .route("/health", get(health))
-        .with_state(tracker)
 }
 
 async fn health() -> &'static str {
@@ -46,28 +51,34 @@ async fn routed_announce(State(tracker): State<Arc<Tracker>>, request: Request) 
         .copied()
     {
         Some(ConnectInfo(remote)) => {
-            announce(&tracker, remote, request.uri().query(), request.headers()).await
+            let uri = request.uri();
+            announce(&tracker, remote, uri.path(), uri.query(), request.headers()).await
         }
         None => failure("internal error: unknown client address"),
     }
 }
 
-/// `GET /announce`, the hot path: called by the server for every such request with the
-/// connection's address, the query string and the headers, without a router or extractors
-/// in between.
+/// `GET /announce[/<passkey>]`, the hot path: called by the server for every such request
+/// with the connection's address, the path, the query string and the headers, without a
+/// router or extractors in between.
 pub async fn announce(
     tracker: &Tracker,
     remote: SocketAddr,
+    path: &str,
     query: Option<&str>,
     headers: &HeaderMap,
 ) -> Response {
-    let query = match parse_announce(query.unwrap_or("").as_bytes()) {
-        Ok(q) => q,
-        Err(e) => return failure(&e.to_string()),
-    };
-    let source = match source_ip(tracker, remote, headers) {
+    let source = match client::ip(&tracker.config, remote, headers) {
         Ok(ip) => ip,
         Err(reason) => return failure(reason),
+    };
+    let query = match parse_announce(query.unwrap_or("").as_bytes()) {
+        Ok(q) => q,
+        Err(e) => {
+            tracker.count_bad_request(Protocol::Http, false);
+            access_log::tracker_request("announce", path, "bad request", source);
+            return failure(&e.to_string());
+        }
     };
     let input = AnnounceInput {
         info_hash: query.info_hash,
@@ -80,37 +91,17 @@ pub async fn announce(
         source,
         want_peer_ids: !query.compact && !query.no_peer_id,
     };
-    match tracker.announce(&input).await {
-        Ok(view) => bencoded(announce_body(tracker, &query, &view)),
-        Err(e) => failure(&e.to_string()),
+    let passkey = passkeys::from_path(path, "announce");
+    match tracker.announce(Protocol::Http, &input, passkey).await {
+        Ok(view) => {
+            access_log::tracker_request("announce", path, "ok", source);
+            bencoded(announce_body(tracker, &query, &view))
+        }
+        Err(e) => {
+            access_log::tracker_request("announce", path, "refused", source);
+            failure(&e.to_string())
+        }
     }
-}
-
-/// Where the request came from: the last `X-Forwarded-For` entry with `--behind-proxy`,
-/// else the TCP source address. (Whether the client's `ip` parameter counts instead is the
-/// announce policy's call.)
-fn source_ip(
-    tracker: &Tracker,
-    remote: SocketAddr,
-    headers: &HeaderMap,
-) -> Result<IpAddr, &'static str> {
-    if tracker.config.behind_proxy {
-        let forwarded = headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .next_back()
-            .ok_or("no X-Forwarded-For header from the proxy")?;
-        let last = forwarded
-            .to_str()
-            .ok()
-            .and_then(|v| v.rsplit(',').next())
-            .ok_or("unreadable X-Forwarded-For header")?;
-        return last
-            .trim()
-            .parse()
-            .map_err(|_| "X-Forwarded-For is not an IP address");
-    }
-    Ok(remote.ip())
 }
 
 fn announce_body(tracker: &Tracker, query: &AnnounceQuery, view: &SwarmView) -> Vec<u8> {
@@ -158,21 +149,42 @@ fn announce_body(tracker: &Tracker, query: &AnnounceQuery, view: &SwarmView) -> 
 }
 
 async fn scrape(State(tracker): State<Arc<Tracker>>, request: Request) -> Response {
+    let remote = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |c| c.0);
+    let source = match client::ip(&tracker.config, remote, request.headers()) {
+        Ok(ip) => ip,
+        Err(reason) => return failure(reason),
+    };
+    let path = request.uri().path();
+    let passkey = passkeys::from_path(path, "scrape");
     let query = request.uri().query().unwrap_or("").as_bytes();
     let hashes = match parse_scrape(query, tracker.config.max_scrape) {
         Ok(h) => h,
-        Err(e) => return failure(&e.to_string()),
+        Err(e) => {
+            tracker.count_bad_request(Protocol::Http, true);
+            return failure(&e.to_string());
+        }
     };
+    access_log::tracker_request("scrape", path, "ok", source);
     let mut files: Vec<([u8; 20], _)> = if hashes.is_empty() {
         if !tracker.config.full_scrape {
             return failure("full scrape is disabled: pass one or more info_hash parameters");
+        }
+        // Rate limit, passkey and metrics as for any scrape.
+        if let Err(e) = tracker.scrape(Protocol::Http, source, &[], passkey).await {
+            return failure(&e.to_string());
         }
         match tracker.store.full_scrape(FULL_SCRAPE_LIMIT).await {
             Ok(all) => all.into_iter().map(|(h, s)| (h.0, s)).collect(),
             Err(e) => return failure(&e.to_string()),
         }
     } else {
-        match tracker.scrape(&hashes).await {
+        match tracker
+            .scrape(Protocol::Http, source, &hashes, passkey)
+            .await
+        {
             Ok(stats) => hashes
                 .iter()
                 .map(InfoHash::as_bytes)

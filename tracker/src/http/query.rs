@@ -30,6 +30,8 @@ pub enum QueryError {
     BadEvent,
     #[error("`ip` is not an IP address")]
     BadIp,
+    #[error("two different `info_hash` values in one announce")]
+    TwoInfoHashes,
     #[error("more than {0} info_hash values in one scrape")]
     TooManyHashes(usize),
 }
@@ -76,7 +78,13 @@ pub fn parse_announce(query: &[u8]) -> Result<AnnounceQuery, QueryError> {
     };
     for (key, value) in pairs(query) {
         match key {
-            b"info_hash" => info_hash = Some(InfoHash(decode_20(value, "info_hash")?)),
+            b"info_hash" => {
+                let hash = InfoHash(decode_20(value, "info_hash")?);
+                if info_hash.is_some_and(|first| first != hash) {
+                    return Err(QueryError::TwoInfoHashes);
+                }
+                info_hash = Some(hash);
+            }
             b"peer_id" => peer_id = Some(decode_20(value, "peer_id")?),
             b"port" => port = Some(number(value, "port")?),
             b"uploaded" => q.uploaded = number(value, "uploaded")?,

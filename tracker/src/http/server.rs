@@ -19,8 +19,11 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower_service::Service;
 
 use super::handlers;
+use crate::access::rate_limit::Kind;
 use crate::core::Tracker;
+use crate::observe::access_log;
 use crate::shutdown::Shutdown;
+use crate::web::{client, respond};
 
 /// Bytes hyper may buffer for one request's line and headers; larger requests are refused.
 /// (Queries up to [`super::query::MAX_QUERY_LEN`] get a bencoded failure instead.)
@@ -42,7 +45,7 @@ pub struct Limits {
 }
 
 /// What every connection serves: `/announce` directly (the hot path), everything else
-/// through the axum router.
+/// through the axum router (web requests with a rate limit and an access-log line).
 #[derive(Clone)]
 pub struct App {
     pub tracker: Arc<Tracker>,
@@ -98,6 +101,13 @@ pub async fn serve(listener: TcpListener, app: App, limits: Limits, shutdown: Sh
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, slots.acquire_many(all)).await;
 }
 
+/// Announce and scrape paths (their own limits, and logged at debug).
+fn is_bittorrent(path: &str) -> bool {
+    ["/announce", "/scrape"]
+        .iter()
+        .any(|p| path == *p || path.strip_prefix(p).is_some_and(|r| r.starts_with('/')))
+}
+
 struct Connection {
     builder: Arc<http1::Builder>,
     app: App,
@@ -113,19 +123,40 @@ impl Connection {
             let tracker = tracker.clone();
             let mut router = router.clone();
             async move {
-                if request.method() == Method::GET && request.uri().path() == "/announce" {
+                let path = request.uri().path();
+                if request.method() == Method::GET
+                    && (path == "/announce" || path.starts_with("/announce/"))
+                {
                     return Ok::<_, Infallible>(
                         handlers::announce(
                             &tracker,
                             remote,
+                            path,
                             request.uri().query(),
                             request.headers(),
                         )
                         .await,
                     );
                 }
+                let web = !is_bittorrent(path);
+                let started = std::time::Instant::now();
+                let (method, path) = (request.method().clone(), path.to_string());
+                let client = client::ip(&tracker.config, remote, request.headers())
+                    .unwrap_or_else(|_| remote.ip());
+                if web && let Err(wait) = tracker.limits.check(Kind::Web, client) {
+                    tracker.metrics.rate_limited(Kind::Web.as_str());
+                    let as_json = client::wants_json(request.headers(), None);
+                    let response = respond::too_many(wait, as_json);
+                    access_log::web(method.as_str(), &path, 429, started.elapsed(), client);
+                    return Ok(response);
+                }
                 request.extensions_mut().insert(ConnectInfo(remote));
-                Ok(router.call(request).await.unwrap_or_else(|e| match e {}))
+                let response = router.call(request).await.unwrap_or_else(|e| match e {});
+                if web {
+                    let status = response.status().as_u16();
+                    access_log::web(method.as_str(), &path, status, started.elapsed(), client);
+                }
+                Ok(response)
             }
         });
         let conn = self.builder.serve_connection(TokioIo::new(stream), service);

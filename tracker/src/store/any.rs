@@ -1,7 +1,7 @@
 //! The store chosen at run time by `--store`.
 
 use super::{Store, StoreConfig, StoreError, memory, redis};
-use crate::domain::{AnnounceParams, InfoHash, ScrapeStats, SwarmView, SweepStats};
+use crate::domain::{AnnounceParams, InfoHash, ScrapeStats, StoreSummary, SwarmView, SweepStats};
 
 /// The store chosen at run time by `--store`.
 pub enum AnyStore {
@@ -45,6 +45,13 @@ impl Store for AnyStore {
         match self {
             AnyStore::Memory(s) => s.full_scrape(limit).await,
             AnyStore::Redis(s) => s.full_scrape(limit).await,
+        }
+    }
+
+    async fn summary(&self, top: usize) -> Result<StoreSummary, StoreError> {
+        match self {
+            AnyStore::Memory(s) => s.summary(top).await,
+            AnyStore::Redis(s) => s.summary(top).await,
         }
     }
 

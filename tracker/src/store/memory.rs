@@ -30,7 +30,9 @@ use std::hash::BuildHasher;
 use std::net::SocketAddr;
 
 use super::{Store, StoreConfig, StoreError};
-use crate::domain::{AnnounceParams, Event, InfoHash, PeerId, ScrapeStats, SwarmView, SweepStats};
+use crate::domain::{
+    AnnounceParams, Event, InfoHash, PeerId, ScrapeStats, StoreSummary, SwarmView, SweepStats,
+};
 
 /// Number of independently locked shards.
 const SHARDS: usize = 64;
@@ -337,6 +339,27 @@ impl Store for MemoryStore {
         Ok(all)
     }
 
+    async fn summary(&self, top: usize) -> Result<StoreSummary, StoreError> {
+        let mut summary = StoreSummary::default();
+        let mut all = Vec::new();
+        for shard in self.shards.iter() {
+            let map = shard.lock();
+            summary.torrents += map.len() as u64;
+            for (hash, swarm) in map.iter() {
+                summary.seeders += u64::from(swarm.seeders);
+                summary.leechers += u64::from(swarm.leechers);
+                all.push((*hash, swarm.stats()));
+            }
+            // Keep the candidate list short while walking big stores.
+            if all.len() > 4 * top + 1024 {
+                summary.keep_busiest(std::mem::take(&mut all), top);
+                all = std::mem::take(&mut summary.busiest);
+            }
+        }
+        summary.keep_busiest(all, top);
+        Ok(summary)
+    }
+
     async fn sweep(&self, now: u64) -> Result<SweepStats, StoreError> {
         Ok(self.sweep_now(now))
     }
@@ -424,8 +447,10 @@ struct Sampler<'a> {
 
 impl Sampler<'_> {
     /// Up to `numwant` compact addresses from `list`, starting at a random position: never
-    /// `me`, never an expired peer, and no seeders when the announcer is a seeder. Their
-    /// ids (from `ids`, parallel to `list`) go to `ids_out` if the announcer wants them.
+    /// `me`, never an expired peer. A seeder is handed leechers first, then seeders while it
+    /// has room (a `left=0` announcer may be fetching a magnet link's metadata, which
+    /// seeders serve as well as anyone). Their ids (from `ids`, parallel to `list`) go to
+    /// `ids_out` if the announcer wants them.
     fn sample<const N: usize>(
         &mut self,
         list: &[Record<N>],
@@ -440,20 +465,28 @@ impl Sampler<'_> {
         }
         let ids = ids.filter(|ids| p.want_peer_ids && ids.len() == list.len());
         let start = random_below(list.len());
-        for i in (start..list.len()).chain(0..start) {
-            if out.len() >= want * N {
-                break;
-            }
-            let record = &list[i];
-            if &record.addr == me
-                || (p.seeder && record.seeder())
-                || self.clock.expired(record.stamp(), self.now_stamp)
-            {
-                continue;
-            }
-            out.extend_from_slice(&record.addr);
-            if let Some(id) = ids.and_then(|ids| ids.get(i)) {
-                self.ids_out.push(*id);
+        // One pass for a leecher (anyone); for a seeder, leechers then seeders.
+        let passes: &[Option<bool>] = if p.seeder {
+            &[Some(false), Some(true)]
+        } else {
+            &[None]
+        };
+        for &only_seeders in passes {
+            for i in (start..list.len()).chain(0..start) {
+                if out.len() >= want * N {
+                    return out;
+                }
+                let record = &list[i];
+                if &record.addr == me
+                    || only_seeders.is_some_and(|s| record.seeder() != s)
+                    || self.clock.expired(record.stamp(), self.now_stamp)
+                {
+                    continue;
+                }
+                out.extend_from_slice(&record.addr);
+                if let Some(id) = ids.and_then(|ids| ids.get(i)) {
+                    self.ids_out.push(*id);
+                }
             }
         }
         out
@@ -525,7 +558,7 @@ mod tests {
     }
 
     #[test]
-    fn announce_counts_and_excludes_self_and_seeders_for_seeders() {
+    fn announce_counts_and_excludes_self() {
         let s = store(60);
         let a = s.announce_now(&params("10.0.0.1:1", false, Event::Started, 100));
         assert_eq!((a.complete, a.incomplete, a.peers_v4.len()), (0, 1, 0));
@@ -534,7 +567,7 @@ mod tests {
         let a = s.announce_now(&params("10.0.0.1:1", false, Event::None, 101));
         assert_eq!((a.complete, a.incomplete, a.peers_v4.len()), (2, 1, 12));
         let seed = s.announce_now(&params("10.0.0.2:2", true, Event::None, 101));
-        assert_eq!(seed.peers_v4, [10, 0, 0, 1, 0, 1]);
+        assert_eq!(seed.peers_v4.len(), 12);
         let v6 = s.announce_now(&params("[::1]:9", false, Event::None, 101));
         assert_eq!((v6.complete, v6.incomplete), (2, 2));
         assert!(v6.peers_v4.is_empty() && v6.peers_v6.is_empty());
@@ -582,6 +615,63 @@ mod tests {
         assert_eq!(s.announce_now(&p).peers_v4.len(), 42);
         p.numwant = 0;
         assert!(s.announce_now(&p).peers_v4.is_empty());
+    }
+}
+
+#[cfg(test)]
+mod seeder_tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn announce(s: &MemoryStore, port: u16, seeder: bool, numwant: usize) -> SwarmView {
+        s.announce_now(&AnnounceParams {
+            info_hash: InfoHash([3; 20]),
+            peer: SocketAddr::from(([10, 0, 0, 1], port)),
+            peer_id: [0; 20],
+            seeder,
+            event: Event::None,
+            numwant,
+            want_peer_ids: false,
+            now: 100,
+        })
+    }
+
+    fn ports(view: &SwarmView) -> Vec<u16> {
+        let mut out: Vec<u16> = view
+            .peers_v4
+            .chunks_exact(6)
+            .map(|c| u16::from_be_bytes([c[4], c[5]]))
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// aria2c announces `left=0` while it fetches a magnet link's metadata: a tracker that
+    /// gives a seeder no seeders gives it nobody.
+    #[test]
+    fn a_left_0_announce_gets_seeders_when_there_is_room() {
+        let s = MemoryStore::new(StoreConfig {
+            peer_ttl: Duration::from_secs(60),
+            peer_ids: false,
+        });
+        announce(&s, 1, true, 50);
+        announce(&s, 2, true, 50);
+        assert_eq!(ports(&announce(&s, 9, true, 50)), [1, 2]);
+        // Leechers come first; seeders fill the room that is left.
+        for port in 10..15 {
+            announce(&s, port, false, 50);
+        }
+        assert_eq!(ports(&announce(&s, 9, true, 5)), [10, 11, 12, 13, 14]);
+        let view = announce(&s, 9, true, 6);
+        let got = ports(&view);
+        assert_eq!(got.len(), 6);
+        assert_eq!(got[1..], [10, 11, 12, 13, 14]);
+        assert!(got[0] == 1 || got[0] == 2);
+        assert_eq!(
+            ports(&announce(&s, 9, true, 50)),
+            [1, 2, 10, 11, 12, 13, 14]
+        );
     }
 }
 

@@ -17,7 +17,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use crate::domain::{AnnounceParams, InfoHash, ScrapeStats, SwarmView, SweepStats};
+use crate::domain::{AnnounceParams, InfoHash, ScrapeStats, StoreSummary, SwarmView, SweepStats};
 
 pub mod any;
 pub mod memory;
@@ -66,6 +66,10 @@ pub trait Store: Send + Sync + 'static {
         let _ = limit;
         async { Err(StoreError::Unsupported("full scrape")) }
     }
+
+    /// Totals over every swarm and the `top` busiest swarms (for the status page and
+    /// metrics; not on the announce path).
+    fn summary(&self, top: usize) -> impl Future<Output = Result<StoreSummary, StoreError>> + Send;
 
     /// Drop peers that have not announced within the peer lifetime as of `now` (Unix
     /// seconds). Called periodically by the sweeper; a store that expires by itself

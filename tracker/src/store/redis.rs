@@ -23,10 +23,15 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Script, Value};
 
 use super::{Store, StoreConfig, StoreError};
-use crate::domain::{AnnounceParams, Event, InfoHash, ScrapeStats, SwarmView, SweepStats};
+use crate::domain::{
+    AnnounceParams, Event, InfoHash, ScrapeStats, StoreSummary, SwarmView, SweepStats,
+};
 
 /// Prefix of every key this store writes.
 const KEY_PREFIX: &str = "swarm";
+
+/// Most torrents a summary (status page, metrics) walks.
+const SUMMARY_MAX_TORRENTS: usize = 100_000;
 
 /// How long one Redis request may take before the announce fails (and the connection is
 /// re-established in the background).
@@ -184,6 +189,51 @@ impl Store for RedisStore {
             .collect())
     }
 
+    /// Walks the swarm keys with SCAN (bounded: at most [`SUMMARY_MAX_TORRENTS`] torrents)
+    /// and scrapes them in batches. Costs a few round trips per thousand torrents; the status
+    /// page caches the result.
+    async fn summary(&self, top: usize) -> Result<StoreSummary, StoreError> {
+        let mut connection = self.connection.clone();
+        let mut hashes = std::collections::BTreeSet::new();
+        let mut cursor: u64 = 0;
+        loop {
+            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(format!("{KEY_PREFIX}:{{*}}:[sl][46]"))
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(&mut connection)
+                .await
+                .map_err(backend)?;
+            for key in keys {
+                let hex = key.split(['{', '}']).nth(1).unwrap_or("");
+                if let Ok(hash) = InfoHash::from_hex(hex) {
+                    hashes.insert(hash);
+                }
+            }
+            cursor = next;
+            if cursor == 0 || hashes.len() >= SUMMARY_MAX_TORRENTS {
+                break;
+            }
+        }
+        let hashes: Vec<InfoHash> = hashes.into_iter().collect();
+        let mut all = Vec::with_capacity(hashes.len());
+        for batch in hashes.chunks(100) {
+            let stats = self.scrape(batch).await?;
+            all.extend(batch.iter().copied().zip(stats));
+        }
+        all.retain(|(_, s)| s.complete + s.incomplete > 0);
+        let mut summary = StoreSummary {
+            torrents: all.len() as u64,
+            seeders: all.iter().map(|(_, s)| s.complete).sum(),
+            leechers: all.iter().map(|(_, s)| s.incomplete).sum(),
+            busiest: Vec::new(),
+        };
+        summary.keep_busiest(all, top);
+        Ok(summary)
+    }
+
     /// Nothing to do: stale peers are dropped by score on each announce and never counted,
     /// abandoned torrents vanish by key TTL.
     async fn sweep(&self, _now: u64) -> Result<SweepStats, StoreError> {
@@ -308,7 +358,10 @@ mod tests {
                 std::env::var_os("CI").is_none(),
                 "redis-server is not installed (the test script installs it)"
             );
-            eprintln!("SKIP: redis-server is not installed");
+            #[allow(clippy::print_stderr)] // a test saying why it skips
+            {
+                eprintln!("SKIP: redis-server is not installed");
+            }
             return None;
         }
         let port = TcpListener::bind("127.0.0.1:0")
@@ -383,7 +436,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn counts_exclude_self_and_seeders_get_only_leechers() {
+    async fn counts_exclude_self_and_seeders_get_leechers_first() {
         let Some(server) = start_redis() else { return };
         let s = store(&server, Duration::from_secs(60)).await;
         let a = s
@@ -411,6 +464,14 @@ mod tests {
             .announce(&params(1, "10.0.0.2:2000", true, Event::None))
             .await
             .unwrap();
+        assert_eq!(
+            split(&seeder.peers_v4, 6),
+            compact(&["10.0.0.1:1000", "10.0.0.3:3000"])
+        );
+        // Without room for both, the leecher is the one handed out.
+        let mut p = params(1, "10.0.0.2:2000", true, Event::None);
+        p.numwant = 1;
+        let seeder = s.announce(&p).await.unwrap();
         assert_eq!(split(&seeder.peers_v4, 6), compact(&["10.0.0.1:1000"]));
         // Other torrents are untouched.
         let other = s
@@ -419,6 +480,35 @@ mod tests {
             .unwrap();
         assert_eq!((other.complete, other.incomplete), (0, 1));
         assert!(other.peers_v4.is_empty());
+    }
+
+    /// aria2c announces `left=0` while it fetches a magnet link's metadata.
+    #[tokio::test]
+    async fn a_left_0_announce_gets_seeders_when_there_is_room() {
+        let Some(server) = start_redis() else { return };
+        let s = store(&server, Duration::from_secs(60)).await;
+        for port in [1, 2, 3] {
+            s.announce(&params(5, &format!("10.0.0.1:{port}"), true, Event::None))
+                .await
+                .unwrap();
+        }
+        let view = s
+            .announce(&params(5, "10.0.0.9:9", true, Event::None))
+            .await
+            .unwrap();
+        assert_eq!(
+            split(&view.peers_v4, 6),
+            compact(&["10.0.0.1:1", "10.0.0.1:2", "10.0.0.1:3"])
+        );
+        s.announce(&params(5, "10.0.0.8:8", false, Event::None))
+            .await
+            .unwrap();
+        let mut p = params(5, "10.0.0.9:9", true, Event::None);
+        p.numwant = 2;
+        let view = s.announce(&p).await.unwrap();
+        let got = split(&view.peers_v4, 6);
+        assert_eq!(got.len(), 2);
+        assert!(got.contains(&compact(&["10.0.0.8:8"])[0]), "leechers first");
     }
 
     #[tokio::test]

@@ -19,8 +19,9 @@
 --
 -- Returns { seeders, leechers, { compact addresses }, { peer ids } } (ids only when asked
 -- for, in the same order, false where unknown): counts are over both families and
--- include the announcer; the sample is of its own family, never holds the announcer, and
--- holds only leechers for a seeder. Keys expire one peer lifetime after the last announce
+-- include the announcer; the sample is of its own family and never holds the announcer; a
+-- seeder gets leechers first, then seeders while it has room (a `left=0` announcer may be
+-- fetching a magnet link's metadata). Keys expire one peer lifetime after the last announce
 -- that refreshed them, so abandoned torrents vanish without a sweeper.
 local seeders, leechers = KEYS[1], KEYS[2]
 local me, is_seeder, event = ARGV[1], ARGV[2] == '1', ARGV[3]
@@ -81,6 +82,8 @@ end
 if numwant > 0 then
   if is_seeder then
     take(leechers, numwant)
+    -- One more than the room left, in case the sample holds the announcer.
+    if #peers < numwant then take(seeders, numwant - #peers + 1) end
   else
     local total = n_seeders + n_leechers -- the announcer is one of the leechers
     if total - 1 <= numwant then

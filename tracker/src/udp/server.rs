@@ -7,15 +7,17 @@ use std::net::{SocketAddr, UdpSocket as StdUdpSocket};
 use std::sync::Arc;
 
 use metainfo::tracker::udp::{
-    AnnounceRequest, Request, ScrapeRequest, write_announce_reply, write_connect_reply,
+    AnnounceRequest, Request, ScrapeRequest, UdpError, write_announce_reply, write_connect_reply,
     write_error_reply, write_scrape_reply,
 };
 use tokio::net::UdpSocket;
 
 use super::connection_id::ConnectionIds;
 use super::protocol::announce_input;
+use crate::access::passkeys;
 use crate::core::{RefuseReason, Tracker};
 use crate::domain::unix_now;
+use crate::observe::metrics::Protocol;
 use crate::shutdown::Shutdown;
 
 /// Largest datagram read; anything longer is truncated and then fails to parse.
@@ -84,7 +86,8 @@ impl Worker {
             Ok(r) => r,
             Err(e) => {
                 if let Some(tid) = e.transaction_id {
-                    write_error_reply(reply, tid, &e.error.to_string());
+                    self.tracker.count_bad_request(Protocol::Udp, false);
+                    write_error_reply(reply, tid, short_reason(&e.error));
                 }
                 return;
             }
@@ -104,14 +107,17 @@ impl Worker {
                 if !self.ids.check(s.connection_id, from, now) {
                     return write_error_reply(reply, s.transaction_id, "bad connection id");
                 }
-                self.scrape(&s, reply).await;
+                self.scrape(&s, from, reply).await;
             }
         }
     }
 
     async fn announce(&self, a: &AnnounceRequest, from: SocketAddr, reply: &mut Vec<u8>) {
         let input = announce_input(a, from);
-        match self.tracker.announce(&input).await {
+        // Private trackers: the passkey comes in the BEP 41 URL data (`/announce/<key>`).
+        let url_data = std::str::from_utf8(&a.url_data).unwrap_or("");
+        let passkey = passkeys::from_path(url_data, "announce");
+        match self.tracker.announce(Protocol::Udp, &input, passkey).await {
             Ok(view) => {
                 // The store returns peers of the announcer's family, which the announce policy
                 // keeps equal to the source's: 6-byte entries for IPv4, 18-byte for IPv6.
@@ -129,22 +135,43 @@ impl Worker {
                     peers,
                 );
             }
-            Err(RefuseReason::BadRequest(e)) => {
-                write_error_reply(reply, a.transaction_id, &e.to_string())
-            }
-            Err(RefuseReason::NotAllowed(_)) => {
-                write_error_reply(reply, a.transaction_id, "unknown torrent")
-            }
-            Err(RefuseReason::Store(_)) => {
-                write_error_reply(reply, a.transaction_id, "storage unavailable")
-            }
+            Err(e) => write_error_reply(reply, a.transaction_id, &udp_reason(&e)),
         }
     }
 
-    async fn scrape(&self, s: &ScrapeRequest, reply: &mut Vec<u8>) {
-        match self.tracker.scrape(&s.info_hashes).await {
+    /// Scrapes carry no URL data, so a private tracker refuses them over UDP.
+    async fn scrape(&self, s: &ScrapeRequest, from: SocketAddr, reply: &mut Vec<u8>) {
+        let source = from.ip().to_canonical();
+        match self
+            .tracker
+            .scrape(Protocol::Udp, source, &s.info_hashes, None)
+            .await
+        {
             Ok(stats) => write_scrape_reply(reply, s.transaction_id, &stats),
-            Err(_) => write_error_reply(reply, s.transaction_id, "storage unavailable"),
+            Err(e) => write_error_reply(reply, s.transaction_id, &udp_reason(&e)),
         }
+    }
+}
+
+/// The error text for a datagram that did not parse: a few words, so the reply is never much
+/// larger than the request (no amplification).
+fn short_reason(e: &UdpError) -> &'static str {
+    match e {
+        UdpError::BadProtocolId => "bad protocol id",
+        UdpError::BadAction(_) => "unknown action",
+        UdpError::BadEvent(_) => "bad event",
+        UdpError::BadScrapeLength(_) => "bad scrape length",
+        UdpError::TooManyHashes(_) => "too many hashes",
+        UdpError::TruncatedOption | UdpError::UrlDataTooLong => "bad options",
+        _ => "malformed request",
+    }
+}
+
+/// The error text of a refusal: short, since a datagram is small.
+fn udp_reason(e: &RefuseReason) -> String {
+    match e {
+        RefuseReason::NotAllowed(_) | RefuseReason::NotInCatalog(_) => "unknown torrent".into(),
+        RefuseReason::Store(_) => "storage unavailable".into(),
+        other => other.to_string(),
     }
 }

@@ -20,6 +20,8 @@ pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A tracker running in this process on its own runtime thread; shut down on drop.
 pub struct TestTracker {
+    /// The catalog's directory when the test gave none (removed on drop).
+    _data: Option<tempfile::TempDir>,
     pub http: SocketAddr,
     pub udp: Option<SocketAddr>,
     pub state: Arc<Tracker>,
@@ -37,7 +39,15 @@ impl TestTracker {
 
     /// Start with exactly these arguments (`argv[0]` included).
     pub fn start_exact(args: &[&str]) -> TestTracker {
-        let config = Config::try_parse_from(args).expect("test tracker arguments");
+        let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        // Each tracker gets its own catalog file unless the test names one.
+        let data = (!args.iter().any(|a| a == "--data-dir")).then(|| {
+            let dir = tempfile::tempdir().expect("temp dir");
+            args.push("--data-dir".into());
+            args.push(dir.path().display().to_string());
+            dir
+        });
+        let config = Config::try_parse_from(&args).expect("test tracker arguments");
         let (tx, rx) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -59,6 +69,7 @@ impl TestTracker {
         });
         let (http, udp, state, trigger) = rx.recv_timeout(IO_TIMEOUT).expect("tracker started");
         TestTracker {
+            _data: data,
             http: http[0],
             udp: udp.first().copied(),
             state,

@@ -2,8 +2,12 @@
 
 use std::path::PathBuf;
 
+use std::time::Duration;
+
 use clap::{Args, Parser, Subcommand};
 use swarm_client::disk::DiskIo;
+
+use crate::units::{parse_duration, parse_rate, parse_ratio};
 
 /// BitTorrent peer: downloads torrents from many peers at once and seeds them.
 #[derive(Debug, Parser)]
@@ -32,9 +36,12 @@ pub struct GetArgs {
     /// Folder to download into: each torrent's files go to DIR/<its name>.
     #[arg(short = 'o', long = "output", default_value = ".", value_name = "DIR")]
     pub dir: PathBuf,
-    /// Keep seeding after the downloads complete, until Ctrl-C.
+    /// Keep seeding after the downloads complete, until Ctrl-C (or --seed-ratio /
+    /// --seed-time).
     #[arg(long)]
     pub seed: bool,
+    #[command(flatten)]
+    pub seeding: SeedingArgs,
     /// Give up on a torrent when nothing was downloaded for it for this many seconds (no
     /// peers, no tracker); 0 waits forever.
     #[arg(long, default_value_t = 90, value_name = "SECS")]
@@ -65,8 +72,58 @@ pub struct SeedArgs {
     /// PATH`).
     #[arg(long, value_name = "FILE")]
     pub meta: Option<PathBuf>,
+    /// Read every folder given as files of one's own to share (make a metainfo for it), even
+    /// if it holds metainfo files.
+    #[arg(long, conflicts_with = "library")]
+    pub share: bool,
+    /// Read every folder given as a library: seed the torrents downloaded into it or whose
+    /// metainfo files are at its top level with their data beside them.
+    #[arg(long)]
+    pub library: bool,
+    /// Keep watching library folders: a metainfo file added starts seeding, one removed
+    /// stops, without a restart.
+    #[arg(long)]
+    pub watch: bool,
+    #[command(flatten)]
+    pub make: MakeArgs,
+    #[command(flatten)]
+    pub seeding: SeedingArgs,
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+/// How `swarm seed` makes the metainfo of files of one's own (as `mkmeta` does).
+#[derive(Debug, Clone, Args)]
+pub struct MakeArgs {
+    /// Where to write the metainfo made for a shared file or folder (default: ./<name>.meta,
+    /// or the state directory when the current directory is inside the shared folder).
+    #[arg(long, value_name = "FILE")]
+    pub meta_out: Option<PathBuf>,
+    /// Overwrite an existing metainfo file of another torrent at that place.
+    #[arg(long)]
+    pub force: bool,
+    /// Announce URL of the metainfo made; repeat for backup trackers. Default:
+    /// $SWARM_TRACKER, else http://127.0.0.1:6969/announce (as mkmeta).
+    #[arg(short = 't', long = "tracker", value_name = "URL")]
+    pub trackers: Vec<String>,
+    /// Mark the metainfo made private (BEP 27: trackers only, no peer exchange).
+    #[arg(long)]
+    pub private: bool,
+    /// Piece length of the metainfo made (256K, 1M, 4MiB…; default: about 1,000-2,000
+    /// pieces, as mkmeta).
+    #[arg(long, value_name = "SIZE", value_parser = parse_rate)]
+    pub piece_length: Option<u64>,
+}
+
+/// When to stop seeding (`get --seed` and `seed`); the process exits when no torrent is left.
+#[derive(Debug, Clone, Args)]
+pub struct SeedingArgs {
+    /// Stop seeding a torrent once this session uploaded R times its size.
+    #[arg(long, value_name = "R", value_parser = parse_ratio)]
+    pub seed_ratio: Option<f64>,
+    /// Stop seeding a torrent after seeding it this long (30s, 10m, 2h…).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub seed_time: Option<Duration>,
 }
 
 /// Options shared by `get` and `seed`.
@@ -86,9 +143,16 @@ pub struct CommonArgs {
     /// MiB of buffers while busy).
     #[arg(long, default_value_t = 50, value_name = "N")]
     pub max_peers: usize,
-    /// Peers we upload to at once, over all torrents (plus one optimistic unchoke).
+    /// Peers we upload to at once, over all torrents (plus one optimistic unchoke). More
+    /// slots spread the upload thinner.
     #[arg(long, default_value_t = swarm_client::session::UPLOAD_SLOTS, value_name = "N")]
     pub upload_slots: usize,
+    /// Most bytes per second uploaded, over all torrents (500K, 5MiB, 2MB…; 0 = no limit).
+    #[arg(long, value_name = "RATE", value_parser = parse_rate, default_value = "0")]
+    pub up_rate: u64,
+    /// Most bytes per second downloaded, over all torrents (0 = no limit).
+    #[arg(long, value_name = "RATE", value_parser = parse_rate, default_value = "0")]
+    pub down_rate: u64,
     /// Do not contact the trackers named in the metainfo (use --peer only).
     #[arg(long)]
     pub no_tracker: bool,

@@ -8,8 +8,9 @@
 mod cli;
 mod render;
 mod seed_paths;
+mod units;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::IsTerminal;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::Path;
@@ -85,6 +86,8 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                     use_trackers: !args.common.no_tracker,
                     stall_timeout: (args.timeout > 0).then(|| Duration::from_secs(args.timeout)),
                     verified: None,
+                    seed_ratio: args.seeding.seed_ratio,
+                    seed_time: args.seeding.seed_time,
                 });
             }
             std::fs::create_dir_all(&args.dir)
@@ -109,7 +112,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
 enum Goal {
     /// When every torrent is complete or failed.
     Download,
-    /// Never: seed until interrupted (or every torrent failed).
+    /// When every torrent has stopped (seed goal reached) or failed; else when interrupted.
     Seed,
 }
 
@@ -119,6 +122,8 @@ struct Outcomes {
     complete: HashMap<TorrentId, bool>,
     /// Failed torrents: the exit status the failure maps to, and the message.
     failed: HashMap<TorrentId, (u8, String)>,
+    /// Torrents that left the session (seed goal reached).
+    stopped: HashSet<TorrentId>,
     names: HashMap<TorrentId, String>,
 }
 
@@ -131,6 +136,9 @@ impl Outcomes {
             }
             Event::Complete { torrent } => {
                 self.complete.insert(*torrent, true);
+            }
+            Event::Stopped { torrent, .. } => {
+                self.stopped.insert(*torrent);
             }
             Event::Failed { torrent, error } => {
                 let name = self.names.get(torrent).cloned().unwrap_or_default();
@@ -151,8 +159,13 @@ impl Outcomes {
                 .all(|(t, done)| *done || self.failed.contains_key(t))
     }
 
-    fn all_failed(&self, expected: usize) -> bool {
-        self.failed.len() >= expected
+    /// Every torrent stopped (its seed goal reached) or failed.
+    fn all_ended(&self, expected: usize) -> bool {
+        self.complete.len() >= expected
+            && self
+                .complete
+                .keys()
+                .all(|t| self.failed.contains_key(t) || self.stopped.contains(t))
     }
 
     fn all_complete(&self) -> bool {
@@ -182,6 +195,8 @@ async fn run_session(
         disk_io,
         state,
         buffer_budget: DEFAULT_BUDGET,
+        up_rate: common.up_rate,
+        down_rate: common.down_rate,
     };
     let (session, mut events) = Session::start(config).map_err(|e| Failure::new(1, e.into()))?;
     let mut renderer = Renderer::new(
@@ -243,7 +258,7 @@ async fn watch_events(
                 renderer.event(&event);
                 let done = match goal {
                     Goal::Download => outcomes.all_settled(expected),
-                    Goal::Seed => outcomes.all_failed(expected),
+                    Goal::Seed => outcomes.all_ended(expected),
                 };
                 if done {
                     return false;

@@ -55,6 +55,7 @@ pub fn resolve(args: &SeedArgs) -> Result<Vec<TorrentSpec>, Failure> {
         ));
     }
     let no_tracker = args.common.no_tracker;
+    let seeding = args.seeding.clone();
     Ok(found
         .specs
         .into_iter()
@@ -67,6 +68,8 @@ pub fn resolve(args: &SeedArgs) -> Result<Vec<TorrentSpec>, Failure> {
             use_trackers: !no_tracker,
             stall_timeout: None,
             verified: None,
+            seed_ratio: seeding.seed_ratio,
+            seed_time: seeding.seed_time,
         })
         .collect())
 }

@@ -3,6 +3,7 @@
 //! Events: `listening`, `added`, `recheck` (at most twice a second per torrent, and at the
 //! end), `started`, `peer_connected`, `peer_dropped`, `peer_banned`, `piece_failed`,
 //! `tracker_announced`, `tracker_warning`, `tracker_error`, `trackers_down`, `complete`,
+//! `seed_goal_reached`,
 //! `error`, `done` (a torrent's summary), and `progress` (each torrent, twice a second).
 //! Every event about a torrent carries `torrent` (its number in this run) and `name`.
 
@@ -107,6 +108,12 @@ impl JsonView {
             }
             Event::Tracker { status, .. } => tracker(status),
             Event::Complete { .. } => ("complete", json!({})),
+            Event::SeedGoalReached {
+                ratio, seeded_for, ..
+            } => (
+                "seed_goal_reached",
+                json!({ "ratio": (ratio * 1000.0).round() / 1000.0, "seeded_secs": seeded_for.as_secs() }),
+            ),
             Event::Failed { error, .. } => ("error", json!({ "error": error.to_string() })),
             Event::Stopped { summary, .. } => ("done", Value::Object(summary_fields(summary))),
             Event::Stats(stats) => {

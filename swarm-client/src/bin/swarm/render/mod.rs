@@ -162,6 +162,12 @@ impl Renderer {
                 tracker_line(&name, status, verbose || plain)?
             }
             Event::Complete { .. } => format!("{name}: complete"),
+            Event::SeedGoalReached {
+                ratio, seeded_for, ..
+            } => format!(
+                "{name}: seeded for {} to a ratio of {ratio:.2}; stopping",
+                format::duration(*seeded_for)
+            ),
             Event::Failed { error, .. } => format!("{name}: {error}"),
             _ => return None,
         })

@@ -1,40 +1,56 @@
 //! `mkmeta PATH`: hash a file or directory and write its metainfo file.
 
 use std::fs::{self, OpenOptions};
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use indicatif::HumanBytes;
-use metainfo::create::{CreateOptions, create_with_report, input_length};
+use metainfo::create::{
+    self, CreateError, CreateOptions, DEFAULT_TRACKER, TRACKER_ENV, TrackerSource,
+};
 
-use crate::{Args, progress};
+use crate::{Args, UsageError, progress};
 
-/// The tracker used when neither `-t` nor `$SWARM_TRACKER` is given: our tracker's default
-/// listening address.
-pub const DEFAULT_TRACKER: &str = "http://127.0.0.1:6969/announce";
-
-/// Environment variable naming the default tracker.
-pub const TRACKER_ENV: &str = "SWARM_TRACKER";
+/// Where the metainfo goes.
+enum Output {
+    File(PathBuf),
+    /// `-o -`: the metainfo alone on stdout.
+    Stdout,
+}
 
 /// Create the metainfo for `input` as `args` say, and print where it went.
 pub fn run(args: &Args, input: &Path) -> Result<()> {
     fs::metadata(input).with_context(|| format!("cannot read {}", input.display()))?;
-    let output = match &args.output {
-        Some(out) => out.clone(),
-        None => default_output(input)?,
+    let output = match args.output.as_deref() {
+        Some(out) if out == Path::new("-") => {
+            if std::io::stdout().is_terminal() {
+                return Err(UsageError(
+                    "-o - writes binary metainfo to stdout, which is a terminal: redirect it (mkmeta PATH -o - > file.meta) or pass -o FILE".to_string(),
+                )
+                .into());
+            }
+            Output::Stdout
+        }
+        Some(out) => Output::File(out.to_path_buf()),
+        None => Output::File(default_output(input)?),
     };
-    if output.exists() && !args.force {
+    if let Output::File(path) = &output
+        && path.exists()
+        && !args.force
+    {
         bail!(
             "{} already exists (use --force to overwrite it)",
-            output.display()
+            path.display()
         );
     }
 
+    // The library applies mkmeta's rules and defaults (`swarm seed` gets the same ones).
     let options = CreateOptions {
-        trackers: trackers(&args.trackers),
+        trackers: args.trackers.clone(),
         piece_length: args.piece_length,
+        any_piece_length: args.force,
         private: args.private,
         comment: args.comment.clone(),
         name: args.name.clone(),
@@ -42,31 +58,38 @@ pub fn run(args: &Args, input: &Path) -> Result<()> {
         follow_symlinks: args.follow_symlinks,
         ..CreateOptions::default()
     };
+    let plan = create::plan(input, &options).map_err(|e| match e {
+        CreateError::NonStandardPieceLength(_) => {
+            UsageError(format!("{e} (pass --force to use it anyway)")).into()
+        }
+        CreateError::BadTrackerEnv(_) | CreateError::BadUrl(_) => UsageError(e.to_string()).into(),
+        e => anyhow::Error::new(e).context(format!("cannot make metainfo for {}", input.display())),
+    })?;
+    say_default_tracker(plan.trackers(), plan.trackers_from());
 
-    // The total (one more walk of the input) only matters when the bar is drawn.
-    let bar = if progress::visible() {
-        let total = input_length(input, &options)
-            .with_context(|| format!("cannot read {}", input.display()))?;
-        progress::bytes_bar(total, "hashing")
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
+    let bar = progress::bytes_bar(plan.total_length(), "hashing");
     let started = Instant::now();
-    let created = create_with_report(input, &options, |bytes| bar.inc(bytes))
+    let created = plan
+        .hash(|bytes| bar.inc(bytes))
         .with_context(|| format!("cannot make metainfo for {}", input.display()))?;
     bar.finish_and_clear();
     let elapsed = started.elapsed();
 
-    if !created.skipped_symlinks.is_empty() {
+    if let Some(first) = created.skipped_symlinks.first() {
         eprintln!(
             "mkmeta: skipped {} symlink(s), e.g. {} (pass --follow-symlinks to include what they point to)",
             created.skipped_symlinks.len(),
-            created.skipped_symlinks[0].display()
+            first.display()
         );
     }
     let meta = created.metainfo;
-    warn_if_inside(&output, input);
-    write_output(&output, &meta.to_bytes(), args.force)?;
+    match &output {
+        Output::File(path) => {
+            warn_if_inside(path, input);
+            write_output(path, &meta.to_bytes(), args.force)?;
+        }
+        Output::Stdout => crate::write_out(&meta.to_bytes())?,
+    }
 
     let info = &meta.info;
     let secs = elapsed.as_secs_f64().max(1e-6);
@@ -79,32 +102,32 @@ pub fn run(args: &Args, input: &Path) -> Result<()> {
         secs,
         HumanBytes((info.total_length() as f64 / secs) as u64),
     );
-    crate::print_out(&format!(
-        "wrote:     {}\ninfo-hash: {}\nmagnet:    {}\n",
-        output.display(),
-        meta.info_hash,
-        meta.magnet()
-    ))?;
+    let summary = |wrote: &dyn std::fmt::Display| {
+        format!(
+            "wrote:     {wrote}\ninfo-hash: {}\nmagnet:    {}\n",
+            meta.info_hash,
+            meta.magnet()
+        )
+    };
+    match &output {
+        Output::File(path) => crate::print_out(&summary(&path.display()))?,
+        // stdout holds the metainfo alone; the summary goes with the other notes.
+        Output::Stdout => eprint!("{}", summary(&"stdout")),
+    }
     Ok(())
 }
 
-/// The announce URLs: the ones given, else `$SWARM_TRACKER`, else [`DEFAULT_TRACKER`];
-/// says on stderr which default was used.
-fn trackers(given: &[String]) -> Vec<String> {
-    if !given.is_empty() {
-        return given.to_vec();
-    }
-    match std::env::var(TRACKER_ENV) {
-        Ok(url) if !url.trim().is_empty() => {
+/// Says on stderr which default tracker was used when no -t was given.
+fn say_default_tracker(trackers: &[String], from: TrackerSource) {
+    let url = trackers.first().map_or(DEFAULT_TRACKER, String::as_str);
+    match from {
+        TrackerSource::Given => {}
+        TrackerSource::Environment => {
             eprintln!("mkmeta: no -t given: announcing to {url} (from ${TRACKER_ENV})");
-            vec![url.trim().to_string()]
         }
-        _ => {
-            eprintln!(
-                "mkmeta: no -t given: announcing to {DEFAULT_TRACKER} (the local tracker's default; set ${TRACKER_ENV} or pass -t URL)"
-            );
-            vec![DEFAULT_TRACKER.to_string()]
-        }
+        TrackerSource::BuiltIn => eprintln!(
+            "mkmeta: no -t given: announcing to {url} (the local tracker's default; set ${TRACKER_ENV} or pass -t URL)"
+        ),
     }
 }
 

@@ -105,7 +105,7 @@ pub fn to_text(meta: &Metainfo) -> String {
         line("created by:", created_by.clone());
     }
     if let Some(date) = meta.creation_date {
-        line("created on:", format!("{date} (Unix time)"));
+        line("created on:", utc_date(date));
     }
     line("files:", info.files.len().to_string());
     for file in &info.files {
@@ -116,4 +116,40 @@ pub fn to_text(meta: &Metainfo) -> String {
     }
     line("magnet:", meta.magnet());
     out
+}
+
+/// A `creation date` (Unix seconds) as a UTC date, `2023-11-14T22:13:20Z (Unix time
+/// 1700000000)`; a value outside years 1970–9999 (the field is not checked by parsers) only
+/// as its number.
+fn utc_date(unix_seconds: i64) -> String {
+    /// 10000-01-01T00:00:00Z: the formatter's limit.
+    const YEAR_10000: u64 = 253_402_300_800;
+    match u64::try_from(unix_seconds) {
+        Ok(secs) if secs < YEAR_10000 => {
+            let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+            format!(
+                "{} (Unix time {unix_seconds})",
+                humantime::format_rfc3339_seconds(time)
+            )
+        }
+        _ => format!("{unix_seconds} (Unix time, outside years 1970-9999)"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::utc_date;
+
+    #[test]
+    fn creation_dates_read_as_utc_and_odd_ones_do_not_panic() {
+        assert_eq!(
+            utc_date(1_700_000_000),
+            "2023-11-14T22:13:20Z (Unix time 1700000000)"
+        );
+        assert_eq!(utc_date(0), "1970-01-01T00:00:00Z (Unix time 0)");
+        assert!(utc_date(253_402_300_799).starts_with("9999-12-31T23:59:59Z"));
+        for odd in [-1, i64::MIN, 253_402_300_800, i64::MAX] {
+            assert!(utc_date(odd).starts_with(&odd.to_string()), "{odd}");
+        }
+    }
 }

@@ -1,4 +1,7 @@
-//! Command-line flags (each also settable by a `TRACKER_*` environment variable).
+//! Command-line flags (each also settable by a `TRACKER_*` environment variable, and by a
+//! TOML file given with `--config`, see [`file`]).
+
+pub mod file;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -6,12 +9,15 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use crate::access::rate_limit::Limits;
 use crate::domain::AnnouncePolicy;
+use crate::logging::LogFormat;
 
-/// HTTP and UDP BitTorrent tracker.
+/// HTTP and UDP BitTorrent tracker with a catalog, a status page and metrics.
 ///
-/// Serves BEP 3/23/7 announces and BEP 48 scrapes over HTTP (`/announce`, `/scrape`,
-/// `/health`) and BEP 15 over UDP, from swarm state kept in memory or in Redis.
+/// Serves BEP 3/23/7 announces and BEP 48 scrapes over HTTP (`/announce`, `/scrape`) and
+/// BEP 15 over UDP, from swarm state kept in memory or in Redis; a catalog of published
+/// metainfo files (`/torrents`), a status page (`/`), `/stats`, `/metrics` and `/health`.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "tracker", version)]
 pub struct Config {
@@ -104,6 +110,74 @@ pub struct Config {
     /// Worker threads (default: one per CPU).
     #[arg(long, env = "TRACKER_THREADS")]
     pub threads: Option<usize>,
+
+    /// Read settings from this TOML file (keys are the long flag names, e.g.
+    /// `listen = ["0.0.0.0:6969"]`); flags and environment variables win over it.
+    #[arg(long, env = "TRACKER_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Directory of the catalog and API-managed passkeys (`catalog.redb`). Default: the
+    /// platform's data directory, `~/.local/share/swarm-tracker`. Not used with
+    /// `--store redis://…`, which keeps them in Redis.
+    #[arg(long, env = "TRACKER_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Serve only torrents published to the catalog (the catalog is the allowlist).
+    #[arg(long, env = "TRACKER_CATALOG_ONLY")]
+    pub catalog_only: bool,
+
+    /// Largest metainfo file `POST /torrents` accepts, in bytes (larger: 413).
+    #[arg(long, env = "TRACKER_MAX_UPLOAD", default_value_t = 10 * 1024 * 1024)]
+    pub max_upload: usize,
+
+    /// File of publish tokens, one per line (reloaded on SIGHUP): `POST`/`DELETE /torrents`
+    /// and `/passkeys` need `Authorization: Bearer <token>`. Without it they are off.
+    #[arg(long, env = "TRACKER_PUBLISH_TOKEN_FILE")]
+    pub publish_token_file: Option<PathBuf>,
+
+    /// Let anyone publish to the catalog without a token (deleting still needs one).
+    #[arg(long, env = "TRACKER_OPEN_PUBLISH")]
+    pub open_publish: bool,
+
+    /// The URL people reach this tracker at (e.g. `https://tracker.example.org`), for the
+    /// links in replies. Default: from the request's `Host` header.
+    #[arg(long, env = "TRACKER_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Private mode: announces and scrapes only at `/announce/<passkey>` and
+    /// `/scrape/<passkey>` (UDP: the same path as BEP 41 URL data), with passkeys from
+    /// `--passkeys` or `POST /passkeys`. Other announces get a failure reason.
+    #[arg(long, env = "TRACKER_PRIVATE")]
+    pub private: bool,
+
+    /// File of passkeys, one per line, 8 to 64 letters, digits, `-` or `_` (reloaded on
+    /// SIGHUP). Implies `--private`.
+    #[arg(long, env = "TRACKER_PASSKEYS")]
+    pub passkeys: Option<PathBuf>,
+
+    /// Announces per minute from one address (IPv6: one /64), with bursts up to the same
+    /// number; 0 = no limit. A client announces each torrent once per interval, so 3000
+    /// leaves room for a NAT with hundreds of busy clients. Over it: a failure reason.
+    #[arg(long, env = "TRACKER_RATE_ANNOUNCE", default_value_t = 3000)]
+    pub rate_announce: u32,
+
+    /// Scrapes per minute from one address; 0 = no limit.
+    #[arg(long, env = "TRACKER_RATE_SCRAPE", default_value_t = 600)]
+    pub rate_scrape: u32,
+
+    /// Web requests (pages, API, `/metrics`) per minute from one address; 0 = no limit.
+    /// Over it: HTTP 429 with `Retry-After`.
+    #[arg(long, env = "TRACKER_RATE_WEB", default_value_t = 600)]
+    pub rate_web: u32,
+
+    /// Publishes per minute from one address; 0 = no limit.
+    #[arg(long, env = "TRACKER_RATE_PUBLISH", default_value_t = 30)]
+    pub rate_publish: u32,
+
+    /// Log lines as `text` or `json`, on stderr (colour only on a terminal). `RUST_LOG`
+    /// picks what is logged (default `info`: includes one line per web request).
+    #[arg(long, env = "TRACKER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 }
 
 impl Config {
@@ -129,6 +203,30 @@ impl Config {
                         .map_err(|_| format!("--udp: `{a}` is not ADDR:PORT or `off`"))
                 })
                 .collect(),
+        }
+    }
+
+    /// Is this a private tracker (passkeys)?
+    pub fn is_private(&self) -> bool {
+        self.private || self.passkeys.is_some()
+    }
+
+    /// Where the embedded catalog lives.
+    pub fn data_dir(&self) -> PathBuf {
+        self.data_dir.clone().unwrap_or_else(|| {
+            dirs::data_dir()
+                .unwrap_or_else(|| PathBuf::from("."))
+                .join("swarm-tracker")
+        })
+    }
+
+    /// The per-address rate limits.
+    pub fn rate_limits(&self) -> Limits {
+        Limits {
+            announce: self.rate_announce,
+            scrape: self.rate_scrape,
+            web: self.rate_web,
+            publish: self.rate_publish,
         }
     }
 

@@ -29,8 +29,9 @@ pub struct Args {
     #[arg(value_name = "PATH", required_unless_present = "show")]
     pub path: Option<PathBuf>,
 
-    /// Where to write the metainfo. Default: `<stem of PATH>.meta` in the current
-    /// directory (`file.iso` → `file.meta`, `./dir` → `dir.meta`).
+    /// Where to write the metainfo; `-` writes it to stdout (then nothing else goes to
+    /// stdout). Default: `<stem of PATH>.meta` in the current directory (`file.iso` →
+    /// `file.meta`, `./dir` → `dir.meta`).
     #[arg(short, long, value_name = "OUT")]
     pub output: Option<PathBuf>,
 
@@ -39,8 +40,10 @@ pub struct Args {
     #[arg(short = 't', long = "tracker", value_name = "URL", value_parser = parse_url)]
     pub trackers: Vec<String>,
 
-    /// Bytes per piece: 256K, 1M, 4MiB or a plain number of bytes (K = 1024). Default:
-    /// chosen from the total size so there are about 1,000–2,000 pieces (16 KiB–16 MiB).
+    /// Bytes per piece: 256K, 1M, 4MiB or a plain number of bytes (K = 1024). It must be a
+    /// power of two of at least 16K unless --force is given: libtorrent and other clients
+    /// reject or mishandle other lengths. Default: chosen from the total size so there are
+    /// about 1,000–2,000 pieces (16 KiB–16 MiB).
     #[arg(long, value_name = "SIZE", value_parser = size::parse_size)]
     pub piece_length: Option<u64>,
 
@@ -61,7 +64,8 @@ pub struct Args {
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
 
-    /// Overwrite OUT if it already exists.
+    /// Overwrite OUT if it already exists; also allow a --piece-length that is not a power
+    /// of two of at least 16K.
     #[arg(short, long)]
     pub force: bool,
 
@@ -75,8 +79,8 @@ pub struct Args {
     #[arg(long, value_name = "FILE.meta", conflicts_with_all = ["verify", "path"])]
     pub show: Option<PathBuf>,
 
-    /// With --show: print the same as one JSON object.
-    #[arg(long, requires = "show")]
+    /// With --show: print the same as one JSON object (only with --show).
+    #[arg(long)]
     pub json: bool,
 
     /// Re-hash the data at PATH and compare it with FILE.meta: lists bad pieces and
@@ -100,53 +104,69 @@ impl Args {
     }
 }
 
-/// An absolute URL such as `http://host:port/announce` or `udp://host:port`.
+/// An absolute URL such as `http://host:port/announce` or `udp://host:port` (the library's
+/// rule, which `$SWARM_TRACKER` is held to as well).
 fn parse_url(text: &str) -> Result<String, String> {
-    let url = text.trim();
-    match url.split_once("://") {
-        Some((scheme, rest))
-            if !scheme.is_empty()
-                && scheme
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
-                && !rest.is_empty()
-                && !url.contains(char::is_whitespace) =>
-        {
-            Ok(url.to_string())
-        }
-        _ => Err(format!(
-            "`{text}` is not a URL: expected e.g. http://host:6969/announce"
-        )),
+    metainfo::create::check_url(text).map_err(|e| e.to_string())
+}
+
+/// A usage error found after the command line was parsed (a bad `$SWARM_TRACKER`, a piece
+/// length other clients reject): reported like clap's own, with exit status 2.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
     }
+}
+
+impl std::error::Error for UsageError {}
+
+/// Exits with status 2 after printing `message` the way clap prints usage errors.
+fn usage_error(kind: clap::error::ErrorKind, message: &str) -> ! {
+    use clap::CommandFactory;
+    Args::command().error(kind, message).exit()
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
     if (args.show.is_some() || args.verify.is_some()) && args.has_create_options() {
-        use clap::CommandFactory;
-        Args::command()
-            .error(
-                clap::error::ErrorKind::ArgumentConflict,
-                "--show and --verify take no options for making a metainfo file",
-            )
-            .exit();
+        usage_error(
+            clap::error::ErrorKind::ArgumentConflict,
+            "--show and --verify take no options for making a metainfo file",
+        );
+    }
+    if args.json && args.show.is_none() {
+        usage_error(
+            clap::error::ErrorKind::MissingRequiredArgument,
+            "--json only goes with --show FILE.meta (it prints what the metainfo holds as JSON)",
+        );
     }
     match run(&args) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
-        Err(err) => {
-            eprintln!("mkmeta: error: {err:#}");
-            ExitCode::FAILURE
-        }
+        Err(err) => match err.downcast_ref::<UsageError>() {
+            Some(usage) => usage_error(clap::error::ErrorKind::ValueValidation, &usage.0),
+            None => {
+                eprintln!("mkmeta: error: {err:#}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }
 
 /// Write `text` to stdout. A closed pipe (`mkmeta --show x | head`) is not an error: the
 /// reader has what it wanted.
 pub fn print_out(text: &str) -> anyhow::Result<()> {
+    write_out(text.as_bytes())
+}
+
+/// Write `bytes` to stdout; a closed pipe is not an error (see [`print_out`]).
+pub fn write_out(bytes: &[u8]) -> anyhow::Result<()> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+    match out.write_all(bytes).and_then(|()| out.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
             Err(anyhow::Error::new(e).context("cannot write to stdout"))
         }

@@ -1,0 +1,256 @@
+//! The tracker's pages as a person sees them, in headless Chromium (Debian's `chromium`):
+//! the status page and the catalog (names, counts, a working search), with a screenshot of
+//! each kept under `target/tracker-web/` as a test artifact. Also the deployment files:
+//! the systemd unit passes `systemd-analyze verify`.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use swarm_tests::output::Proc;
+use swarm_tests::{bin, free_port, require_tool, wait_for_port};
+
+/// Our tracker with a publish token, on a free port.
+fn start_tracker(dir: &Path) -> Proc {
+    let port = free_port();
+    let tokens = dir.join("tokens");
+    std::fs::write(&tokens, "web-test-token\n").expect("token file");
+    let mut cmd = Command::new(bin("tracker"));
+    cmd.args(["--listen", &format!("127.0.0.1:{port}"), "--udp", "off"])
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .arg("--publish-token-file")
+        .arg(&tokens);
+    let proc = Proc::spawn("tracker", &mut cmd, port);
+    wait_for_port(port, Duration::from_secs(30));
+    proc
+}
+
+/// One HTTP/1.1 request on its own connection; returns (status, body).
+fn http(port: u16, method: &str, path: &str, headers: &[&str], body: &[u8]) -> (u16, Vec<u8>) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for h in headers {
+        head.push_str(h);
+        head.push_str("\r\n");
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut reply = Vec::new();
+    let _ = stream.read_to_end(&mut reply);
+    let status = String::from_utf8_lossy(&reply[..reply.len().min(16)])
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let at = reply
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(reply.len(), |i| i + 4);
+    (status, reply[at..].to_vec())
+}
+
+/// A valid single-file metainfo.
+fn meta(name: &str, len: u64) -> Vec<u8> {
+    let pieces = len.div_ceil(16384) as usize;
+    let mut out = format!(
+        "d4:infod6:lengthi{len}e4:name{}:{name}12:piece lengthi16384e6:pieces{}:",
+        name.len(),
+        pieces * 20
+    )
+    .into_bytes();
+    out.extend((0..pieces * 20).map(|i| (i as u8) ^ name.len() as u8));
+    out.extend_from_slice(b"ee");
+    out
+}
+
+/// Where screenshots are kept: `<target>/tracker-web/`.
+fn artifact_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test path");
+    let target = exe
+        .ancestors()
+        .nth(3)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(std::env::temp_dir);
+    let dir = target.join("tracker-web");
+    std::fs::create_dir_all(&dir).expect("artifact dir");
+    dir
+}
+
+/// Headless Chromium with a fresh profile and nothing that reaches beyond loopback.
+fn chromium(profile: &Path, args: &[String]) -> String {
+    let out = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-quic",
+            "--hide-scrollbars",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run chromium");
+    assert!(
+        out.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The page's DOM after Chromium rendered it.
+fn dom(profile: &Path, url: &str) -> String {
+    chromium(profile, &["--dump-dom".into(), url.into()])
+}
+
+/// A PNG of the page at phone width.
+fn screenshot(profile: &Path, url: &str, file: &Path) {
+    let _ = std::fs::remove_file(file);
+    chromium(
+        profile,
+        &[
+            format!("--screenshot={}", file.display()),
+            "--window-size=412,915".into(),
+            url.into(),
+        ],
+    );
+    let png = std::fs::read(file).expect("screenshot written");
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 2000,
+        "a real screenshot"
+    );
+}
+
+/// Text of the first element with `id="ID"` in a dumped DOM.
+fn by_id(dom: &str, id: &str) -> String {
+    let tag = format!("id=\"{id}\">");
+    let at = dom
+        .find(&tag)
+        .unwrap_or_else(|| panic!("no #{id} in the page"))
+        + tag.len();
+    dom[at..].split('<').next().unwrap_or("").trim().to_string()
+}
+
+#[test]
+fn status_and_catalog_pages_render_in_chromium() {
+    if !require_tool("chromium") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let tracker = start_tracker(dir.path());
+    let port = tracker.port;
+    for (name, len) in [
+        ("debian-12.iso", 3_000_000u64),
+        ("notes <b>bold.txt", 40_000),
+        ("alpine.tar", 900_000),
+    ] {
+        let (status, body) = http(
+            port,
+            "POST",
+            "/torrents",
+            &[
+                "Authorization: Bearer web-test-token",
+                "Content-Type: application/x-bittorrent",
+            ],
+            &meta(name, len),
+        );
+        assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
+    }
+    // Two leechers and a seeder in the Debian swarm.
+    let debian = metainfo::Metainfo::from_bytes(&meta("debian-12.iso", 3_000_000))
+        .unwrap()
+        .info_hash;
+    for (peer, left) in [(7001, 5), (7002, 9), (7003, 0)] {
+        let path = format!(
+            "/announce?info_hash={}&peer_id=-TT0001-00000000{peer}&port={peer}&uploaded=0&downloaded=0&left={left}",
+            debian.url_encoded()
+        );
+        assert_eq!(http(port, "GET", &path, &[], b"").0, 200);
+    }
+    let profile = tempfile::tempdir().unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+
+    let status = dom(profile.path(), &format!("{base}/"));
+    assert_eq!(by_id(&status, "seeders"), "1");
+    assert_eq!(by_id(&status, "leechers"), "2");
+    assert_eq!(by_id(&status, "torrents"), "1");
+    assert!(
+        status.contains(">debian-12.iso</a>"),
+        "the busiest swarm by name"
+    );
+
+    let catalog = dom(profile.path(), &format!("{base}/torrents"));
+    assert!(by_id(&catalog, "summary").starts_with("3 of 3 torrents"));
+    for name in ["debian-12.iso", "alpine.tar", "notes &lt;b&gt;bold.txt"] {
+        assert!(catalog.contains(name), "{name} listed");
+    }
+    assert!(!catalog.contains("<b>bold"), "names are escaped");
+    // The search form submits `q` by GET: what a person gets by typing "debian" and pressing Search.
+    let found = dom(
+        profile.path(),
+        &format!("{base}/torrents?q=debian&sort=added"),
+    );
+    assert!(by_id(&found, "summary").starts_with("1 of 3 torrents"));
+    assert!(found.contains("debian-12.iso") && !found.contains("alpine.tar"));
+    assert!(
+        found.contains("value=\"debian\""),
+        "the search box keeps the text"
+    );
+
+    let shots = artifact_dir();
+    screenshot(
+        profile.path(),
+        &format!("{base}/"),
+        &shots.join("status.png"),
+    );
+    screenshot(
+        profile.path(),
+        &format!("{base}/torrents"),
+        &shots.join("catalog.png"),
+    );
+    eprintln!("screenshots in {}", shots.display());
+}
+
+#[test]
+fn the_systemd_unit_passes_systemd_analyze_verify() {
+    if !require_tool("systemd-analyze") {
+        return;
+    }
+    let unit = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/swarm-tracker.service");
+    let text = std::fs::read_to_string(&unit).expect("deploy/swarm-tracker.service");
+    // Verify it as installed, with the binary where the unit expects one.
+    let dir = tempfile::tempdir().unwrap();
+    let local = dir.path().join("swarm-tracker.service");
+    let tracker = bin("tracker");
+    std::fs::write(
+        &local,
+        text.replace("/usr/local/bin/tracker", &tracker.display().to_string()),
+    )
+    .unwrap();
+    let out = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&local)
+        .output()
+        .expect("run systemd-analyze");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "systemd-analyze verify: {stderr}");
+    assert!(
+        !stderr.contains("swarm-tracker.service:"),
+        "warnings about the unit: {stderr}"
+    );
+}
