@@ -19,7 +19,9 @@
 #   --quick        skip Transmission (it takes ~50 s per GiB)
 #   --size SIZE    payload size, e.g. 256M, 1G, 4G (also: SIZE=4G bench/swarm.sh); 4G shows
 #                  swarm's peak RSS on a large download
-#   --only LIST    leechers to run, from: swarm aria2 libtorrent transmission rqbit
+#   --only LIST    leechers to run, from: swarm aria2 libtorrent transmission rqbit swarm-old
+#                  (swarm-old: the `swarm` binary at $OLD_SWARM, e.g. a release build of an
+#                  earlier commit, for a before/after comparison in one run)
 #   --repeat N     run each leecher N times, in interleaved rounds; the median time is reported
 #   --hold         no leechers: set up the tracker and seeders, print how to reach them and
 #                  wait (until Ctrl-C) for leechers started by hand, e.g. under perf
@@ -257,6 +259,8 @@ leecher_cmd() { # leecher_cmd NAME -> sets MODE and CMD
   case "$name" in
     swarm) MODE=exit
       CMD=("$SWARM" get "$META" -o "$out" --port "$(port 10)" --bind 127.0.0.1 --json) ;;
+    swarm-old) MODE=exit
+      CMD=("$OLD_SWARM" get "$META" -o "$out" --port "$(port 10)" --bind 127.0.0.1 --json) ;;
     aria2) MODE=marker
       printf '#!/bin/sh\ndate +%%s.%%N > %s\n' "$marker" > "$W/aria2-hook.sh"
       chmod +x "$W/aria2-hook.sh"
@@ -308,6 +312,7 @@ for name in $ONLY; do
       command -v transmission-cli >/dev/null || { say "transmission: not installed, skipped"; continue; } ;;
     rqbit) [ -n "$RQBIT" ] || { say "rqbit: not installed (cargo install --locked rqbit), skipped"; continue; } ;;
     swarm|aria2|libtorrent) ;;
+    swarm-old) [ -x "${OLD_SWARM:-}" ] || die "swarm-old needs OLD_SWARM=/path/to/an/earlier/swarm" ;;
     *) die "unknown leecher $name" ;;
   esac
   LEECHERS+=("$name")

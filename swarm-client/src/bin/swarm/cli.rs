@@ -31,9 +31,16 @@ pub enum Command {
 /// `swarm get`.
 #[derive(Debug, Args)]
 pub struct GetArgs {
-    /// Metainfo files (.meta / .torrent) to download.
-    #[arg(required = true, value_name = "META")]
+    /// What to download, any mix of: metainfo files (.meta / .torrent), http:// or https://
+    /// URLs of metainfo files, and magnet links ('magnet:?xt=urn:btih:…', quoted; the
+    /// metadata is fetched from the link's x.pe peers, its tr= trackers and --peer).
+    #[arg(required = true, value_name = "SOURCE")]
     pub sources: Vec<PathBuf>,
+    /// Also write the metainfo of the magnet link given to FILE once its metadata arrives
+    /// (it is always kept in the state directory; the download folder gets only the
+    /// torrent's files). Only with a single magnet link.
+    #[arg(long, value_name = "FILE")]
+    pub save_meta: Option<PathBuf>,
     /// Folder to download into: each torrent's files go to DIR/<its name>.
     #[arg(short = 'o', long = "output", default_value = ".", value_name = "DIR")]
     pub dir: PathBuf,
