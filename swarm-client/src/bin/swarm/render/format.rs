@@ -133,6 +133,16 @@ pub fn started_line(name: &str, pieces: u32, incomplete: &[IncompleteFile]) -> S
     )
 }
 
+/// The final line of a torrent that seeded only part of its data (nothing to resume).
+pub fn partial_seed_line(s: &Summary) -> String {
+    format!(
+        "{}: seeded part of its data for {}, {} uploaded",
+        s.name,
+        duration(s.elapsed),
+        bytes(s.uploaded_bytes)
+    )
+}
+
 /// The final line, e.g. `ubuntu.iso: 1.00 GiB in 12.3s (83.2 MiB/s average) from 3 peers`.
 pub fn summary_line(s: &Summary) -> String {
     let name = &s.name;

@@ -7,7 +7,7 @@ mod json;
 mod lines;
 mod terminal;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::IsTerminal;
 use std::time::Duration;
 
@@ -42,6 +42,8 @@ pub struct Renderer {
     view: View,
     verbose: bool,
     names: HashMap<TorrentId, String>,
+    /// Torrents that seed only part of their data (`swarm seed` of incomplete files).
+    partial_seeds: HashSet<TorrentId>,
 }
 
 impl Renderer {
@@ -59,6 +61,7 @@ impl Renderer {
             view,
             verbose,
             names: HashMap::new(),
+            partial_seeds: HashSet::new(),
         }
     }
 
@@ -72,6 +75,15 @@ impl Renderer {
     }
 
     pub fn event(&mut self, event: &Event) {
+        if let Event::Started {
+            torrent,
+            incomplete,
+            ..
+        } = event
+            && !incomplete.is_empty()
+        {
+            self.partial_seeds.insert(*torrent);
+        }
         if let Event::Added { torrent, name, .. } = event {
             self.names.insert(*torrent, name.clone());
         }
@@ -109,7 +121,11 @@ impl Renderer {
                 if let View::Terminal(v) = &mut self.view {
                     v.remove(*torrent);
                 }
-                println!("{}", format::summary_line(summary));
+                if self.partial_seeds.remove(torrent) {
+                    println!("{}", format::partial_seed_line(summary));
+                } else {
+                    println!("{}", format::summary_line(summary));
+                }
             }
             other => {
                 if let Some(line) = self.event_line(other) {
