@@ -19,7 +19,7 @@ import sys
 import time
 
 POLL = 0.005
-LIMIT = 300
+LIMIT = 120
 
 
 def free_port():
@@ -36,6 +36,22 @@ def wait_port(port, timeout=60):
                 return
         time.sleep(0.05)
     sys.exit("magnet.sh: nothing listens on port %d" % port)
+
+
+def wait_seeder(tracker_port, timeout=120):
+    """Until the tracker's /stats counts a seeder (the seeder announced after its check)."""
+    import json
+    import urllib.request
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen("http://127.0.0.1:%d/stats" % tracker_port, timeout=5) as r:
+                if json.load(r).get("seeders", 0) >= 1:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    sys.exit("magnet.sh: the seeder never announced to the tracker")
 
 
 def size_bytes(text):
@@ -59,13 +75,18 @@ def leecher_command(name, args, link, out, port):
                 "--state-dir", out + ".state"]
     if name == "libtorrent":
         return ["/usr/bin/python3.11", lt_leech, "--magnet", link, "--dir", out,
-                "--port", str(port), "--timeout", str(LIMIT), "--quiet",
+                "--port", str(port), "--timeout", str(LIMIT),
                 "--plugin", "ut_metadata"]
     return ["aria2c", "--enable-dht=false", "--enable-dht6=false", "--bt-enable-lpd=false",
             "--enable-peer-exchange=false", "--disable-ipv6=true", "--interface=127.0.0.1",
             "--summary-interval=0", "--console-log-level=error", "--file-allocation=none",
             "--bt-save-metadata=false", "--follow-torrent=mem", "--no-conf=true",
             "--seed-time=0", "--listen-port=%d" % port, "--dir=" + out, link]
+
+
+def tail(path, lines=15):
+    with open(path, "rb") as f:
+        return b"\n".join(f.read().splitlines()[-lines:]).decode(errors="replace")
 
 
 def run_leecher(name, args, link, payload, round_no):
@@ -76,7 +97,9 @@ def run_leecher(name, args, link, payload, round_no):
     target = os.path.join(out, os.path.basename(payload))
     cmd = leecher_command(name, args, link, out, free_port())
     start = time.monotonic()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log_path = out + ".log"
+    log = open(log_path, "wb")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
     first = None
     try:
         while proc.poll() is None and time.monotonic() - start < LIMIT:
@@ -90,16 +113,18 @@ def run_leecher(name, args, link, payload, round_no):
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
             proc.wait(10)
-            sys.exit("magnet.sh: %s did not finish within %d s" % (name, LIMIT))
+            sys.exit("magnet.sh: %s did not finish within %d s; its output:\n%s"
+                     % (name, LIMIT, tail(log_path)))
     finally:
         if proc.poll() is None:
             proc.kill()
     done = time.monotonic() - start
     if proc.returncode != 0 or not filecmp.cmp(payload, target, shallow=False):
-        sys.exit("magnet.sh: %s failed (exit %s): %s" % (name, proc.returncode,
-                                                         proc.stderr.read().decode()[-500:]))
+        sys.exit("magnet.sh: %s failed (exit %s); its output:\n%s"
+                 % (name, proc.returncode, tail(log_path)))
     shutil.rmtree(out, ignore_errors=True)
     shutil.rmtree(out + ".state", ignore_errors=True)
+    os.remove(log_path)
     return first if first is not None else done, done
 
 
@@ -134,7 +159,7 @@ def main():
              "--bind", "127.0.0.1", "-q", "--state-dir", os.path.join(args.work, "seed.state")],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         wait_port(seed_port)
-        time.sleep(3)  # its first announce
+        wait_seeder(tracker_port)
         link = "magnet:?xt=urn:btih:%s&dn=payload.bin&tr=%s" % (
             info_hash(meta), announce.replace(":", "%3A").replace("/", "%2F"))
         results = {"swarm": [], "libtorrent": [], "aria2c": []}

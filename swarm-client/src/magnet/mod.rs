@@ -26,7 +26,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::extension::MetadataFetch;
-use crate::tracker_client::{Announcer, TrackerStatus, TransferStats};
+use crate::tracker_client::{Announcer, Event as AnnounceEvent, TrackerStatus, TransferStats};
 use crate::wire::handshake::Extensions;
 use crate::wire::{Handshake, PeerId};
 use connection::Shared;
@@ -35,6 +35,8 @@ use connection::Shared;
 const REDIAL_AFTER: Duration = Duration::from_secs(5);
 /// Most redials of one address.
 const MAX_DIALS: u32 = 5;
+/// How often the trackers are asked for peers again while nobody is being asked.
+const NEED_PEERS_EVERY: Duration = Duration::from_secs(5);
 
 /// What the resolution may use.
 #[derive(Debug, Clone)]
@@ -87,7 +89,8 @@ pub async fn resolve(magnet: &Magnet, config: ResolveConfig) -> Result<Resolved,
         return Err(ResolveError::NoSources);
     }
     let (peers_tx, mut peers_rx) = mpsc::channel(16);
-    let _announcer = start_announcer(magnet, &config, trackers, peers_tx);
+    let announcer = start_announcer(magnet, &config, trackers, peers_tx);
+    let mut last_need = Instant::now();
     let (done, mut done_rx) = watch::channel(None);
     let shared = Arc::new(Shared {
         fetch: Mutex::new(MetadataFetch::new(magnet.info_hash)),
@@ -136,6 +139,13 @@ pub async fn resolve(magnet: &Magnet, config: ResolveConfig) -> Result<Resolved,
                     });
                 }
                 sources.redial_due();
+                // Nobody to ask: have the trackers asked again as soon as they allow.
+                if dials.is_empty() && last_need.elapsed() >= NEED_PEERS_EVERY
+                    && let Some(announcer) = &announcer
+                {
+                    let _ = announcer.events.try_send(AnnounceEvent::NeedPeers);
+                    last_need = Instant::now();
+                }
             }
         }
     };
@@ -147,6 +157,13 @@ pub async fn resolve(magnet: &Magnet, config: ResolveConfig) -> Result<Resolved,
     })
 }
 
+/// The announce task of a resolution.
+struct RunningAnnouncer {
+    /// Ends the task when dropped.
+    _task: AbortOnDrop,
+    events: mpsc::Sender<AnnounceEvent>,
+}
+
 /// Announces to the link's trackers with a non-zero `left` (we want everything), passing the
 /// peers they give on; the task ends when the returned handle is dropped.
 fn start_announcer(
@@ -154,7 +171,7 @@ fn start_announcer(
     config: &ResolveConfig,
     trackers: Vec<Vec<String>>,
     peers_tx: mpsc::Sender<Vec<SocketAddr>>,
-) -> Option<AbortOnDrop> {
+) -> Option<RunningAnnouncer> {
     if trackers.is_empty() {
         return None;
     }
@@ -173,7 +190,7 @@ fn start_announcer(
     let (status_tx, mut status_rx) = mpsc::channel(16);
     let task = tokio::spawn(async move {
         // Held by the task, so the announcer keeps running.
-        let _keep = (stats_tx, events_tx);
+        let _keep = stats_tx;
         let log = async {
             while let Some(status) = status_rx.recv().await {
                 if let TrackerStatus::Failed { url, error } = status {
@@ -183,7 +200,10 @@ fn start_announcer(
         };
         tokio::join!(announcer.run(stats_rx, events_rx, peers_tx, status_tx), log);
     });
-    Some(AbortOnDrop(task))
+    Some(RunningAnnouncer {
+        _task: AbortOnDrop(task),
+        events: events_tx,
+    })
 }
 
 /// Aborts its task when dropped.
