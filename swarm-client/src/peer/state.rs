@@ -19,13 +19,13 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
+use super::Link;
 use super::extended::ExtendedState;
 use super::fast::FastState;
 use super::handler::{BlockFate, Notice, PeerHandler, PeerKey};
 use super::pipeline::Pipeline;
 use super::stats::PeerStats;
 use super::writer::Out;
-use super::Link;
 use crate::extension::{ExtendedMessage, ExtensionError, PexMessage};
 use crate::wire::{Bitfield, BitfieldError, BlockRequest, CodecError, Message, RequestError};
 
@@ -138,9 +138,10 @@ impl PeerState {
         queued_uploads: Arc<AtomicUsize>,
         now: Instant,
     ) -> Self {
-        let fast = link.extensions.fast.then(|| {
-            FastState::new(link.addr.ip(), &handler.info_hash(), handler.piece_count())
-        });
+        let fast = link
+            .extensions
+            .fast
+            .then(|| FastState::new(link.addr.ip(), &handler.info_hash(), handler.piece_count()));
         let extended = link
             .extensions
             .extension_protocol
