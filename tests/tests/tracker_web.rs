@@ -1,7 +1,8 @@
 //! The tracker's pages as a person sees them, in headless Chromium (Debian's `chromium`):
 //! the status page and the catalog (names, counts, a working search), with a screenshot of
 //! each kept under `target/tracker-web/` as a test artifact. Also the deployment files:
-//! the systemd unit passes `systemd-analyze verify`.
+//! the systemd unit passes `systemd-analyze verify`. And `mkmeta --publish` against a real
+//! tracker process.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -252,5 +253,105 @@ fn the_systemd_unit_passes_systemd_analyze_verify() {
     assert!(
         !stderr.contains("swarm-tracker.service:"),
         "warnings about the unit: {stderr}"
+    );
+}
+
+/// `mkmeta PATH -o OUT --publish URL` in `dir`, with `token` (if any) as
+/// `$SWARM_PUBLISH_TOKEN`; returns (success, stdout, stderr).
+fn mkmeta_publish(dir: &Path, out: &str, url: &str, token: Option<&str>) -> (bool, String, String) {
+    let mut cmd = Command::new(bin("mkmeta"));
+    cmd.current_dir(dir)
+        .args(["payload.bin", "-o", out, "--force", "--publish", url])
+        .args(["-t", "http://127.0.0.1:1/announce"])
+        .env_remove("SWARM_PUBLISH_TOKEN");
+    if let Some(token) = token {
+        cmd.env("SWARM_PUBLISH_TOKEN", token);
+    }
+    let run = cmd.output().expect("run mkmeta");
+    (
+        run.status.success(),
+        String::from_utf8_lossy(&run.stdout).into_owned(),
+        String::from_utf8_lossy(&run.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn mkmeta_publish_puts_the_file_in_the_catalog_and_prints_its_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let tracker = start_tracker(dir.path());
+    let port = tracker.port;
+    swarm_tests::write_random_file(&dir.path().join("payload.bin"), 300_000, 12);
+    let (ok, stdout, stderr) = mkmeta_publish(
+        dir.path(),
+        "payload.meta",
+        &format!("http://127.0.0.1:{port}"),
+        Some("web-test-token"),
+    );
+    assert!(ok, "mkmeta --publish failed: {stderr}");
+    let bytes = std::fs::read(dir.path().join("payload.meta")).expect("the file is written too");
+    let hex = metainfo::Metainfo::from_bytes(&bytes)
+        .unwrap()
+        .info_hash
+        .to_hex();
+    let url = format!("http://127.0.0.1:{port}/torrents/{hex}");
+    assert!(
+        stdout.lines().any(|l| l == format!("catalog:   {url}")),
+        "the catalog URL is printed: {stdout}"
+    );
+    // The catalog serves exactly the bytes mkmeta wrote.
+    let (status, served) = http(port, "GET", &format!("/torrents/{hex}.meta"), &[], b"");
+    assert_eq!((status, served.as_slice()), (200, bytes.as_slice()));
+    // Publishing the same again (the `/torrents` form of the URL) is fine: same entry.
+    let (ok, stdout, stderr) = mkmeta_publish(
+        dir.path(),
+        "payload.meta",
+        &format!("http://127.0.0.1:{port}/torrents/"),
+        Some("web-test-token"),
+    );
+    assert!(ok && stdout.contains(&url), "{stdout}{stderr}");
+}
+
+#[test]
+fn mkmeta_publish_refused_is_one_line_naming_the_url_and_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let tracker = start_tracker(dir.path());
+    let endpoint = format!("http://127.0.0.1:{}/torrents", tracker.port);
+    swarm_tests::write_random_file(&dir.path().join("payload.bin"), 50_000, 13);
+    let error_line = |stderr: &str| -> String {
+        let errors: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.starts_with("mkmeta: error:"))
+            .collect();
+        assert_eq!(errors.len(), 1, "one error line: {stderr}");
+        errors[0].to_string()
+    };
+    for (token, status) in [(None, "401"), (Some("not-the-token"), "403")] {
+        let (ok, _, stderr) = mkmeta_publish(
+            dir.path(),
+            "payload.meta",
+            &format!("http://127.0.0.1:{}", tracker.port),
+            token,
+        );
+        assert!(!ok, "a refused publish exits 1");
+        let line = error_line(&stderr);
+        assert!(
+            line.contains(&endpoint) && line.contains(status),
+            "{token:?}: {line}"
+        );
+        assert!(dir.path().join("payload.meta").exists(), "the file stays");
+    }
+    let (status, list) = http(tracker.port, "GET", "/torrents?format=json", &[], b"");
+    assert_eq!(
+        (status, list.as_slice()),
+        (200, &b"[]"[..]),
+        "nothing stored"
+    );
+    // Nobody listening: the error still names the URL.
+    let nobody = format!("http://127.0.0.1:{}", free_port());
+    let (ok, _, stderr) = mkmeta_publish(dir.path(), "payload.meta", &nobody, Some("x"));
+    assert!(!ok);
+    assert!(
+        error_line(&stderr).contains(&format!("{nobody}/torrents")),
+        "{stderr}"
     );
 }

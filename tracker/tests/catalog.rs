@@ -1,5 +1,5 @@
 //! The catalog and the web side: publish → list (JSON, HTML) → fetch byte-identical →
-//! delete; tokens; every bad upload; persistence across a restart; --catalog-only; private
+//! delete; tokens; every bad upload; a flood of publishes; persistence across a restart; --catalog-only; private
 //! mode; rate limits; /stats and /metrics.
 
 mod common;
@@ -345,6 +345,39 @@ fn rate_limit_triggers_and_recovers() {
     assert!((1..=20).contains(&retry));
     let metrics = conn.get("/metrics", &[]);
     assert_eq!(metrics.status, 429, "every web request counts");
+}
+
+#[test]
+fn a_flood_of_publishes_is_refused_and_nothing_more_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = with_tokens(dir.path(), &["--rate-publish", "2"]);
+    for name in ["one.bin", "two.bin"] {
+        assert_eq!(publish(&t, &meta(name, 1000)).status, 201);
+    }
+    let flood = meta("three.bin", 1000);
+    for _ in 0..5 {
+        let refused = publish(&t, &flood);
+        assert_eq!(refused.status, 429);
+        assert!(refused.header("retry-after").is_some());
+        let reason = json(&refused)["error"].as_str().unwrap().to_string();
+        assert!(reason.contains("rate limit"), "{reason}");
+    }
+    let names: Vec<String> = json(&t.get("/torrents?format=json&sort=name"))
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        names,
+        ["one.bin", "two.bin"],
+        "nothing of the flood is stored"
+    );
+    let metrics = String::from_utf8(t.get("/metrics").body).unwrap();
+    assert!(
+        metrics.contains("tracker_rate_limited_total{kind=\"publish\"} 5"),
+        "counted in the metrics"
+    );
 }
 
 #[test]

@@ -114,6 +114,14 @@ pub fn run(args: &Args, input: &Path) -> Result<()> {
         // stdout holds the metainfo alone; the summary goes with the other notes.
         Output::Stdout => eprint!("{}", summary(&"stdout")),
     }
+    if let Some(endpoint) = &args.publish {
+        let url = crate::publish::publish(endpoint, meta.to_bytes())?;
+        let line = format!("catalog:   {url}\n");
+        match &output {
+            Output::File(_) => crate::print_out(&line)?,
+            Output::Stdout => eprint!("{line}"),
+        }
+    }
     Ok(())
 }
 

@@ -6,6 +6,7 @@
 
 mod create;
 mod progress;
+mod publish;
 mod show;
 mod size;
 mod verify;
@@ -21,7 +22,7 @@ use clap::Parser;
 #[command(
     name = "mkmeta",
     version,
-    after_help = "Examples:\n  mkmeta file.iso                          writes file.meta in the current directory\n  mkmeta ./photos -t http://tracker:6969/announce --private\n  mkmeta --show file.meta [--json]\n  mkmeta --verify file.meta file.iso       exit status 1 if any piece is bad"
+    after_help = "Examples:\n  mkmeta file.iso                          writes file.meta in the current directory\n  mkmeta ./photos -t http://tracker:6969/announce --private\n  mkmeta --show file.meta [--json]\n  mkmeta --verify file.meta file.iso       exit status 1 if any piece is bad\n  SWARM_PUBLISH_TOKEN=… mkmeta file.iso --publish http://tracker:6969"
 )]
 pub struct Args {
     /// The file or directory to describe (with --verify: the data to check; for a
@@ -74,6 +75,13 @@ pub struct Args {
     #[arg(long)]
     pub follow_symlinks: bool,
 
+    /// After writing the metainfo, publish it to the catalog of the tracker at URL
+    /// (`http(s)://host:port`, or its `…/torrents` address) and print the catalog URL. The
+    /// bearer token comes from $SWARM_PUBLISH_TOKEN. One upload of the file just made; if
+    /// the tracker refuses, the file stays written and the exit status is 1.
+    #[arg(long, value_name = "URL", value_parser = publish::endpoint)]
+    pub publish: Option<String>,
+
     /// Print what the metainfo file FILE.meta holds: name, sizes, pieces, files,
     /// trackers, private flag, info-hash and magnet link.
     #[arg(long, value_name = "FILE.meta", conflicts_with_all = ["verify", "path"])]
@@ -101,6 +109,7 @@ impl Args {
             || self.name.is_some()
             || self.force
             || self.follow_symlinks
+            || self.publish.is_some()
     }
 }
 
