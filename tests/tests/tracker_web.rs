@@ -2,7 +2,7 @@
 //! the status page and the catalog (names, counts, a working search), with a screenshot of
 //! each kept under `target/tracker-web/` as a test artifact. Also the deployment files:
 //! the systemd unit passes `systemd-analyze verify`. And `mkmeta --publish` against a real
-//! tracker process.
+//! tracker process, and `swarm get` of a catalog download link.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -354,4 +354,37 @@ fn mkmeta_publish_refused_is_one_line_naming_the_url_and_status() {
         error_line(&stderr).contains(&format!("{nobody}/torrents")),
         "{stderr}"
     );
+}
+
+#[test]
+fn swarm_get_of_a_catalog_download_link_fetches_the_metainfo_and_then_the_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let tracker = start_tracker(dir.path());
+    let port = tracker.port;
+    let seed_dir = dir.path().join("seed");
+    std::fs::create_dir_all(&seed_dir).unwrap();
+    swarm_tests::write_random_file(&seed_dir.join("payload.bin"), 700_000, 14);
+    let (ok, _, stderr) = mkmeta_publish(
+        &seed_dir,
+        "payload.meta",
+        &format!("http://127.0.0.1:{port}"),
+        Some("web-test-token"),
+    );
+    assert!(ok, "mkmeta --publish failed: {stderr}");
+    let meta = seed_dir.join("payload.meta");
+    let hex = metainfo::Metainfo::from_bytes(&std::fs::read(&meta).unwrap())
+        .unwrap()
+        .info_hash
+        .to_hex();
+    // The metainfo names a closed tracker port: the seeder is reached with --peer.
+    let seeder = swarm_tests::ours::swarm_seed_all(&[&meta]);
+    let url = format!("http://127.0.0.1:{port}/torrents/{hex}.meta");
+    let out = dir.path().join("out");
+    let mut get =
+        swarm_tests::ours::swarm_get(Path::new(&url), &out, &[seeder.addr()], &["--no-tracker"]);
+    get.wait_success(Duration::from_secs(180));
+    assert!(swarm_tests::same_contents(
+        &seed_dir.join("payload.bin"),
+        &out.join("payload.bin")
+    ));
 }
