@@ -19,7 +19,9 @@
 #   --quick        skip Transmission (it takes ~50 s per GiB)
 #   --size SIZE    payload size, e.g. 256M, 1G, 4G (also: SIZE=4G bench/swarm.sh); 4G shows
 #                  swarm's peak RSS on a large download
-#   --only LIST    leechers to run, from: swarm aria2 libtorrent transmission rqbit
+#   --only LIST    leechers to run, from: swarm aria2 libtorrent transmission rqbit swarm-old
+#                  (swarm-old: the `swarm` binary at $OLD_SWARM, e.g. a release build of an
+#                  earlier commit, for a before/after comparison in one run)
 #   --repeat N     run each leecher N times, in interleaved rounds; the median time is reported
 #   --hold         no leechers: set up the tracker and seeders, print how to reach them and
 #                  wait (until Ctrl-C) for leechers started by hand, e.g. under perf
@@ -30,6 +32,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$ROOT/bench/common.sh"
 SIZE=${SIZE:-1G}
 QUICK=${QUICK:-0}
 REPEAT=${REPEAT:-1}
@@ -53,12 +56,8 @@ export SIZE QUICK REPEAT ONLY HOLD
 WORK=${WORK:-/tmp/swarm-bench}
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 TIMEOUT=${TIMEOUT:-900}
-PY=/usr/bin/python3.11
 RQBIT=${RQBIT:-$(command -v rqbit || echo "$HOME/.cargo/bin/rqbit")}
 [ -x "$RQBIT" ] || RQBIT=""
-
-say() { printf '%s\n' "$*" >&2; }
-die() { say "swarm.sh: $*"; exit 1; }
 
 # --- build (outside the namespace: cargo may need the network) -----------------------
 if [ -z "${SWARM_BENCH_NETNS:-}" ]; then
@@ -68,15 +67,8 @@ if [ -z "${SWARM_BENCH_NETNS:-}" ]; then
       -p swarm-client -p tracker -p mkmeta --bins) >&2
   fi
   # Re-run inside a fresh loopback-only network namespace when we can.
-  if [ "${ISOLATE:-1}" = 1 ] && [ "$(id -u)" = 0 ] && command -v ip >/dev/null; then
-    ns="swarmbench$$"
-    ip netns add "$ns"
-    trap 'ip netns del "$ns" 2>/dev/null || true' EXIT
-    ip -n "$ns" link set lo up
-    SWARM_BENCH_NETNS=$ns CARGO_TARGET_DIR=$TARGET WORK=$WORK RQBIT=$RQBIT \
-      ip netns exec "$ns" "$0"
-    exit $?
-  fi
+  export CARGO_TARGET_DIR=$TARGET WORK RQBIT
+  bench_isolate "$0"
 fi
 
 SWARM=$TARGET/release/swarm
@@ -86,29 +78,10 @@ for t in aria2c mktorrent cmp /usr/bin/time openssl bc curl; do
 done
 $PY -c 'import libtorrent' 2>/dev/null || die "$PY cannot import libtorrent"
 
-bytes_of() { # 256M / 1G / 4GiB / 12345 -> bytes
-  local s=${1%iB}; s=${s%B}
-  case "$s" in
-    *K|*k) echo $(( ${s%?} * 1024 )) ;;
-    *M|*m) echo $(( ${s%?} * 1024 * 1024 )) ;;
-    *G|*g) echo $(( ${s%?} * 1024 * 1024 * 1024 )) ;;
-    *) echo "$s" ;;
-  esac
-}
 BYTES=$(bytes_of "$SIZE")
 [ "$BYTES" -ge 1048576 ] 2>/dev/null || die "SIZE must be at least 1M (got $SIZE)"
 
 # --- processes: every one we start is recorded and killed by PID at exit -------------
-PIDS=()
-cleanup() {
-  local p
-  for p in "${PIDS[@]}"; do
-    # The recorded PID may be /usr/bin/time or a wrapper: stop its children first.
-    for c in $(pgrep -P "$p" 2>/dev/null); do kill "$c" 2>/dev/null || true; done
-    kill "$p" 2>/dev/null || true
-  done
-  wait 2>/dev/null || true
-}
 trap cleanup EXIT INT TERM
 
 mkdir -p "$WORK"
@@ -118,15 +91,6 @@ mkdir -p "$W"
 PORT_BASE=$(( 20000 + RANDOM % 20000 ))
 port() { echo $(( PORT_BASE + $1 )); }
 
-now() { date +%s.%N; }
-wait_port() { # wait_port PORT SECONDS
-  local i
-  for ((i = 0; i < $2 * 20; i++)); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.05
-  done
-  return 1
-}
 
 # --- payload and metainfo -------------------------------------------------------------
 SEED=$WORK/seed
@@ -186,13 +150,6 @@ scrape_complete() { # number of seeders the tracker knows, or nothing
 }
 
 # --- seeders ---------------------------------------------------------------------------
-ARIA_SAFE=(--enable-dht=false --enable-dht6=false --bt-enable-lpd=false
-  --enable-peer-exchange=false --disable-ipv6=true --interface=127.0.0.1
-  --summary-interval=0 --console-log-level=warn --file-allocation=none
-  --auto-file-renaming=false --allow-overwrite=true --bt-save-metadata=false
-  --follow-torrent=mem --no-conf=true --stop-with-process=$$)
-RQ_SAFE=(--disable-dht --disable-dht-persistence --disable-lsd --disable-upnp-port-forward --ipv4-only
-  --listen-ip 127.0.0.1)
 
 say "starting seeders ..."
 # libtorrent seeder, controlled through a FIFO ("connect HOST:PORT" lines).
@@ -239,18 +196,9 @@ done
 say "tracker ($TRACKER_NAME) knows ${n:-?} seeders"
 
 # --- an equal start for every leecher -----------------------------------------------------
-# Page-cache memory that the host has not backed is slow to fill on a VM: the host backs a
-# guest page on first touch (a 1 GiB file written with ~2 s of system time the first time,
-# ~0.2 s right after it is deleted and written again), and with virtio-balloon free page
-# reporting (Firecracker here) memory freed for about 2 s goes back to the host and is cold
-# again. So a leecher started a few seconds after the previous one's output was deleted
-# would pay ~2 s/GiB that another did not. Right before each leecher, memory_warm_up writes
-# and deletes SIZE + 256 MiB, so every leecher starts with the same freshly backed free memory.
-memory_warm_up() {
-  dd if=/dev/zero of="$W/warm-up" bs=1M count=$(( BYTES / 1048576 + 256 )) status=none
-  rm -f "$W/warm-up"
-}
-memory_warm_up
+# Right before each leecher, memory_warm_up (bench/common.sh: why) writes and deletes
+# SIZE + 256 MiB, so every leecher starts with the same freshly backed free memory.
+memory_warm_up "$W" $(( BYTES + 268435456 ))
 
 if [ "$HOLD" = 1 ]; then
   say "holding: metainfo $META (payload $PAYLOAD), tracker $ANNOUNCE, seeders on 127.0.0.1 ports $(port 1)-$(port $NSEEDERS)${SWARM_BENCH_NETNS:+, in netns $SWARM_BENCH_NETNS (ip netns exec $SWARM_BENCH_NETNS ...)}; Ctrl-C ends"
@@ -268,7 +216,7 @@ run_one() { # run_one NAME MODE(exit|marker) CMD...
   local name=$1 mode=$2; shift 2
   local out=$W/out-$name marker=$W/$name.done rss=$W/$name.rss
   rm -rf "$out" "$marker" "$rss"; mkdir -p "$out"
-  memory_warm_up
+  memory_warm_up "$W" $(( BYTES + 268435456 ))
   local t0 t1 pid i
   t0=$(now)
   /usr/bin/time -f '%M' -o "$rss" "$@" >"$W/$name.log" 2>&1 &
@@ -311,6 +259,8 @@ leecher_cmd() { # leecher_cmd NAME -> sets MODE and CMD
   case "$name" in
     swarm) MODE=exit
       CMD=("$SWARM" get "$META" -o "$out" --port "$(port 10)" --bind 127.0.0.1 --json) ;;
+    swarm-old) MODE=exit
+      CMD=("$OLD_SWARM" get "$META" -o "$out" --port "$(port 10)" --bind 127.0.0.1 --json) ;;
     aria2) MODE=marker
       printf '#!/bin/sh\ndate +%%s.%%N > %s\n' "$marker" > "$W/aria2-hook.sh"
       chmod +x "$W/aria2-hook.sh"
@@ -343,7 +293,6 @@ EOF
   esac
 }
 
-median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
 # The seeders' first upload costs more than later ones (their mmap'd reads fault the payload
 # into their address space, caches fill), which would count against whichever leecher runs
@@ -363,6 +312,7 @@ for name in $ONLY; do
       command -v transmission-cli >/dev/null || { say "transmission: not installed, skipped"; continue; } ;;
     rqbit) [ -n "$RQBIT" ] || { say "rqbit: not installed (cargo install --locked rqbit), skipped"; continue; } ;;
     swarm|aria2|libtorrent) ;;
+    swarm-old) [ -x "${OLD_SWARM:-}" ] || die "swarm-old needs OLD_SWARM=/path/to/an/earlier/swarm" ;;
     *) die "unknown leecher $name" ;;
   esac
   LEECHERS+=("$name")

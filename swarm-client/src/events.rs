@@ -4,6 +4,7 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use metainfo::InfoHash;
@@ -42,7 +43,13 @@ pub enum Event {
         total: u32,
     },
     /// The torrent's data is known and it joins the swarm with `pieces` of its pieces.
-    Started { torrent: TorrentId, pieces: u32 },
+    Started {
+        torrent: TorrentId,
+        pieces: u32,
+        /// A torrent that only seeds (`swarm seed`): its files that are not whole on disk,
+        /// so it cannot serve all of them (empty otherwise).
+        incomplete: Vec<IncompleteFile>,
+    },
     /// A peer completed the handshake.
     PeerConnected {
         torrent: TorrentId,
@@ -118,6 +125,17 @@ impl Event {
             | Event::Stopped { torrent, .. } => Some(*torrent),
         }
     }
+}
+
+/// A file of a torrent that is not whole on disk: missing, short or with bad pieces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncompleteFile {
+    /// Where it was looked for: the data folder joined with the file's path in the torrent.
+    pub path: PathBuf,
+    /// Its length in the torrent.
+    pub length: u64,
+    /// Its bytes that lie in verified pieces.
+    pub verified_bytes: u64,
 }
 
 /// Where a torrent stands.

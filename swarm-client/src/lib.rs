@@ -7,7 +7,8 @@
 //!   torrent's files addressed by piece; [`state`]: resume records and metainfo copies in the
 //!   state directory; [`tracker_client`]: announces over HTTP and UDP; [`events`]: what a
 //!   session reports.
-//! - [`peer`]: one connection as a state machine behind [`peer::PeerHandler`].
+//! - [`peer`]: one connection as a state machine behind [`peer::PeerHandler`]; [`magnet`]: a
+//!   magnet link's metadata fetched from peers (before its torrent joins a session).
 //! - [`disk`]: the piece-buffer pool and the disk threads a session shares.
 //! - [`torrent`]: one torrent — picker, hash checks, peers, trackers.
 //! - [`session`]: many torrents on one port, with shared limits and choking.
@@ -20,6 +21,7 @@ pub mod disk;
 pub mod events;
 pub mod extension;
 pub mod fetch;
+pub mod magnet;
 pub mod peer;
 pub mod peer_id;
 pub mod piece_buf;

@@ -1,7 +1,7 @@
 """Shared by lt_seed.py and lt_leech.py: a libtorrent session that only talks on loopback.
 
 DHT, local service discovery, UPnP, NAT-PMP are off and no default plugins are loaded (so no
-ut_pex / ut_metadata). Run with Debian's /usr/bin/python3.11, which sees python3-libtorrent.
+ut_pex / ut_metadata) unless a test asks for them by name ("ut_metadata", "ut_pex"). Run with Debian's /usr/bin/python3.11, which sees python3-libtorrent.
 """
 import sys
 import time
@@ -9,7 +9,7 @@ import time
 import libtorrent as lt
 
 
-def make_session(port, high_performance=False):
+def make_session(port, high_performance=False, plugins=(), upload_rate=0):
     settings = {}
     if high_performance:
         settings.update(lt.high_performance_seed())
@@ -27,8 +27,18 @@ def make_session(port, high_performance=False):
         "enable_incoming_utp": False,
         "alert_mask": lt.alert_category.error | lt.alert_category.status,
         "user_agent": "swarm-tests-libtorrent",
+        "upload_rate_limit": upload_rate,
     })
-    return lt.session(settings, 0)  # flags 0: no default plugins
+    ses = lt.session(settings, 0)  # flags 0: no default plugins
+    for name in plugins:
+        ses.add_extension(name)
+    return ses
+
+
+def add_plugin_args(ap):
+    """--plugin NAME (repeatable) and --upload-rate BYTES_PER_S."""
+    ap.add_argument("--plugin", action="append", default=[], choices=["ut_metadata", "ut_pex"])
+    ap.add_argument("--upload-rate", type=int, default=0)
 
 
 def parse_peer(text):

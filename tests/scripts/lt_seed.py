@@ -2,7 +2,8 @@
 """Seed a torrent with libtorrent on 127.0.0.1 (no DHT/LSD/UPnP/NAT-PMP/PEX).
 
 usage: lt_seed.py --meta F.meta --dir DATA_DIR --port P [--peer HOST:PORT]... [--seconds N]
-                  [--recheck] [--high-performance] [--stdin]
+                  [--recheck] [--high-performance] [--stdin] [--plugin ut_metadata|ut_pex]...
+                  [--upload-rate BYTES_PER_S]
 
 Prints "listening PORT" when the port is open and "seeding" once it serves the data. With
 --stdin it reads commands ("connect HOST:PORT") line by line and exits at end of input.
@@ -15,7 +16,7 @@ import time
 
 import libtorrent as lt
 
-from lt_common import make_session, parse_peer, report_errors, wait_listening
+from lt_common import add_plugin_args, make_session, parse_peer, report_errors, wait_listening
 
 
 def main():
@@ -28,9 +29,10 @@ def main():
     ap.add_argument("--recheck", action="store_true", help="check the data instead of seed_mode")
     ap.add_argument("--high-performance", action="store_true")
     ap.add_argument("--stdin", action="store_true", help="read 'connect HOST:PORT' commands")
+    add_plugin_args(ap)
     args = ap.parse_args()
 
-    ses = make_session(args.port, args.high_performance)
+    ses = make_session(args.port, args.high_performance, args.plugin, args.upload_rate)
     port = wait_listening(ses)
     print("listening %d" % port, flush=True)
 
@@ -42,6 +44,9 @@ def main():
     if not args.recheck:
         atp.flags |= lt.torrent_flags.seed_mode
     h = ses.add_torrent(atp)
+    if args.upload_rate:
+        # A torrent's own limit: the session's leaves local (loopback) peers unlimited.
+        h.set_upload_limit(args.upload_rate)
 
     deadline = time.time() + args.seconds
     while not h.status().is_seeding:

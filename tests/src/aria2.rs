@@ -67,3 +67,16 @@ pub fn aria2_leech(meta: &Path, out_dir: &Path) -> Proc {
         .arg(meta);
     Proc::spawn("aria2c leecher", &mut cmd, port)
 }
+
+/// Start aria2c given only `magnet` (peers from the link's `tr=` trackers: aria2 cannot be
+/// given a peer), downloading into `out_dir`; it exits 0 a few seconds after completing.
+pub fn aria2_leech_magnet(magnet: &str, out_dir: &Path) -> Proc {
+    let port = free_port();
+    std::fs::create_dir_all(out_dir).expect("create leecher dir");
+    let mut cmd = Command::new("aria2c");
+    cmd.args(aria2_base_args(port))
+        .args(["--seed-time=0", "--bt-stop-timeout=170"])
+        .arg(format!("--dir={}", out_dir.display()))
+        .arg(magnet);
+    Proc::spawn("aria2c magnet leecher", &mut cmd, port)
+}

@@ -229,6 +229,51 @@ pub fn same_contents(a: &Path, b: &Path) -> bool {
     }
 }
 
+/// Every entry under `dir` (folders too) with its size and modification time, sorted: two
+/// snapshots differ when anything was created, removed, extended or written there.
+pub fn tree_snapshot(dir: &Path) -> Vec<(PathBuf, u64, Option<std::time::SystemTime>)> {
+    fn visit(
+        root: &Path,
+        dir: &Path,
+        out: &mut Vec<(PathBuf, u64, Option<std::time::SystemTime>)>,
+    ) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let meta = std::fs::symlink_metadata(&path).ok();
+            let rel = path.strip_prefix(root).expect("under root").to_path_buf();
+            let is_dir = meta.as_ref().is_some_and(std::fs::Metadata::is_dir);
+            out.push((
+                rel,
+                if is_dir {
+                    0
+                } else {
+                    meta.as_ref().map_or(0, std::fs::Metadata::len)
+                },
+                meta.and_then(|m| m.modified().ok()),
+            ));
+            if is_dir {
+                visit(root, &path, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    visit(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+/// Peak resident memory of process `pid` so far, in KiB (`VmHWM` in `/proc/PID/status`).
+pub fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
 fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     if let Ok(entries) = std::fs::read_dir(dir) {

@@ -19,6 +19,12 @@ pub fn lt_script(name: &str) -> PathBuf {
 /// Start a libtorrent seeder for `meta` whose data is in `data_dir` (seed_mode: no recheck),
 /// listening on a free port; it dials each of `peers` once seeding. Returns once it seeds.
 pub fn lt_seed(meta: &Path, data_dir: &Path, peers: &[String]) -> Proc {
+    lt_seed_with(meta, data_dir, peers, &[])
+}
+
+/// [`lt_seed`] with more `lt_seed.py` arguments (`--plugin ut_metadata`, `--plugin ut_pex`,
+/// `--upload-rate N`, `--recheck`).
+pub fn lt_seed_with(meta: &Path, data_dir: &Path, peers: &[String], extra: &[&str]) -> Proc {
     let port = free_port();
     let mut cmd = Command::new(SYSTEM_PYTHON);
     cmd.arg(lt_script("lt_seed.py"))
@@ -28,7 +34,8 @@ pub fn lt_seed(meta: &Path, data_dir: &Path, peers: &[String]) -> Proc {
         .arg(data_dir)
         .arg("--port")
         .arg(port.to_string())
-        .args(["--seconds", "600"]);
+        .args(["--seconds", "600"])
+        .args(extra);
     for p in peers {
         cmd.arg("--peer").arg(p);
     }
@@ -41,6 +48,17 @@ pub fn lt_seed(meta: &Path, data_dir: &Path, peers: &[String]) -> Proc {
 /// with peers from the metainfo's tracker and `peers` (dialed directly). It prints
 /// `done SECONDS` and exits 0 when complete; wait with [`Proc::wait_success`].
 pub fn lt_leech(meta: &Path, out_dir: &Path, peers: &[String], timeout: Duration) -> Proc {
+    lt_leech_with(meta, out_dir, peers, timeout, &[])
+}
+
+/// [`lt_leech`] with more `lt_leech.py` arguments (`--plugin ut_pex`, `--keep-seeding`, …).
+pub fn lt_leech_with(
+    meta: &Path,
+    out_dir: &Path,
+    peers: &[String],
+    timeout: Duration,
+    extra: &[&str],
+) -> Proc {
     let port = free_port();
     std::fs::create_dir_all(out_dir).expect("create leecher dir");
     let mut cmd = Command::new(SYSTEM_PYTHON);
@@ -52,11 +70,36 @@ pub fn lt_leech(meta: &Path, out_dir: &Path, peers: &[String], timeout: Duration
         .arg("--port")
         .arg(port.to_string())
         .arg("--timeout")
-        .arg(timeout.as_secs().to_string());
+        .arg(timeout.as_secs().to_string())
+        .args(extra);
     for p in peers {
         cmd.arg("--peer").arg(p);
     }
     let mut proc = Proc::spawn("libtorrent leecher", &mut cmd, port);
+    proc.expect_line(Duration::from_secs(30), "\"listening\"", |l| {
+        l.starts_with("listening ")
+    });
+    proc
+}
+
+/// Start a libtorrent leecher given only `magnet` (with the ut_metadata plugin, so it fetches
+/// the metadata from peers; peers from the link's `tr=` trackers), downloading into
+/// `out_dir`. It prints `done SECONDS` and exits 0 when complete.
+pub fn lt_leech_magnet(magnet: &str, out_dir: &Path, timeout: Duration) -> Proc {
+    let port = free_port();
+    std::fs::create_dir_all(out_dir).expect("create leecher dir");
+    let mut cmd = Command::new(SYSTEM_PYTHON);
+    cmd.arg(lt_script("lt_leech.py"))
+        .arg("--magnet")
+        .arg(magnet)
+        .arg("--dir")
+        .arg(out_dir)
+        .arg("--port")
+        .arg(port.to_string())
+        .arg("--timeout")
+        .arg(timeout.as_secs().to_string())
+        .args(["--plugin", "ut_metadata"]);
+    let mut proc = Proc::spawn("libtorrent magnet leecher", &mut cmd, port);
     proc.expect_line(Duration::from_secs(30), "\"listening\"", |l| {
         l.starts_with("listening ")
     });

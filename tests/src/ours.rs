@@ -1,9 +1,11 @@
 //! Starting our own binaries for the interop tests: the `tracker` (HTTP, loopback) and the
-//! `swarm` client as a leecher (`swarm get`) or seeder (`swarm get --seed`, `swarm seed DIR`).
+//! `swarm` client as a leecher (`swarm get`) or seeder (`swarm get --seed`, `swarm seed DIR`),
+//! and [`Swarm`] for any other `swarm` command line (its own state directory and working
+//! directory, waiting or not for its port).
 
 use crate::output::Proc;
 use crate::{bin, free_port};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -135,8 +137,19 @@ impl Tracker {
         })
     }
 
-    /// `complete` from a scrape of `info_hash`, if the tracker answered one.
+    /// `complete` from a scrape of `info_hash` (peers with the whole torrent), if the
+    /// tracker answered one.
     pub fn scrape_complete(&self, info_hash: &[u8; 20]) -> Option<u64> {
+        self.scrape_field(info_hash, "complete")
+    }
+
+    /// `downloaded` from a scrape of `info_hash` (completed downloads announced so far).
+    pub fn scrape_downloaded(&self, info_hash: &[u8; 20]) -> Option<u64> {
+        self.scrape_field(info_hash, "downloaded")
+    }
+
+    /// The integer `field` of `info_hash`'s entry in a scrape reply, if the tracker answered.
+    pub fn scrape_field(&self, info_hash: &[u8; 20], field: &str) -> Option<u64> {
         use std::io::{Read, Write};
         let escaped: String = info_hash.iter().map(|b| format!("%{b:02X}")).collect();
         let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.proc.port)).ok()?;
@@ -147,7 +160,8 @@ impl Tracker {
         stream.write_all(request.as_bytes()).ok()?;
         let mut reply = Vec::new();
         let _ = stream.read_to_end(&mut reply);
-        let key = b"8:completei";
+        let key = format!("{}:{field}i", field.len());
+        let key = key.as_bytes();
         let at = reply.windows(key.len()).position(|w| w == key)? + key.len();
         let digits: String = reply[at..]
             .iter()
@@ -156,4 +170,165 @@ impl Tracker {
             .collect();
         digits.parse().ok()
     }
+}
+
+/// Any `swarm` command line, on a free loopback port (`--port P --bind 127.0.0.1` are added),
+/// with its own state directory (`SWARM_STATE_DIR`) when given one, run in a chosen working
+/// directory. Build it, then [`Swarm::spawn`] (returns at once) or [`Swarm::start`] (returns
+/// once it listens).
+pub struct Swarm {
+    cmd: Command,
+    port: u16,
+    name: String,
+}
+
+impl Swarm {
+    /// `swarm seed PATH...`.
+    pub fn seed(paths: &[&Path]) -> Swarm {
+        let mut s = Swarm::new("swarm seed", "seed");
+        s.cmd.args(paths);
+        s
+    }
+
+    /// `swarm get META... -o OUT`.
+    pub fn get(metas: &[&Path], out: &Path) -> Swarm {
+        let mut s = Swarm::new("swarm get", "get");
+        s.cmd.args(metas).arg("-o").arg(out);
+        s
+    }
+
+    fn new(name: &str, subcommand: &str) -> Swarm {
+        let port = free_port();
+        let mut cmd = Command::new(bin("swarm"));
+        cmd.arg(subcommand)
+            .arg("--port")
+            .arg(port.to_string())
+            .args(["--bind", "127.0.0.1"]);
+        Swarm {
+            cmd,
+            port,
+            name: name.to_string(),
+        }
+    }
+
+    /// Add arguments.
+    pub fn args<S: AsRef<std::ffi::OsStr>>(mut self, args: impl IntoIterator<Item = S>) -> Swarm {
+        self.cmd.args(args);
+        self
+    }
+
+    /// Add one argument.
+    pub fn arg(mut self, arg: impl AsRef<std::ffi::OsStr>) -> Swarm {
+        self.cmd.arg(arg);
+        self
+    }
+
+    /// `--peer ADDR` for each address.
+    pub fn peers(mut self, peers: &[String]) -> Swarm {
+        for p in peers {
+            self.cmd.arg("--peer").arg(p);
+        }
+        self
+    }
+
+    /// Keep resume records and metainfo copies in `dir` (`SWARM_STATE_DIR`).
+    pub fn state_dir(mut self, dir: &Path) -> Swarm {
+        self.cmd.env("SWARM_STATE_DIR", dir);
+        self
+    }
+
+    /// Run in `dir`.
+    pub fn cwd(mut self, dir: &Path) -> Swarm {
+        self.cmd.current_dir(dir);
+        self
+    }
+
+    /// Name the process in messages.
+    pub fn named(mut self, name: &str) -> Swarm {
+        self.name = name.to_string();
+        self
+    }
+
+    /// Start it; returns at once.
+    pub fn spawn(mut self) -> Proc {
+        Proc::spawn(&self.name, &mut self.cmd, self.port)
+    }
+
+    /// Start it and wait until it listens; panics (with its output) if it exits first.
+    pub fn start(self) -> Proc {
+        let mut proc = self.spawn();
+        wait_listening(&mut proc, Duration::from_secs(90));
+        proc
+    }
+}
+
+/// Wait until `proc` accepts connections on its port; panics with its output if it exits or
+/// the time runs out.
+pub fn wait_listening(proc: &mut Proc, timeout: Duration) {
+    let port = proc.port;
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        if let Some(status) = proc.wait_exit(Duration::ZERO) {
+            panic!(
+                "{} exited ({status}) before listening on {port}; output:\n{}",
+                proc.name,
+                proc.out.tail(40)
+            );
+        }
+        if std::time::Instant::now() > deadline {
+            panic!(
+                "{} not listening on {port} after {timeout:?}; output:\n{}",
+                proc.name,
+                proc.out.tail(40)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The metainfo file `swarm seed` wrote into `dir` when it shared a plain file or folder:
+/// waits until it printed the magnet link and a `.meta` file in `dir` parses; returns its
+/// path and the parsed metainfo. Panics (with the output) otherwise.
+pub fn written_meta(
+    proc: &mut Proc,
+    dir: &Path,
+    timeout: Duration,
+) -> (PathBuf, metainfo::Metainfo) {
+    proc.expect_line(timeout, "a magnet link", |l| {
+        l.contains("magnet:?xt=urn:btih:")
+    });
+    let mut found = None;
+    crate::wait_until(Duration::from_secs(10), || {
+        found = meta_files(dir).into_iter().find_map(|path| {
+            let parsed = metainfo::Metainfo::from_bytes(&std::fs::read(&path).ok()?).ok()?;
+            Some((path, parsed))
+        });
+        found.is_some()
+    });
+    found.unwrap_or_else(|| {
+        panic!(
+            "{} printed a magnet link but wrote no metainfo into {}; output:\n{}",
+            proc.name,
+            dir.display(),
+            proc.out.tail(40)
+        )
+    })
+}
+
+/// Every `*.meta` file directly in `dir`, sorted.
+pub fn meta_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "meta"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
 }

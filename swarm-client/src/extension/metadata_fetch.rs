@@ -310,7 +310,6 @@ impl<P: Copy + Eq + Hash> MetadataFetch<P> {
     fn verify(&mut self) -> DataOutcome<P> {
         if InfoHash::of_info_bytes(&self.buffer) == self.info_hash {
             self.complete = true;
-            self.slots.clear();
             return DataOutcome::Complete(Bytes::from(std::mem::take(&mut self.buffer)));
         }
         let mut contributors = Vec::new();
@@ -420,6 +419,10 @@ mod tests {
         );
         assert!(fetch.is_complete());
         assert_eq!(fetch.next_request(A, now), None);
+        // Found by fuzzing: progress once complete used to read (3, 0).
+        assert_eq!(fetch.progress(), (3, 3));
+        // Late answers after the end are harmless.
+        assert_eq!(fetch.on_data(B, 1, None, b"x"), Ok(DataOutcome::Duplicate));
     }
 
     #[test]

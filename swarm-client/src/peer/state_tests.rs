@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use super::*;
 use metainfo::InfoHash;
 
-use crate::extension::{ExtendedHandshake, MetadataMessage};
+use crate::extension::{ExtendedHandshake, ExtendedMessage, MetadataMessage};
 use crate::storage::StorageError;
 use crate::wire::{Extensions, PeerId};
 
@@ -25,6 +25,8 @@ struct FakeTorrent {
     availability: Mutex<i64>,
     /// Pieces a seed sending each piece once declines, suggesting piece 3 instead.
     declined: Mutex<HashSet<u32>>,
+    /// A private torrent (BEP 27).
+    private: bool,
 }
 
 impl PeerHandler for FakeTorrent {
@@ -32,7 +34,7 @@ impl PeerHandler for FakeTorrent {
         InfoHash::from([7; 20])
     }
     fn is_private(&self) -> bool {
-        false
+        self.private
     }
     fn listen_port(&self) -> Option<u16> {
         Some(6881)
@@ -139,7 +141,12 @@ impl Harness {
 
     /// A connection on which both sides announced `extensions`.
     fn with(have: &[u32], extensions: Extensions) -> Self {
-        let torrent = Arc::new(FakeTorrent::default());
+        Self::of(FakeTorrent::default(), have, extensions)
+    }
+
+    /// A connection to `torrent`.
+    fn of(torrent: FakeTorrent, have: &[u32], extensions: Extensions) -> Self {
+        let torrent = Arc::new(torrent);
         torrent.have.lock().unwrap().extend(have);
         let (out, sent) = mpsc::unbounded_channel();
         let now = Instant::now();
@@ -511,5 +518,43 @@ fn a_peer_losing_interest_is_told_to_the_torrent_once() {
         notices.iter().filter(|n| *n == "NotInterested").count(),
         1,
         "{notices:?}"
+    );
+}
+
+#[test]
+fn a_private_torrent_neither_offers_nor_accepts_peer_exchange() {
+    let private = FakeTorrent {
+        private: true,
+        ..FakeTorrent::default()
+    };
+    let mut h = Harness::of(private, &[], BOTH);
+    let sent = h.sent();
+    let Some(Message::Extended { id: 0, payload }) = sent.first() else {
+        panic!("{sent:?}");
+    };
+    assert_eq!(
+        ExtendedHandshake::decode(payload)
+            .unwrap()
+            .extensions
+            .ut_pex,
+        None
+    );
+    let mut pex = crate::extension::PexMessage::default();
+    pex.added.push(crate::extension::PexPeer {
+        addr: SocketAddr::from(([10, 0, 0, 9], 6881)),
+        flags: crate::extension::PexFlags(0),
+    });
+    let theirs = ExtendedMessage::Pex(pex)
+        .to_wire(&crate::extension::OUR_IDS)
+        .unwrap();
+    h.message(theirs).unwrap();
+    assert!(
+        !h.torrent
+            .notices
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|n| n.starts_with("Pex")),
+        "PEX from a peer of a private torrent is not passed on"
     );
 }

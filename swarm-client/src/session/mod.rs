@@ -101,6 +101,7 @@ enum Command {
 pub struct Session {
     commands: mpsc::Sender<Command>,
     listen_port: u16,
+    peer_id: wire::PeerId,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -133,10 +134,11 @@ impl Session {
         let router = Arc::new(Router::default());
         tokio::spawn(listener::run(listener, router.clone(), incoming_tx));
         let _ = events.send(Event::Listening { port: listen_port });
+        let peer_id = wire::peer_id::generate();
         let ctx = Context::new(
             events,
             signals,
-            wire::peer_id::generate(),
+            peer_id,
             listen_port,
             Arc::new(BufferPool::new(config.buffer_budget)),
             disk,
@@ -165,10 +167,17 @@ impl Session {
             Session {
                 commands,
                 listen_port,
+                peer_id,
                 task,
             },
             events_rx,
         ))
+    }
+
+    /// The peer id the session's torrents use (for a magnet link's resolution, so trackers
+    /// see one peer).
+    pub fn peer_id(&self) -> wire::PeerId {
+        self.peer_id
     }
 
     /// The TCP port the session listens on.

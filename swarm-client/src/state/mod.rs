@@ -11,6 +11,10 @@
 //!
 //! The same torrent in two folders has two records. The download folder itself holds the
 //! torrent's files and nothing else.
+//!
+//! `shared/<name>-<folder key>.meta`: the metainfo `swarm seed` made for a file or folder of
+//! one's own when it could not put it in the current directory without adding it to what is
+//! shared (see [`StateDir::shared_meta`]).
 
 pub mod resume;
 
@@ -133,6 +137,14 @@ impl StateDir {
             data_root: data_root.to_path_buf(),
             _lock: lock,
         })
+    }
+
+    /// Where `swarm seed` keeps the metainfo it made for `shared` (a file or folder of one's
+    /// own, named `name` in the torrent) when the current directory is inside it: one place
+    /// per shared path, so sharing it again finds the same file.
+    pub fn shared_meta(&self, shared: &Path, name: &str) -> PathBuf {
+        let key = folder_key(&canonical(shared));
+        self.root.join("shared").join(format!("{name}-{key}.meta"))
     }
 
     /// The torrents whose records say they were downloaded into `data_root`, sorted by

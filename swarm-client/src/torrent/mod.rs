@@ -172,6 +172,11 @@ impl Torrent {
         ctx.emit(Event::Started {
             torrent: id,
             pieces: saved_have,
+            incomplete: if torrent.spec.seed_only {
+                open::incomplete_files(&torrent.meta.info, &have, &torrent.spec.data_dir)
+            } else {
+                Vec::new()
+            },
         });
         if torrent.spec.use_trackers {
             torrent.trackers = Trackers::start(
@@ -316,8 +321,15 @@ impl Torrent {
             SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port),
             SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), port),
         ];
-        message.retain_usable(source, &ours);
+        let refused = message.retain_usable(source, &ours);
         let admitted = self.pex_limit.admit(message.added.len(), Instant::now());
+        tracing::debug!(
+            %source,
+            added = message.added.len(),
+            refused,
+            admitted,
+            "peer exchange"
+        );
         for peer in message.added.iter().take(admitted) {
             self.book.add(peer.addr);
         }

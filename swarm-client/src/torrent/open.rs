@@ -10,7 +10,7 @@ use metainfo::verify::{PieceCheck, PieceReader, verify_pieces};
 use metainfo::{Info, Metainfo};
 
 use crate::disk::DiskIo;
-use crate::events::TorrentError;
+use crate::events::{IncompleteFile, TorrentError};
 use crate::state::{StateDir, TorrentRecord};
 use crate::storage::{Storage, StorageError};
 use crate::wire::Bitfield;
@@ -37,7 +37,12 @@ pub fn open(
     let info = &meta.info;
     u32::try_from(info.piece_length).map_err(|_| TorrentError::PieceTooLarge(info.piece_length))?;
     let record = state.open_record(&meta.info_hash, data_dir)?;
-    record.save_meta(&meta.to_bytes())?;
+    // The metainfo copy says "downloaded here": a library folder is what `swarm get` filled
+    // (see `StateDir::torrents_in`). Seeding keeps none, so a metainfo file removed from a
+    // library stops being seeded there.
+    if !seed_only {
+        record.save_meta(&meta.to_bytes())?;
+    }
     let storage = if seed_only {
         Storage::open_read_only(data_dir, info)?
     } else {
@@ -89,6 +94,42 @@ pub fn recheck(
         }
     }
     Ok(have)
+}
+
+/// The files of `info` under `data_dir` that `have` does not cover whole, with how much of
+/// each lies in verified pieces: what a torrent that only seeds cannot serve. Zero-length
+/// files are never incomplete. Costs one pass over the pieces; reads nothing from disk.
+pub fn incomplete_files(info: &Info, have: &Bitfield, data_dir: &Path) -> Vec<IncompleteFile> {
+    if have.is_complete() {
+        return Vec::new();
+    }
+    let geometry = info.geometry();
+    let mut incomplete = Vec::new();
+    for (index, file) in info.files.iter().enumerate() {
+        let Some(bytes) = geometry.file_bytes(index) else {
+            continue;
+        };
+        let pieces = geometry.pieces_of_file(index);
+        if pieces.clone().all(|p| have.get(p)) {
+            continue;
+        }
+        let verified_bytes = pieces
+            .filter(|p| have.get(*p))
+            .filter_map(|p| geometry.piece_bytes(p))
+            .map(|piece| {
+                piece
+                    .end
+                    .min(bytes.end)
+                    .saturating_sub(piece.start.max(bytes.start))
+            })
+            .sum();
+        incomplete.push(IncompleteFile {
+            path: data_dir.join(file.relative_path()),
+            length: file.length,
+            verified_bytes,
+        });
+    }
+    incomplete
 }
 
 /// Reads pieces for the recheck from a torrent's storage.
@@ -143,6 +184,33 @@ mod tests {
             Some(&(count as u32)),
             "progress reaches the total"
         );
+    }
+
+    #[test]
+    fn incomplete_files_names_each_file_a_missing_piece_touches_and_what_of_it_is_good() {
+        let (info, _) = awkward_torrent();
+        let count = info.piece_count();
+        let mut have = Bitfield::full(count);
+        // Piece 1 spans b, c and d (see above); the last piece is in d only.
+        have.clear(1).unwrap();
+        let found = incomplete_files(&info, &have, Path::new("/data"));
+        let names: Vec<String> = found
+            .iter()
+            .map(|f| {
+                f.path
+                    .strip_prefix("/data/t")
+                    .unwrap()
+                    .display()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(names, ["sub/b", "sub/deeper/c", "d"]);
+        assert_eq!(found[2].verified_bytes, 980, "d but its first 20 bytes");
+        let b = &found[0];
+        assert_eq!(b.length, 100);
+        assert_eq!(b.verified_bytes, 59, "b's bytes in piece 0 are good");
+        assert_eq!(found[1].verified_bytes, 0, "c lies in piece 1 only");
+        assert!(incomplete_files(&info, &Bitfield::full(count), Path::new("/x")).is_empty());
     }
 
     #[test]

@@ -22,17 +22,25 @@ pub struct Cli {
 pub enum Command {
     /// Download torrents (several at once over one port), seeding while they download.
     Get(GetArgs),
-    /// Seed torrents whose data is here. Their files are only read (a read-only folder is
-    /// fine); pieces missing from them are not downloaded.
+    /// Seed metainfo files, library folders, or files of one's own (their metainfo is made as
+    /// mkmeta would). The data is only read (a read-only folder is fine); pieces missing
+    /// from it are not downloaded.
     Seed(SeedArgs),
 }
 
 /// `swarm get`.
 #[derive(Debug, Args)]
 pub struct GetArgs {
-    /// Metainfo files (.meta / .torrent) to download.
-    #[arg(required = true, value_name = "META")]
+    /// What to download, any mix of: metainfo files (.meta / .torrent), http:// or https://
+    /// URLs of metainfo files, and magnet links ('magnet:?xt=urn:btih:…', quoted; the
+    /// metadata is fetched from the link's x.pe peers, its tr= trackers and --peer).
+    #[arg(required = true, value_name = "SOURCE")]
     pub sources: Vec<PathBuf>,
+    /// Also write the metainfo of the magnet link given to FILE once its metadata arrives
+    /// (it is always kept in the state directory; the download folder gets only the
+    /// torrent's files). Only with a single magnet link.
+    #[arg(long, value_name = "FILE")]
+    pub save_meta: Option<PathBuf>,
     /// Folder to download into: each torrent's files go to DIR/<its name>.
     #[arg(short = 'o', long = "output", default_value = ".", value_name = "DIR")]
     pub dir: PathBuf,
@@ -59,9 +67,11 @@ pub struct GetArgs {
 /// `swarm seed`.
 #[derive(Debug, Args)]
 pub struct SeedArgs {
-    /// What to seed: a metainfo file (its data beside it, or in --data DIR), or a folder that
-    /// `swarm get -o` downloaded into or that holds metainfo files with their data beside
-    /// them (every such torrent is seeded).
+    /// What to seed: a metainfo file (its data beside it, or in --data DIR); a library
+    /// folder, one that `swarm get -o` downloaded into or that holds metainfo files with their
+    /// data beside them (every such torrent is seeded); anything else is shared: its
+    /// metainfo is made as `mkmeta PATH` would (hashing it once), written and printed with
+    /// its magnet link. The first line printed says which.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Where the data of the metainfo files given is: DIR/<name> (default: the folder of
@@ -80,8 +90,9 @@ pub struct SeedArgs {
     /// metainfo files are at its top level with their data beside them.
     #[arg(long)]
     pub library: bool,
-    /// Keep watching library folders: a metainfo file added starts seeding, one removed
-    /// stops, without a restart.
+    /// Keep watching library folders: a metainfo file added (its data beside it) starts
+    /// seeding, one removed stops, without a restart. Folders are read as libraries unless
+    /// --share.
     #[arg(long)]
     pub watch: bool,
     #[command(flatten)]

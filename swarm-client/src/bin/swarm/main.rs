@@ -2,12 +2,16 @@
 //! (`swarm seed`), many torrents in one session over one port.
 //!
 //! Exit statuses: 0 done, 1 other error (or, with several torrents, any of them failed),
-//! 2 usage, 3 unreadable or invalid metainfo, 4 download directory or state not usable,
-//! 5 disk full, 6 no peers / stalled, 130 interrupted.
+//! 2 usage (or a magnet link with nowhere to ask for its metadata), 3 unreadable or invalid
+//! metainfo (a file, a URL's reply, a magnet link or the metadata peers sent), 4 download
+//! directory or state not usable, 5 disk full, 6 no peers / stalled (for a magnet link: no
+//! metadata in time), 130 interrupted.
 
 mod cli;
+mod magnets;
 mod render;
-mod seed_paths;
+mod seed;
+mod sources;
 mod units;
 
 use std::collections::{HashMap, HashSet};
@@ -19,7 +23,7 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use clap::Parser;
-use metainfo::Metainfo;
+use metainfo::{InfoHash, Metainfo};
 use swarm_client::disk::{DiskIo, buffers::DEFAULT_BUDGET};
 use swarm_client::events::{Event, TorrentError, TorrentId};
 use swarm_client::session::{Session, SessionConfig};
@@ -28,9 +32,13 @@ use swarm_client::torrent::TorrentSpec;
 use tokio::sync::mpsc;
 
 use cli::{Cli, Command, CommonArgs};
+use magnets::{MagnetJob, Resolving, SpecTemplate};
 use render::{OutputMode, Renderer};
+use seed::watch::{Change, LibraryWatch};
+use sources::Source;
 
 /// A failure with the exit status it maps to.
+#[derive(Debug)]
 pub struct Failure {
     status: u8,
     error: anyhow::Error,
@@ -74,21 +82,31 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<u8, Failure> {
     match cli.command {
         Command::Get(args) => {
+            let template = SpecTemplate {
+                data_dir: args.dir.clone(),
+                keep_seeding: args.seed,
+                use_trackers: !args.common.no_tracker,
+                stall_timeout: (args.timeout > 0).then(|| Duration::from_secs(args.timeout)),
+                seed_ratio: args.seeding.seed_ratio,
+                seed_time: args.seeding.seed_time,
+            };
             let mut specs = Vec::new();
+            let mut magnets = Vec::new();
             for source in &args.sources {
-                let meta = load_meta(source).map_err(|e| Failure::new(3, e))?;
-                specs.push(TorrentSpec {
-                    meta,
-                    data_dir: args.dir.clone(),
-                    seed_only: false,
-                    keep_seeding: args.seed,
-                    peers: Vec::new(),
-                    use_trackers: !args.common.no_tracker,
-                    stall_timeout: (args.timeout > 0).then(|| Duration::from_secs(args.timeout)),
-                    verified: None,
-                    seed_ratio: args.seeding.seed_ratio,
-                    seed_time: args.seeding.seed_time,
-                });
+                match sources::load(source).await? {
+                    Source::Meta(meta) => specs.push(template.spec(*meta)),
+                    Source::Magnet(magnet) => magnets.push(MagnetJob {
+                        magnet: *magnet,
+                        template: template.clone(),
+                        save_meta: args.save_meta.clone(),
+                    }),
+                }
+            }
+            if args.save_meta.is_some() && magnets.len() != 1 {
+                return Err(Failure::new(
+                    2,
+                    anyhow!("--save-meta needs exactly one magnet link among the sources"),
+                ));
             }
             std::fs::create_dir_all(&args.dir)
                 .with_context(|| format!("cannot create download directory {}", args.dir.display()))
@@ -98,13 +116,37 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             } else {
                 Goal::Download
             };
-            run_session(specs, &args.common, args.disk_io, goal).await
+            let torrents = Torrents {
+                specs,
+                magnets,
+                watch: None,
+            };
+            run_session(torrents, &args.common, args.disk_io, goal).await
         }
         Command::Seed(args) => {
-            let found = seed_paths::resolve(&args)?;
-            run_session(found, &args.common, DiskIo::Buffered, Goal::Seed).await
+            let plan = seed::plan(&args, output_mode(&args.common))?;
+            let goal = if plan.watch.is_some() {
+                Goal::Watch
+            } else {
+                Goal::Seed
+            };
+            let say = seed::Say::new(output_mode(&args.common));
+            let torrents = Torrents {
+                specs: plan.specs,
+                magnets: Vec::new(),
+                watch: plan.watch.map(|w| (w, say)),
+            };
+            run_session(torrents, &args.common, DiskIo::Buffered, goal).await
         }
     }
+}
+
+/// The torrents of a run: those whose metainfo is at hand, magnet links to resolve, and
+/// library folders to watch (`swarm seed --watch`).
+struct Torrents {
+    specs: Vec<TorrentSpec>,
+    magnets: Vec<MagnetJob>,
+    watch: Option<(LibraryWatch, seed::Say)>,
 }
 
 /// When the run ends by itself.
@@ -114,6 +156,8 @@ enum Goal {
     Download,
     /// When every torrent has stopped (seed goal reached) or failed; else when interrupted.
     Seed,
+    /// Only when interrupted: watched folders may bring torrents at any time.
+    Watch,
 }
 
 /// Where each torrent of the run ended up.
@@ -125,6 +169,10 @@ struct Outcomes {
     /// Torrents that left the session (seed goal reached).
     stopped: HashSet<TorrentId>,
     names: HashMap<TorrentId, String>,
+    /// Torrents added to the session.
+    expected: usize,
+    /// Magnet links whose metadata could not be had: exit status and message.
+    unresolved: Vec<(u8, String)>,
 }
 
 impl Outcomes {
@@ -151,8 +199,8 @@ impl Outcomes {
         }
     }
 
-    fn all_settled(&self, expected: usize) -> bool {
-        self.complete.len() >= expected
+    fn all_settled(&self) -> bool {
+        self.complete.len() >= self.expected
             && self
                 .complete
                 .iter()
@@ -160,8 +208,8 @@ impl Outcomes {
     }
 
     /// Every torrent stopped (its seed goal reached) or failed.
-    fn all_ended(&self, expected: usize) -> bool {
-        self.complete.len() >= expected
+    fn all_ended(&self) -> bool {
+        self.complete.len() >= self.expected
             && self
                 .complete
                 .keys()
@@ -174,7 +222,7 @@ impl Outcomes {
 }
 
 async fn run_session(
-    specs: Vec<TorrentSpec>,
+    torrents: Torrents,
     common: &CommonArgs,
     disk_io: DiskIo,
     goal: Goal,
@@ -204,16 +252,34 @@ async fn run_session(
         common.verbose,
         Duration::from_secs(common.status_interval),
     );
-    let mut expected = 0;
-    for mut spec in specs {
-        spec.peers.extend(&peers);
-        match session.add(spec).await {
-            Ok(_) => expected += 1,
-            Err(e) => renderer.note(&format!("swarm: {e}")),
-        }
-    }
     let mut outcomes = Outcomes::default();
-    let interrupted = watch_events(&mut events, &mut renderer, &mut outcomes, expected, goal).await;
+    let mut ids = HashMap::new();
+    for spec in torrents.specs {
+        add(
+            &session,
+            spec,
+            &peers,
+            &mut renderer,
+            &mut outcomes,
+            &mut ids,
+        )
+        .await;
+    }
+    for job in &torrents.magnets {
+        renderer.note(&format!(
+            "{}: fetching the metadata",
+            magnets::label(&job.magnet)
+        ));
+    }
+    let mut run = Run {
+        session: &session,
+        peers: &peers,
+        resolving: Resolving::start(torrents.magnets, &session, &peers),
+        goal,
+        watch: torrents.watch,
+        ids,
+    };
+    let interrupted = watch_events(&mut events, &mut renderer, &mut outcomes, &mut run).await;
     // Stop every torrent (stopped announces, records) while still showing what happens.
     let shutdown = session.shutdown();
     tokio::pin!(shutdown);
@@ -230,14 +296,86 @@ async fn run_session(
     exit_status(&outcomes, interrupted)
 }
 
+/// Adds a torrent to the session (with the user's `--peer`s), counting it as expected and
+/// noting its id in `ids`.
+async fn add(
+    session: &Session,
+    mut spec: TorrentSpec,
+    peers: &[SocketAddr],
+    renderer: &mut Renderer,
+    outcomes: &mut Outcomes,
+    ids: &mut HashMap<InfoHash, TorrentId>,
+) {
+    spec.peers.extend(peers);
+    let hash = spec.meta.info_hash;
+    match session.add(spec).await {
+        Ok(id) => {
+            outcomes.expected += 1;
+            ids.insert(hash, id);
+        }
+        Err(e) => renderer.note(&format!("swarm: {e}")),
+    }
+}
+
+/// What the event loop of a run works with.
+struct Run<'a> {
+    session: &'a Session,
+    peers: &'a [SocketAddr],
+    resolving: Resolving,
+    goal: Goal,
+    /// Watched library folders, and how to tell what they change.
+    watch: Option<(LibraryWatch, seed::Say)>,
+    /// The session's torrents by info-hash (what a watched folder removes is stopped).
+    ids: HashMap<InfoHash, TorrentId>,
+}
+
+impl Run<'_> {
+    /// What a watched folder changed: torrents to add or to stop.
+    async fn apply(
+        &mut self,
+        changes: Vec<Change>,
+        renderer: &mut Renderer,
+        outcomes: &mut Outcomes,
+    ) {
+        for change in changes {
+            match change {
+                Change::Add(spec) => {
+                    add(
+                        self.session,
+                        *spec,
+                        self.peers,
+                        renderer,
+                        outcomes,
+                        &mut self.ids,
+                    )
+                    .await;
+                }
+                Change::Remove(hash) => {
+                    if let Some(id) = self.ids.remove(&hash) {
+                        self.session.remove(id).await;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The next changes of the watched folders (never, without any).
+async fn next_changes(watch: Option<&mut (LibraryWatch, seed::Say)>) -> Vec<Change> {
+    match watch {
+        Some((w, say)) => w.changes(say).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Renders events until the goal is reached, every torrent failed, or the user interrupts;
-/// true when interrupted.
+/// true when interrupted. Magnet links that resolve meanwhile join the session, and what
+/// watched folders change is applied.
 async fn watch_events(
     events: &mut mpsc::UnboundedReceiver<Event>,
     renderer: &mut Renderer,
     outcomes: &mut Outcomes,
-    expected: usize,
-    goal: Goal,
+    run: &mut Run<'_>,
 ) -> bool {
     let mut sigterm =
         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
@@ -256,46 +394,60 @@ async fn watch_events(
                 let Some(event) = event else { return false };
                 outcomes.note(&event);
                 renderer.event(&event);
-                let done = match goal {
-                    Goal::Download => outcomes.all_settled(expected),
-                    Goal::Seed => outcomes.all_ended(expected),
-                };
-                if done {
-                    return false;
+            }
+            resolution = run.resolving.next() => match resolution {
+                Ok(spec) => {
+                    renderer.note(&format!("{}: metadata received", spec.meta.info.name));
+                    add(run.session, spec, run.peers, renderer, outcomes, &mut run.ids).await;
                 }
+                Err((status, message)) => outcomes.unresolved.push((status, message)),
+            },
+            changes = next_changes(run.watch.as_mut()) => {
+                run.apply(changes, renderer, outcomes).await;
             }
             _ = tokio::signal::ctrl_c() => return true,
             () = &mut terminate => return true,
+        }
+        let done = run.resolving.pending() == 0
+            && match run.goal {
+                Goal::Download => outcomes.all_settled(),
+                Goal::Seed => outcomes.all_ended(),
+                Goal::Watch => false,
+            };
+        if done {
+            return false;
         }
     }
 }
 
 /// The exit status of the run, with a line per failed torrent.
 fn exit_status(outcomes: &Outcomes, interrupted: bool) -> Result<u8, Failure> {
-    if outcomes.failed.is_empty() {
+    let mut failed: Vec<(&TorrentId, &(u8, String))> = outcomes.failed.iter().collect();
+    failed.sort_by_key(|(t, _)| **t);
+    let failures: Vec<&(u8, String)> = failed
+        .into_iter()
+        .map(|(_, f)| f)
+        .chain(&outcomes.unresolved)
+        .collect();
+    if failures.is_empty() {
         return Ok(if interrupted && !outcomes.all_complete() {
             130
         } else {
             0
         });
     }
-    let mut failed: Vec<(&TorrentId, &(u8, String))> = outcomes.failed.iter().collect();
-    failed.sort_by_key(|(t, _)| **t);
-    if let [(_, (status, message))] = failed.as_slice()
-        && outcomes.complete.len() == 1
+    let total = outcomes.complete.len() + outcomes.unresolved.len();
+    if let [(status, message)] = failures.as_slice()
+        && total == 1
     {
         return Err(Failure::new(*status, anyhow!("{message}")));
     }
-    for (_, (_, message)) in &failed {
+    for (_, message) in &failures {
         eprintln!("swarm: {message}");
     }
     Err(Failure::new(
         1,
-        anyhow!(
-            "{} of {} torrents failed",
-            failed.len(),
-            outcomes.complete.len()
-        ),
+        anyhow!("{} of {} torrents failed", failures.len(), total),
     ))
 }
 

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use indicatif::HumanBytes;
-use swarm_client::events::{Summary, TorrentState, TorrentStats};
+use swarm_client::events::{IncompleteFile, Summary, TorrentState, TorrentStats};
 
 /// `3.2s`, `4m05s`, `2h03m`.
 pub fn duration(d: Duration) -> String {
@@ -99,6 +99,48 @@ pub fn average_rate(s: &Summary) -> f64 {
     } else {
         0.0
     }
+}
+
+/// Most incomplete files named in the line about a torrent that seeds only part of its data.
+const INCOMPLETE_NAMED: usize = 5;
+
+/// The line when a torrent joins the swarm; for one that seeds only what verifies, which of
+/// its files are incomplete and where they were looked for.
+pub fn started_line(name: &str, pieces: u32, incomplete: &[IncompleteFile]) -> String {
+    if incomplete.is_empty() {
+        return format!("{name}: started with {pieces} pieces");
+    }
+    let files: Vec<String> = incomplete
+        .iter()
+        .take(INCOMPLETE_NAMED)
+        .map(|f| {
+            let what = if f.verified_bytes == 0 {
+                "missing or wrong".to_string()
+            } else {
+                format!("{} of {} good", bytes(f.verified_bytes), bytes(f.length))
+            };
+            format!("{} ({what})", f.path.display())
+        })
+        .collect();
+    let more = match incomplete.len().saturating_sub(INCOMPLETE_NAMED) {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    format!(
+        "{name}: seeding the {pieces} pieces that verify; {} file(s) incomplete: {}{more}",
+        incomplete.len(),
+        files.join(", ")
+    )
+}
+
+/// The final line of a torrent that seeded only part of its data (nothing to resume).
+pub fn partial_seed_line(s: &Summary) -> String {
+    format!(
+        "{}: seeded part of its data for {}, {} uploaded",
+        s.name,
+        duration(s.elapsed),
+        bytes(s.uploaded_bytes)
+    )
 }
 
 /// The final line, e.g. `ubuntu.iso: 1.00 GiB in 12.3s (83.2 MiB/s average) from 3 peers`.
@@ -223,6 +265,26 @@ mod tests {
             "{line}"
         );
         assert!(!line.contains('\n'));
+    }
+
+    #[test]
+    fn a_partial_seed_names_its_incomplete_files_where_it_looked_on_one_line() {
+        let files: Vec<IncompleteFile> = (0..7)
+            .map(|i| IncompleteFile {
+                path: format!("/lib/t/f{i}.bin").into(),
+                length: 2048,
+                verified_bytes: if i == 0 { 0 } else { 1024 },
+            })
+            .collect();
+        let line = started_line("t", 3, &files);
+        assert!(line.contains("/lib/t/f0.bin (missing or wrong)"), "{line}");
+        assert!(
+            line.contains("/lib/t/f1.bin (1.00 KiB of 2.00 KiB good)"),
+            "{line}"
+        );
+        assert!(line.contains("7 file(s) incomplete") && line.ends_with("and 2 more"));
+        assert!(!line.contains('\n'));
+        assert_eq!(started_line("t", 3, &[]), "t: started with 3 pieces");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `--json`: one JSON object per line on stdout, `{"event": NAME, …}`, for scripts.
 //!
 //! Events: `listening`, `added`, `recheck` (at most twice a second per torrent, and at the
-//! end), `started`, `peer_connected`, `peer_dropped`, `peer_banned`, `piece_failed`,
+//! end), `started` (with `incomplete`: the files a seed-only torrent lacks, and where), `peer_connected`, `peer_dropped`, `peer_banned`, `piece_failed`,
 //! `tracker_announced`, `tracker_warning`, `tracker_error`, `trackers_down`, `complete`,
 //! `seed_goal_reached`,
 //! `error`, `done` (a torrent's summary), and `progress` (each torrent, twice a second).
@@ -84,7 +84,27 @@ impl JsonView {
                 }
                 ("recheck", json!({ "checked": checked, "total": total }))
             }
-            Event::Started { pieces, .. } => ("started", json!({ "pieces": pieces })),
+            Event::Started {
+                pieces, incomplete, ..
+            } => {
+                let mut fields = json!({ "pieces": pieces });
+                if !incomplete.is_empty()
+                    && let Value::Object(map) = &mut fields
+                {
+                    let files = incomplete
+                        .iter()
+                        .map(|f| {
+                            json!({
+                                "path": f.path.display().to_string(),
+                                "length": f.length,
+                                "verified_bytes": f.verified_bytes,
+                            })
+                        })
+                        .collect();
+                    map.insert("incomplete".into(), Value::Array(files));
+                }
+                ("started", fields)
+            }
             Event::PeerConnected { addr, client, .. } => (
                 "peer_connected",
                 json!({ "peer": addr.to_string(), "client": client }),

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use swarm_client::events::{SessionStats, TorrentId, TorrentStats};
+use swarm_client::events::{SessionStats, TorrentId, TorrentState, TorrentStats};
 
 use super::format;
 use super::terminal::peer_lines;
@@ -66,13 +66,36 @@ impl LinesView {
     }
 }
 
-/// `name: downloading 45.2% 463.00 MiB/1.00 GiB ↓ … peers 3/5`, or `… waiting for peers`.
+/// `name: downloading 45.2% 463.00 MiB/1.00 GiB ↓ … peers 3/5`, or `… waiting for peers`;
+/// while seeding, the upload: `name: seeding 1.00 GiB ↑ 2.00 MiB/s up 3.00 GiB ratio 3.00
+/// peers 4/9`.
 pub fn status_line(t: &TorrentStats) -> String {
     let waiting = if t.peers_connected == 0 {
         ", waiting for peers"
     } else {
         ""
     };
+    if t.state == TorrentState::Seeding {
+        let part = if t.verified_bytes < t.total_bytes {
+            format!(
+                " ({:.1}% of {})",
+                format::percent(t.verified_bytes, t.total_bytes),
+                format::bytes(t.total_bytes)
+            )
+        } else {
+            String::new()
+        };
+        return format!(
+            "{}: seeding {}{part} ↑ {} up {} ratio {} peers {}/{}{waiting}",
+            t.name,
+            format::bytes(t.verified_bytes),
+            format::rate(t.up_rate),
+            format::bytes(t.uploaded_bytes),
+            format::ratio(t),
+            t.peers_connected,
+            t.peers_known
+        );
+    }
     format!(
         "{}: {} {:.1}% {}/{} {}{waiting}",
         t.name,

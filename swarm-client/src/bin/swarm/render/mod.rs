@@ -7,13 +7,14 @@ mod json;
 mod lines;
 mod terminal;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::IsTerminal;
 use std::time::Duration;
 
 use swarm_client::events::{Event, TorrentId};
 use swarm_client::tracker_client::TrackerStatus;
 
+pub use format::bytes;
 use json::JsonView;
 use lines::LinesView;
 use terminal::TerminalView;
@@ -41,6 +42,8 @@ pub struct Renderer {
     view: View,
     verbose: bool,
     names: HashMap<TorrentId, String>,
+    /// Torrents that seed only part of their data (`swarm seed` of incomplete files).
+    partial_seeds: HashSet<TorrentId>,
 }
 
 impl Renderer {
@@ -58,6 +61,7 @@ impl Renderer {
             view,
             verbose,
             names: HashMap::new(),
+            partial_seeds: HashSet::new(),
         }
     }
 
@@ -71,6 +75,15 @@ impl Renderer {
     }
 
     pub fn event(&mut self, event: &Event) {
+        if let Event::Started {
+            torrent,
+            incomplete,
+            ..
+        } = event
+            && !incomplete.is_empty()
+        {
+            self.partial_seeds.insert(*torrent);
+        }
         if let Event::Added { torrent, name, .. } = event {
             self.names.insert(*torrent, name.clone());
         }
@@ -108,7 +121,11 @@ impl Renderer {
                 if let View::Terminal(v) = &mut self.view {
                     v.remove(*torrent);
                 }
-                println!("{}", format::summary_line(summary));
+                if self.partial_seeds.remove(torrent) {
+                    println!("{}", format::partial_seed_line(summary));
+                } else {
+                    println!("{}", format::summary_line(summary));
+                }
             }
             other => {
                 if let Some(line) = self.event_line(other) {
@@ -144,7 +161,9 @@ impl Renderer {
                 }
                 format!("listening on port {port}")
             }
-            Event::Started { pieces, .. } => format!("{name}: started with {pieces} pieces"),
+            Event::Started {
+                pieces, incomplete, ..
+            } => format::started_line(&name, *pieces, incomplete),
             Event::PeerConnected { addr, client, .. } if verbose => {
                 format!("{name}: connected to {addr} ({client})")
             }

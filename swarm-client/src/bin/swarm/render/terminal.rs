@@ -1,12 +1,13 @@
-//! On a terminal: one bar per torrent (name, bytes, percent, state, rates, peers; upload and
-//! ratio while seeding), a total line when there are several, notable events printed above
-//! the bars, and with `-v` a line per peer every few seconds.
+//! On a terminal: one bar per torrent (name, bytes, percent, state, rates, peers), or while
+//! seeding a line of upload figures instead of a full bar (rate, uploaded, ratio); a total
+//! line when there are several, notable events printed above the bars, and with `-v` a line
+//! per peer every few seconds.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use swarm_client::events::{PeerStats, SessionStats, TorrentId, TorrentStats};
+use swarm_client::events::{PeerStats, SessionStats, TorrentId, TorrentState, TorrentStats};
 
 use super::format;
 
@@ -18,6 +19,8 @@ pub struct TerminalView {
     verbose: bool,
     multi: MultiProgress,
     bars: BTreeMap<TorrentId, ProgressBar>,
+    /// Torrents whose line shows the upload instead of a download bar.
+    seeding: HashSet<TorrentId>,
     total: Option<ProgressBar>,
     last_peer_lines: Option<Instant>,
 }
@@ -28,6 +31,7 @@ impl TerminalView {
             verbose,
             multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
             bars: BTreeMap::new(),
+            seeding: HashSet::new(),
             total: None,
             last_peer_lines: None,
         }
@@ -51,6 +55,18 @@ impl TerminalView {
     pub fn stats(&mut self, stats: &SessionStats) {
         for t in &stats.torrents {
             let bar = self.bar(t.torrent, &t.name);
+            if t.state == TorrentState::Seeding {
+                // Nothing to download: a full bar says nothing; the upload does.
+                if self.seeding.insert(t.torrent) {
+                    bar.set_style(seeding_style());
+                }
+                bar.set_message(format!(
+                    "{} {}",
+                    format::bytes(t.verified_bytes),
+                    format::status(t)
+                ));
+                continue;
+            }
             bar.set_length(t.total_bytes.max(1));
             bar.set_position(t.verified_bytes.min(t.total_bytes));
             bar.set_message(format::status(t));
@@ -69,6 +85,7 @@ impl TerminalView {
 
     /// A torrent left: its bar goes.
     pub fn remove(&mut self, torrent: TorrentId) {
+        self.seeding.remove(&torrent);
         if let Some(bar) = self.bars.remove(&torrent) {
             bar.finish_and_clear();
             self.multi.remove(&bar);
@@ -113,13 +130,27 @@ impl TerminalView {
         let down: f64 = torrents.iter().map(|t| t.down_rate).sum();
         let up: f64 = torrents.iter().map(|t| t.up_rate).sum();
         let peers: usize = torrents.iter().map(|t| t.peers_connected).sum();
+        let uploaded: u64 = torrents.iter().map(|t| t.uploaded_bytes).sum();
+        if torrents.iter().all(|t| t.state == TorrentState::Seeding) {
+            total.set_style(seeding_style());
+            total.set_message(format!(
+                "{} torrents, {} ↑ {} up {} peers {peers}",
+                torrents.len(),
+                format::bytes(done),
+                format::rate(up),
+                format::bytes(uploaded)
+            ));
+            return;
+        }
+        total.set_style(bar_style());
         total.set_length(size.max(1));
         total.set_position(done.min(size));
         total.set_message(format!(
-            "{} torrents ↓ {} ↑ {} peers {peers}",
+            "{} torrents ↓ {} ↑ {} up {} peers {peers}",
             torrents.len(),
             format::rate(down),
-            format::rate(up)
+            format::rate(up),
+            format::bytes(uploaded)
         ));
     }
 
@@ -154,6 +185,12 @@ pub fn peer_lines(t: &TorrentStats) -> Vec<String> {
             )
         })
         .collect()
+}
+
+/// A seeding torrent's line: its name and upload figures, no bar.
+fn seeding_style() -> ProgressStyle {
+    ProgressStyle::with_template("{prefix:24.bold} {msg}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
 }
 
 fn bar_style() -> ProgressStyle {

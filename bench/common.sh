@@ -1,0 +1,90 @@
+# bench/common.sh — helpers shared by the benchmark scripts (sourced, not run): messages,
+# sizes, waiting for ports, medians, the real clients' safety flags, stopping every process
+# a script started (by PID), and re-running a script inside a fresh loopback-only network
+# namespace.
+#
+# The sourcing script sets ROOT (the repository) before sourcing.
+
+BENCH_NAME=$(basename "$0")
+say() { printf '%s\n' "$*" >&2; }
+die() { say "$BENCH_NAME: $*"; exit 1; }
+
+PY=/usr/bin/python3.11
+
+bytes_of() { # 256M / 1G / 4GiB / 2MiB / 12345 -> bytes
+  local s=${1%iB}; s=${s%B}
+  case "$s" in
+    *K|*k) echo $(( ${s%?} * 1024 )) ;;
+    *M|*m) echo $(( ${s%?} * 1024 * 1024 )) ;;
+    *G|*g) echo $(( ${s%?} * 1024 * 1024 * 1024 )) ;;
+    *) echo "$s" ;;
+  esac
+}
+
+now() { date +%s.%N; }
+
+wait_port() { # wait_port PORT SECONDS: until something listens on 127.0.0.1:PORT
+  local i
+  for ((i = 0; i < $2 * 20; i++)); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+
+# Safety flags: no DHT, no local peer discovery, no PEX, loopback only; aria2c also quits
+# when the script does.
+ARIA_SAFE=(--enable-dht=false --enable-dht6=false --bt-enable-lpd=false
+  --enable-peer-exchange=false --disable-ipv6=true --interface=127.0.0.1
+  --summary-interval=0 --console-log-level=warn --file-allocation=none
+  --auto-file-renaming=false --allow-overwrite=true --bt-save-metadata=false
+  --follow-torrent=mem --no-conf=true --stop-with-process=$$)
+# rqbit has no switch for PEX; it only ever learns loopback peers here.
+RQ_SAFE=(--disable-dht --disable-dht-persistence --disable-lsd --disable-upnp-port-forward --ipv4-only
+  --listen-ip 127.0.0.1)
+
+# --- processes: every one started is recorded and stopped by PID -----------------------
+PIDS=()
+stop_pid() { # stop_pid PID: its children first (it may be /usr/bin/time or a wrapper)
+  local c
+  for c in $(pgrep -P "$1" 2>/dev/null); do kill "$c" 2>/dev/null || true; done
+  kill "$1" 2>/dev/null || true
+}
+cleanup() { # only those still running as this shell's jobs: a reaped PID may be reused
+  local p live
+  live=" $(jobs -p | tr '\n' ' ') "
+  for p in "${PIDS[@]}"; do
+    case "$live" in *" $p "*) stop_pid "$p" ;; esac
+  done
+  wait 2>/dev/null || true
+}
+
+# bench_isolate CMD...: unless already inside one, re-run CMD in a fresh network namespace
+# with only loopback (as root, unless ISOLATE=0) and exit with its status; exported
+# variables pass through, SWARM_BENCH_NETNS names the namespace inside. Returns (does
+# nothing) when isolation is off or impossible.
+bench_isolate() {
+  [ -z "${SWARM_BENCH_NETNS:-}" ] || return 0
+  if [ "${ISOLATE:-1}" = 1 ] && [ "$(id -u)" = 0 ] && command -v ip >/dev/null; then
+    BENCH_NS="swarmbench$$"
+    ip netns add "$BENCH_NS"
+    trap 'ip netns del "$BENCH_NS" 2>/dev/null || true' EXIT
+    ip -n "$BENCH_NS" link set lo up
+    local status=0
+    SWARM_BENCH_NETNS=$BENCH_NS ip netns exec "$BENCH_NS" "$@" || status=$?
+    exit $status
+  fi
+}
+
+# memory_warm_up DIR BYTES: write and delete BYTES in DIR, so what runs next starts with
+# freshly backed free memory. On a VM the host backs a guest page on first touch (a 1 GiB
+# file written with ~2 s of system time the first time, ~0.2 s right after it is deleted and
+# written again), and with virtio-balloon free page reporting memory freed for about 2 s
+# goes back to the host and is cold again: without this, a run started a few seconds after
+# the previous one's output was deleted pays ~2 s/GiB that another did not.
+memory_warm_up() {
+  dd if=/dev/zero of="$1/warm-up" bs=1M count=$(( $2 / 1048576 )) status=none
+  rm -f "$1/warm-up"
+}
