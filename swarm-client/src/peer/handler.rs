@@ -27,6 +27,17 @@ pub enum BlockFate {
     Wasted,
 }
 
+/// What to do with a peer's request for a block of a piece we have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upload {
+    Serve,
+    /// Reject it (a seed sending each piece once gave the piece to someone else); `suggest`
+    /// is a piece the peer lacks that it may have instead.
+    Decline {
+        suggest: Option<u32>,
+    },
+}
+
 /// Something a connection tells its torrent; the torrent acts on it in its own time.
 #[derive(Debug)]
 pub enum Notice {
@@ -34,6 +45,8 @@ pub enum Notice {
     Ready { peer_id: PeerId },
     /// The peer became interested in our pieces (it may deserve an unchoke now).
     Interested,
+    /// The peer lost interest: an upload slot it holds is free for another.
+    NotInterested,
     /// A block arrived that other peers were also asked for (endgame): cancel theirs.
     CancelOthers(BlockRequest),
     /// Blocks went back to the torrent: idle peers should try to pick again.
@@ -109,6 +122,20 @@ pub trait PeerHandler: Send + Sync + 'static {
     fn release(&self, key: PeerKey, requests: &[BlockRequest]);
     /// A block we asked `key` for arrived.
     fn block(&self, key: PeerKey, request: BlockRequest, data: &Bytes) -> BlockFate;
+
+    /// May peer `key` (holding `pieces`) have a block of piece `index`, which we have? Asked
+    /// only of peers that speak the fast extension, so a refusal is an explicit `reject`; a
+    /// refusal may suggest another piece when `may_suggest` (the peer is unchoked).
+    fn upload_verdict(
+        &self,
+        key: PeerKey,
+        index: u32,
+        pieces: &Bitfield,
+        may_suggest: bool,
+    ) -> Upload {
+        let _ = (key, index, pieces, may_suggest);
+        Upload::Serve
+    }
 
     /// Reads blocks to upload. Blocking: call it off the async runtime.
     fn read_blocks(&self, requests: &[BlockRequest]) -> Vec<Result<Bytes, StorageError>>;

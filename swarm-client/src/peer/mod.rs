@@ -28,7 +28,7 @@ use tokio_util::codec::FramedRead;
 
 use crate::wire::handshake::Extensions;
 use crate::wire::{self, CodecError, Handshake, HandshakeError, Message, MessageCodec};
-pub use handler::{BlockFate, Notice, PeerHandler, PeerKey};
+pub use handler::{BlockFate, Notice, PeerHandler, PeerKey, Upload};
 pub use limits::{Limits, RateLimit};
 pub use state::{Flow, PeerCmd, PeerState, Violation};
 pub use stats::PeerStats;

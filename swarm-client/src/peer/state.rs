@@ -22,7 +22,7 @@ use tokio::sync::mpsc;
 use super::Link;
 use super::extended::ExtendedState;
 use super::fast::FastState;
-use super::handler::{BlockFate, Notice, PeerHandler, PeerKey};
+use super::handler::{BlockFate, Notice, PeerHandler, PeerKey, Upload};
 use super::pipeline::Pipeline;
 use super::stats::PeerStats;
 use super::writer::Out;
@@ -41,6 +41,9 @@ pub const MAX_QUEUED_UPLOADS: usize = 1024;
 /// Blocks we cancelled or gave up on that may still arrive (remembered so they are not
 /// taken for unrequested blocks).
 const MAX_CANCELLED_REMEMBERED: usize = 4096;
+/// A piece the peer rejected while unchoking us (a seed sending each piece once gave it to
+/// someone else) is not asked of it again for this long.
+const DECLINED_FOR: Duration = Duration::from_secs(10);
 
 /// Orders from the torrent to one connection.
 #[derive(Debug)]
@@ -118,6 +121,8 @@ pub struct PeerState {
     /// given up on twice).
     cancelled: HashMap<BlockRequest, u32>,
     cancelled_order: VecDeque<BlockRequest>,
+    /// Pieces the peer rejected lately, and when: picked from other peers for a while.
+    declined: HashMap<u32, Instant>,
     pipeline: Pipeline,
     snubbed: bool,
     last_block: Instant,
@@ -167,6 +172,7 @@ impl PeerState {
             outstanding: HashSet::new(),
             cancelled: HashMap::new(),
             cancelled_order: VecDeque::new(),
+            declined: HashMap::new(),
             pipeline: Pipeline::new(),
             snubbed: false,
             last_block: now,
@@ -247,7 +253,9 @@ impl PeerState {
                 }
             }
             Message::NotInterested => {
-                self.stats.peer_interested.store(false, Ordering::Relaxed);
+                if self.stats.peer_interested.swap(false, Ordering::Relaxed) {
+                    self.handler.notify(self.key, Notice::NotInterested);
+                }
             }
             Message::Request(request) => self.on_request(request)?,
             Message::Cancel(request) => {
@@ -281,7 +289,21 @@ impl PeerState {
         let serve = (!self.am_choking || allowed_choked)
             && handler.has_piece(request.index)
             && self.queued_uploads.load(Ordering::Relaxed) < MAX_QUEUED_UPLOADS;
-        if serve {
+        let verdict = if serve && self.fast.is_some() {
+            // A choked peer could not ask for a suggested piece: it gets none.
+            handler.upload_verdict(self.key, request.index, &self.pieces, !self.am_choking)
+        } else {
+            Upload::Serve
+        };
+        if let Upload::Decline { suggest } = verdict {
+            // The suggestion goes first, so the peer's next pick after the reject can use it.
+            let mut msgs: Vec<Message> = suggest
+                .map(|index| Message::Suggest { index })
+                .into_iter()
+                .collect();
+            msgs.push(Message::Reject(request));
+            let _ = self.out.send(Out::Msgs(msgs));
+        } else if serve {
             self.queued_uploads.fetch_add(1, Ordering::Relaxed);
             let _ = self.out.send(Out::Upload(request));
         } else if self.fast.is_some() {
@@ -297,6 +319,9 @@ impl PeerState {
     fn on_reject(&mut self, request: BlockRequest, now: Instant) -> Result<(), Violation> {
         self.fast_state("reject request")?;
         if self.outstanding.remove(&request) {
+            // Refused, not cut short by a choke: ask others for this piece for a while
+            // (asking again at once would only be refused again).
+            self.declined.insert(request.index, now);
             self.handler.release(self.key, &[request]);
             self.handler.notify(self.key, Notice::BlocksReleased);
             self.refill(None, now);
@@ -432,6 +457,8 @@ impl PeerState {
             tracing::debug!(peer = self.key, "snubbed");
             self.abandon_outstanding(true);
         }
+        self.declined
+            .retain(|_, at| now.duration_since(*at) < DECLINED_FOR);
         self.update_interest();
         self.refill(None, now);
         Ok(())
@@ -536,6 +563,18 @@ impl PeerState {
         if room == 0 || min_batch.is_some_and(|b| room < b) {
             return;
         }
+        // Pieces the peer declined lately are left out (a copy only when there are some).
+        let masked = (!self.declined.is_empty()).then(|| {
+            let mut field = choked_pieces.clone().unwrap_or_else(|| self.pieces.clone());
+            for index in self.declined.keys() {
+                let _ = field.clear(*index);
+            }
+            field
+        });
+        let pickable = masked
+            .as_ref()
+            .or(choked_pieces.as_ref())
+            .unwrap_or(&self.pieces);
         let mut picked = Vec::with_capacity(room);
         {
             let outstanding = &self.outstanding;
@@ -546,7 +585,7 @@ impl PeerState {
                 .unwrap_or_default();
             self.handler.pick(
                 self.key,
-                choked_pieces.as_ref().unwrap_or(&self.pieces),
+                pickable,
                 room,
                 &|r| outstanding.contains(r),
                 &suggested,

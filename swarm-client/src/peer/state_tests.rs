@@ -23,6 +23,8 @@ struct FakeTorrent {
     received: Mutex<Vec<BlockRequest>>,
     notices: Mutex<Vec<String>>,
     availability: Mutex<i64>,
+    /// Pieces a seed sending each piece once declines, suggesting piece 3 instead.
+    declined: Mutex<HashSet<u32>>,
     /// A private torrent (BEP 27).
     private: bool,
 }
@@ -104,6 +106,13 @@ impl PeerHandler for FakeTorrent {
         self.received.lock().unwrap().push(request);
         BlockFate::Stored {
             cancel_others: false,
+        }
+    }
+    fn upload_verdict(&self, _: PeerKey, index: u32, _: &Bitfield, _: bool) -> Upload {
+        if self.declined.lock().unwrap().contains(&index) {
+            Upload::Decline { suggest: Some(3) }
+        } else {
+            Upload::Serve
         }
     }
     fn read_blocks(&self, requests: &[BlockRequest]) -> Vec<Result<Bytes, StorageError>> {
@@ -460,6 +469,56 @@ fn an_unknown_extension_is_ignored() {
     };
     assert_eq!(h.message(unknown).unwrap(), Flow::Continue);
     assert!(h.sent().is_empty());
+}
+
+#[test]
+fn a_seed_declining_a_piece_suggests_another_then_rejects() {
+    let mut h = Harness::with(&[0, 1, 2, 3], FAST);
+    h.torrent.declined.lock().unwrap().insert(0);
+    h.state.on_command(PeerCmd::Unchoke, h.now);
+    h.sent();
+    let declined = BlockRequest::new(0, 0, 16384);
+    h.message(Message::Request(declined)).unwrap();
+    assert_eq!(
+        h.sent(),
+        vec![Message::Suggest { index: 3 }, Message::Reject(declined)],
+        "the suggestion comes first, so the peer's next pick can use it"
+    );
+    let served = BlockRequest::new(1, 0, 16384);
+    h.message(Message::Request(served)).unwrap();
+    assert_eq!(requests(&h.sent()), vec![served]);
+}
+
+#[test]
+fn a_piece_the_peer_rejected_is_not_asked_of_it_again_at_once() {
+    let mut h = Harness::with(&[], FAST);
+    h.message(Message::HaveAll).unwrap();
+    h.message(Message::Unchoke).unwrap();
+    let asked = requests(&h.sent());
+    assert_eq!(asked.len(), (2 * PIECES) as usize);
+    let refused = asked[0];
+    h.message(Message::Reject(refused)).unwrap();
+    assert!(
+        !requests(&h.sent()).contains(&refused),
+        "asking again at once would be refused again (a reject storm)"
+    );
+    h.now += DECLINED_FOR;
+    h.state.on_tick(h.now).unwrap();
+    assert!(requests(&h.sent()).contains(&refused), "asked again later");
+}
+
+#[test]
+fn a_peer_losing_interest_is_told_to_the_torrent_once() {
+    let mut h = Harness::new(&[0]);
+    h.message(Message::Interested).unwrap();
+    h.message(Message::NotInterested).unwrap();
+    h.message(Message::NotInterested).unwrap();
+    let notices = h.torrent.notices.lock().unwrap();
+    assert_eq!(
+        notices.iter().filter(|n| *n == "NotInterested").count(),
+        1,
+        "{notices:?}"
+    );
 }
 
 #[test]

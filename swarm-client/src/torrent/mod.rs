@@ -279,6 +279,14 @@ impl Torrent {
                     p.send(PeerCmd::Unchoke);
                 }
             }
+            Notice::NotInterested => {
+                // Its slot would idle until the next choke round: give it to a waiting peer.
+                if self.peers.choke(key) {
+                    ctx.unchoked = ctx.unchoked.saturating_sub(1);
+                    self.shared.picker().forget_uploads(key);
+                }
+                self.fill_free_slots(ctx);
+            }
             Notice::CancelOthers(block) => self.peers.cancel_others(key, block),
             Notice::BlocksReleased => self.peers.broadcast(|| PeerCmd::Refill),
             Notice::Extended {
@@ -419,8 +427,10 @@ impl Torrent {
             return;
         };
         ctx.connected = ctx.connected.saturating_sub(1);
+        self.shared.picker().forget_uploads(key);
         if p.unchoked {
             ctx.unchoked = ctx.unchoked.saturating_sub(1);
+            self.fill_free_slots(ctx);
         }
         let reason = reason.as_deref().unwrap_or("closed");
         tracing::debug!(peer = %p.addr, reason, "disconnected");
@@ -438,6 +448,16 @@ impl Torrent {
             }
         }
         self.book.closed(p.addr, misbehaved);
+    }
+
+    /// Gives upload slots left free (over the session) to interested peers we choke, now
+    /// rather than at the next choke round.
+    fn fill_free_slots(&mut self, ctx: &mut Context) {
+        let free = (ctx.upload_slots + 1).saturating_sub(ctx.unchoked);
+        if free > 0 && !self.failed {
+            let seeding = self.is_complete() || self.spec.seed_only;
+            ctx.unchoked += self.peers.unchoke_waiting(free, seeding);
+        }
     }
 
     /// Takes a connection the listener accepted for this torrent (handshake done).
@@ -614,9 +634,16 @@ impl Torrent {
     }
 
     /// Applies a choke round: the peers in `unchoke` may download from us, the others not.
+    /// A peer we choke loses the pieces set aside for it (its queued requests are dropped).
     pub fn apply_choke(&mut self, unchoke: &HashSet<PeerKey>, ctx: &mut Context) {
-        let change = self.peers.apply_choke(unchoke);
+        let (change, choked) = self.peers.apply_choke(unchoke);
         ctx.unchoked = ctx.unchoked.saturating_add_signed(change);
+        if !choked.is_empty() {
+            let mut picker = self.shared.picker();
+            for key in choked {
+                picker.forget_uploads(key);
+            }
+        }
     }
 
     /// Saves the resume record off the runtime if pieces were verified since the last save;

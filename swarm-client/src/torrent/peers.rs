@@ -182,9 +182,10 @@ impl PeerTable {
     }
 
     /// Applies a choke round: the peers in `unchoke` may download from us, the others not.
-    /// Returns how the number of unchoked peers changed.
-    pub fn apply_choke(&mut self, unchoke: &HashSet<PeerKey>) -> isize {
+    /// Returns how the number of unchoked peers changed, and the peers choked now.
+    pub fn apply_choke(&mut self, unchoke: &HashSet<PeerKey>) -> (isize, Vec<PeerKey>) {
         let mut change = 0;
+        let mut choked = Vec::new();
         for (k, p) in self.peers.iter_mut() {
             let want = unchoke.contains(k);
             if want == p.unchoked {
@@ -196,10 +197,50 @@ impl PeerTable {
                 p.send(PeerCmd::Unchoke);
             } else {
                 change -= 1;
+                choked.push(*k);
                 p.send(PeerCmd::Choke);
             }
         }
-        change
+        (change, choked)
+    }
+
+    /// Unchokes up to `free` interested peers we choke, in free upload slots (a slot's peer
+    /// lost interest or left), best first: those that gave us the most, or when `seeding`
+    /// those we gave the least so far. Returns how many were unchoked.
+    pub fn unchoke_waiting(&mut self, free: usize, seeding: bool) -> usize {
+        let mut waiting: Vec<(&PeerKey, &mut PeerEntry)> = self
+            .peers
+            .iter_mut()
+            .filter(|(_, p)| {
+                !p.unchoked
+                    && p.peer_id.is_some()
+                    && p.stats.peer_interested.load(Ordering::Relaxed)
+            })
+            .collect();
+        if seeding {
+            waiting.sort_by_key(|(_, p)| p.stats.uploaded.load(Ordering::Relaxed));
+        } else {
+            waiting.sort_by(|(_, a), (_, b)| b.down_rate.total_cmp(&a.down_rate));
+        }
+        let mut unchoked = 0;
+        for (_, p) in waiting.into_iter().take(free) {
+            p.unchoked = true;
+            p.send(PeerCmd::Unchoke);
+            unchoked += 1;
+        }
+        unchoked
+    }
+
+    /// Chokes `key` if we unchoked it; true if we did.
+    pub fn choke(&mut self, key: PeerKey) -> bool {
+        match self.peers.get_mut(&key) {
+            Some(p) if p.unchoked => {
+                p.unchoked = false;
+                p.send(PeerCmd::Choke);
+                true
+            }
+            _ => false,
+        }
     }
 
     /// The handshaken peers, for the progress view.
@@ -259,4 +300,58 @@ impl PeerTable {
 /// Exponential smoothing of a rate sample.
 pub fn smooth(old: f64, sample: f64) -> f64 {
     0.7 * old + 0.3 * sample
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A handshaken peer `n`, interested or not, that sent us `down` bytes/s and took
+    /// `uploaded` bytes; with the receiving end of its orders.
+    fn peer(
+        table: &mut PeerTable,
+        n: u8,
+        interested: bool,
+        down: f64,
+        uploaded: u64,
+    ) -> mpsc::UnboundedReceiver<PeerCmd> {
+        let (cmd, cmds) = mpsc::unbounded_channel();
+        let stats = Arc::new(peer::PeerStats::default());
+        stats.peer_interested.store(interested, Ordering::Relaxed);
+        stats.uploaded.store(uploaded, Ordering::Relaxed);
+        let mut entry = PeerEntry::new(SocketAddr::from(([10, 0, 0, n], 6881)), true, cmd, stats);
+        entry.peer_id = Some(PeerId::from([n; 20]));
+        entry.down_rate = down;
+        table.insert(PeerKey::from(n), entry);
+        cmds
+    }
+
+    fn unchoked(cmds: &mut mpsc::UnboundedReceiver<PeerCmd>) -> bool {
+        std::iter::from_fn(|| cmds.try_recv().ok()).any(|c| matches!(c, PeerCmd::Unchoke))
+    }
+
+    #[test]
+    fn a_free_slot_goes_at_once_to_the_best_waiting_interested_peer() {
+        let mut table = PeerTable::default();
+        let mut slow = peer(&mut table, 1, true, 10.0, 0);
+        let mut fast = peer(&mut table, 2, true, 500.0, 0);
+        let mut idle = peer(&mut table, 3, false, 900.0, 0);
+        assert_eq!(table.unchoke_waiting(1, false), 1);
+        assert!(unchoked(&mut fast), "the peer that gave us most");
+        assert!(!unchoked(&mut slow) && !unchoked(&mut idle));
+        assert_eq!(table.unchoke_waiting(5, false), 1, "only interested peers");
+        assert!(unchoked(&mut slow));
+        assert!(table.choke(PeerKey::from(2u8)));
+        assert!(!table.choke(PeerKey::from(3u8)), "it was not unchoked");
+    }
+
+    #[test]
+    fn a_seed_gives_a_free_slot_to_the_peer_it_served_least() {
+        let mut table = PeerTable::default();
+        let mut served = peer(&mut table, 1, true, 0.0, 5_000_000);
+        let mut starved = peer(&mut table, 2, true, 0.0, 1_000);
+        assert_eq!(table.unchoke_waiting(1, true), 1);
+        assert!(unchoked(&mut starved));
+        assert!(!unchoked(&mut served));
+    }
 }

@@ -6,6 +6,7 @@
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
+use std::time::Instant;
 
 use bytes::Bytes;
 use metainfo::{InfoHash, Metainfo};
@@ -18,7 +19,7 @@ use super::signal::{Signal, Signals};
 use crate::disk::{ReadCache, TorrentDisk};
 use crate::events::TorrentId;
 use crate::extension::{MetadataMessage, MetadataSource, answer_request};
-use crate::peer::{BlockFate, Notice, PeerHandler, PeerKey};
+use crate::peer::{BlockFate, Notice, PeerHandler, PeerKey, Upload};
 use crate::piece_buf::PieceBuf;
 use crate::storage::{Storage, StorageError};
 use crate::wire::{Bitfield, BlockRequest, PeerId};
@@ -305,6 +306,17 @@ impl PeerHandler for TorrentShared {
                 BlockFate::Wasted
             }
         }
+    }
+
+    fn upload_verdict(
+        &self,
+        key: PeerKey,
+        index: u32,
+        pieces: &Bitfield,
+        may_suggest: bool,
+    ) -> Upload {
+        self.picker()
+            .upload_verdict(key, index, pieces, may_suggest, Instant::now())
     }
 
     fn read_blocks(&self, requests: &[BlockRequest]) -> Vec<Result<Bytes, StorageError>> {

@@ -17,11 +17,16 @@
 //!
 //! The picker is the one owner of "which pieces do we have": it publishes them in a
 //! [`HaveSet`] that others (peers serving requests, the resume saver) read without a lock.
+//!
+//! As it counts who holds which piece, it also decides, while we are a seed that alone holds
+//! some pieces, which requests to serve: each piece goes to one peer ([`seeding`]).
 
 mod have;
+mod seeding;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Instant;
 
 use metainfo::PieceGeometry;
 
@@ -30,10 +35,11 @@ use rand::{RngExt, SeedableRng};
 
 use crate::disk::BufferPool;
 use crate::events::TorrentId;
-use crate::peer::PeerKey;
+use crate::peer::{PeerKey, Upload};
 use crate::piece_buf::PieceBuf;
 use crate::wire::{BLOCK_SIZE, Bitfield, BlockRequest};
 pub use have::HaveSet;
+use seeding::InitialSeeding;
 
 /// How many pieces are picked at random before rarest-first takes over.
 const RANDOM_FIRST_PIECES: u32 = 4;
@@ -108,6 +114,10 @@ pub struct Picker {
     piece_count: u32,
     status: Vec<Status>,
     availability: Vec<u32>,
+    /// Pieces no connected peer holds (availability 0).
+    unheld: u32,
+    /// Which peer each piece went to while we seed pieces nobody else holds.
+    initial_seeding: InitialSeeding,
     partial: HashMap<u32, Partial>,
     missing_pieces: u32,
     have_count: u32,
@@ -152,6 +162,8 @@ impl Picker {
             piece_count,
             status,
             availability: vec![0; piece_count as usize],
+            unheld: piece_count,
+            initial_seeding: InitialSeeding::new(piece_count),
             partial: HashMap::new(),
             missing_pieces: piece_count - have_count,
             have_count,
@@ -237,15 +249,16 @@ impl Picker {
     /// A peer announced its whole bitfield.
     pub fn add_peer_pieces(&mut self, pieces: &Bitfield) {
         for i in pieces.iter_ones() {
-            if let Some(a) = self.availability.get_mut(i as usize) {
-                *a += 1;
-            }
+            self.add_peer_piece(i);
         }
     }
 
     /// A peer announced one more piece (`have`).
     pub fn add_peer_piece(&mut self, index: u32) {
         if let Some(a) = self.availability.get_mut(index as usize) {
+            if *a == 0 {
+                self.unheld -= 1;
+            }
             *a += 1;
         }
     }
@@ -253,10 +266,45 @@ impl Picker {
     /// A peer holding `pieces` left.
     pub fn remove_peer_pieces(&mut self, pieces: &Bitfield) {
         for i in pieces.iter_ones() {
-            if let Some(a) = self.availability.get_mut(i as usize) {
-                *a = a.saturating_sub(1);
+            if let Some(a) = self.availability.get_mut(i as usize)
+                && *a > 0
+            {
+                *a -= 1;
+                if *a == 0 {
+                    self.unheld += 1;
+                }
             }
         }
+    }
+
+    /// Should a request of `peer` (holding `peer_pieces`) for a block of piece `index` be
+    /// served? Always, except while we are a seed and some piece is held by no connected
+    /// peer: then each piece goes to one peer only (initial seeding, see [`seeding`]); a
+    /// refusal suggests a piece nobody holds when `may_suggest`.
+    pub fn upload_verdict(
+        &mut self,
+        peer: PeerKey,
+        index: u32,
+        peer_pieces: &Bitfield,
+        may_suggest: bool,
+        now: Instant,
+    ) -> Upload {
+        if !self.is_complete() || self.unheld == 0 {
+            return Upload::Serve;
+        }
+        self.initial_seeding.decide(
+            peer,
+            index,
+            peer_pieces,
+            &self.availability,
+            now,
+            may_suggest.then_some(&mut self.rng),
+        )
+    }
+
+    /// `peer` left: the pieces we were seeding to it may go to others.
+    pub fn forget_uploads(&mut self, peer: PeerKey) {
+        self.initial_seeding.forget_peer(peer);
     }
 
     /// Chooses up to `want` blocks to request from `peer`, which has `pieces`, appending them
@@ -831,6 +879,42 @@ mod tests {
         let mut c = Vec::new();
         p.pick(3, &field(2, &[index]), 4, no, &[], &mut c);
         assert!(c.is_empty(), "{c:?}");
+    }
+
+    #[test]
+    fn a_seed_sends_each_piece_once_until_the_swarm_holds_a_copy() {
+        let mut p = picker(4, 4 * u64::from(PIECE), &[true; 4], 8);
+        let none = Bitfield::new(4);
+        let now = Instant::now();
+        p.add_peer_pieces(&none);
+        p.add_peer_pieces(&none);
+        assert_eq!(p.upload_verdict(1, 0, &none, true, now), Upload::Serve);
+        assert!(matches!(
+            p.upload_verdict(2, 0, &none, true, now),
+            Upload::Decline { .. }
+        ));
+        // Peer 1 got piece 0, peer 3 arrives with the rest: a full copy is out there.
+        p.add_peer_piece(0);
+        p.add_peer_pieces(&field(4, &[1, 2, 3]));
+        assert_eq!(p.upload_verdict(2, 0, &none, true, now), Upload::Serve);
+        // Peer 3 leaves: pieces 1 to 3 are ours alone again.
+        p.remove_peer_pieces(&field(4, &[1, 2, 3]));
+        assert!(matches!(
+            p.upload_verdict(2, 0, &none, true, now),
+            Upload::Decline {
+                suggest: Some(1..=3)
+            }
+        ));
+    }
+
+    #[test]
+    fn a_leecher_serves_whatever_it_has() {
+        let mut p = picker(4, 4 * u64::from(PIECE), &[true, true], 8);
+        let none = Bitfield::new(4);
+        let now = Instant::now();
+        for peer in 1..4 {
+            assert_eq!(p.upload_verdict(peer, 0, &none, true, now), Upload::Serve);
+        }
     }
 
     #[test]

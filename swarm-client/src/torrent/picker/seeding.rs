@@ -1,0 +1,292 @@
+//! Initial seeding: while we are the only holder of some pieces, each piece leaves us once.
+//!
+//! This is what BEP 16 (super-seeding) aims at, done without hiding pieces: a seed whose
+//! leechers lack pieces nobody else holds serves a piece to the first peer that asks for it
+//! (the piece is *granted* to that peer) and declines it to the others, explicitly with the
+//! fast extension's `reject`, adding a `suggest` for a piece nobody holds yet. Pieces the
+//! swarm already holds are declined too: the leechers trade them among themselves, and the
+//! seed's uplink, usually the scarcest link of a young swarm, carries only new pieces.
+//!
+//! A lone leecher is never starved: a piece nobody holds and nobody was granted is always
+//! served, a grant lapses when its peer leaves, when we choke it, or after [`GRANT_TTL`]
+//! ([`SUGGESTION_TTL`] for a suggestion not asked for), and the policy ends as
+//! soon as every piece is held by some connected peer (the seed then serves whatever it is
+//! asked for, adding its uplink to the leechers' trade).
+
+use std::time::{Duration, Instant};
+
+use rand::RngExt;
+use rand::rngs::SmallRng;
+
+use crate::peer::{PeerKey, Upload};
+use crate::wire::Bitfield;
+
+/// How long a piece stays granted to the peer that asked for it first, counted from its
+/// latest request for the piece. Long enough for a request queued behind a deep pipeline at
+/// a thin uplink (2 MiB at 1 Mbit/s takes 17 s); a peer that leaves or that we choke loses
+/// its grants at once (its queued requests are dropped).
+pub const GRANT_TTL: Duration = Duration::from_secs(30);
+/// How long a piece we suggested stays set aside for the peer until it asks for it (after
+/// a reject it picks again within a round trip).
+pub const SUGGESTION_TTL: Duration = Duration::from_secs(3);
+
+/// Who was given a piece first, and when it last asked for it.
+#[derive(Debug, Clone, Copy)]
+struct Grant {
+    peer: PeerKey,
+    at: Instant,
+    /// The peer asked for it (else it was only suggested so far).
+    asked: bool,
+}
+
+impl Grant {
+    /// Still set aside for its peer `now`?
+    fn live(&self, now: Instant) -> bool {
+        let ttl = if self.asked {
+            GRANT_TTL
+        } else {
+            SUGGESTION_TTL
+        };
+        now.duration_since(self.at) < ttl
+    }
+}
+
+/// The grants of a seed's pieces (see the module documentation).
+#[derive(Debug)]
+pub struct InitialSeeding {
+    grants: Vec<Option<Grant>>,
+}
+
+impl InitialSeeding {
+    pub fn new(piece_count: u32) -> Self {
+        Self {
+            grants: vec![None; piece_count as usize],
+        }
+    }
+
+    /// Decides a request of `peer` (holding `peer_pieces`) for piece `index`, given how
+    /// many connected peers hold each piece (`availability`), while some piece is held by
+    /// nobody but us. A refusal suggests another piece when given an `rng` to choose it.
+    pub fn decide(
+        &mut self,
+        peer: PeerKey,
+        index: u32,
+        peer_pieces: &Bitfield,
+        availability: &[u32],
+        now: Instant,
+        rng: Option<&mut SmallRng>,
+    ) -> Upload {
+        let held_elsewhere = availability.get(index as usize).is_some_and(|a| *a > 0);
+        let Some(slot) = self.grants.get_mut(index as usize) else {
+            return Upload::Serve;
+        };
+        let grant = slot.filter(|g| g.live(now));
+        let serve = match grant {
+            // It started the piece with us: let it finish.
+            Some(g) if g.peer == peer => true,
+            Some(_) => false,
+            None => !held_elsewhere,
+        };
+        if serve {
+            *slot = Some(Grant {
+                peer,
+                at: now,
+                asked: true,
+            });
+            return Upload::Serve;
+        }
+        Upload::Decline {
+            suggest: rng.and_then(|rng| self.suggest(peer, peer_pieces, availability, now, rng)),
+        }
+    }
+
+    /// Grants `peer` a piece it lacks that nobody holds and nobody was granted, chosen at
+    /// random (so peers told at once are told of different pieces). A peer holds one such
+    /// suggestion at a time: until it asks for it, the same piece is suggested again, so a
+    /// burst of rejects does not hoard pieces for one peer.
+    fn suggest(
+        &mut self,
+        peer: PeerKey,
+        peer_pieces: &Bitfield,
+        availability: &[u32],
+        now: Instant,
+        rng: &mut SmallRng,
+    ) -> Option<u32> {
+        let pending = self.grants.iter().enumerate().position(|(i, g)| {
+            availability.get(i) == Some(&0)
+                && g.is_some_and(|g| g.peer == peer && !g.asked && g.live(now))
+        });
+        if let Some(index) = pending {
+            return Some(index as u32);
+        }
+        let count = self.grants.len();
+        if count == 0 {
+            return None;
+        }
+        let start = rng.random_range(0..count);
+        let free = |i: usize, grants: &[Option<Grant>]| {
+            availability.get(i) == Some(&0)
+                && !peer_pieces.get(i as u32)
+                && grants[i].is_none_or(|g| !g.live(now))
+        };
+        let index = (start..count)
+            .chain(0..start)
+            .find(|i| free(*i, &self.grants))?;
+        self.grants[index] = Some(Grant {
+            peer,
+            at: now,
+            asked: false,
+        });
+        Some(index as u32)
+    }
+
+    /// `peer` left or was choked: the pieces granted to it may go to others at once.
+    pub fn forget_peer(&mut self, peer: PeerKey) {
+        for slot in &mut self.grants {
+            if slot.is_some_and(|g| g.peer == peer) {
+                *slot = None;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+
+    use super::*;
+
+    const PIECES: u32 = 8;
+
+    struct Seed {
+        grants: InitialSeeding,
+        availability: Vec<u32>,
+        rng: SmallRng,
+        now: Instant,
+    }
+
+    impl Seed {
+        fn new() -> Self {
+            Self {
+                grants: InitialSeeding::new(PIECES),
+                availability: vec![0; PIECES as usize],
+                rng: SmallRng::seed_from_u64(1),
+                now: Instant::now(),
+            }
+        }
+
+        fn ask(&mut self, peer: PeerKey, index: u32) -> Upload {
+            self.ask_holding(peer, index, &Bitfield::new(PIECES))
+        }
+
+        fn ask_holding(&mut self, peer: PeerKey, index: u32, pieces: &Bitfield) -> Upload {
+            let (availability, now) = (&self.availability, self.now);
+            self.grants
+                .decide(peer, index, pieces, availability, now, Some(&mut self.rng))
+        }
+    }
+
+    #[test]
+    fn a_piece_in_flight_to_one_peer_is_not_sent_to_another() {
+        let mut seed = Seed::new();
+        assert_eq!(seed.ask(1, 3), Upload::Serve);
+        assert_eq!(seed.ask(1, 3), Upload::Serve, "its next block too");
+        let Upload::Decline { suggest: Some(s) } = seed.ask(2, 3) else {
+            panic!("the second asker is declined with a suggestion");
+        };
+        assert_ne!(s, 3);
+        assert_eq!(
+            seed.ask(2, s),
+            Upload::Serve,
+            "the suggested piece is served"
+        );
+        assert!(matches!(seed.ask(1, s), Upload::Decline { .. }));
+    }
+
+    #[test]
+    fn a_piece_the_swarm_holds_is_left_to_the_swarm() {
+        let mut seed = Seed::new();
+        seed.availability[5] = 1;
+        assert!(matches!(
+            seed.ask(1, 5),
+            Upload::Decline { suggest: Some(_) }
+        ));
+    }
+
+    #[test]
+    fn a_lone_leecher_gets_every_piece() {
+        let mut seed = Seed::new();
+        for index in 0..PIECES {
+            assert_eq!(seed.ask(1, index), Upload::Serve, "piece {index}");
+        }
+    }
+
+    #[test]
+    fn a_grant_lapses_when_its_peer_leaves_or_stays_silent() {
+        let mut seed = Seed::new();
+        assert_eq!(seed.ask(1, 0), Upload::Serve);
+        assert_eq!(seed.ask(1, 1), Upload::Serve);
+        seed.grants.forget_peer(1);
+        assert_eq!(seed.ask(2, 0), Upload::Serve, "peer 1 left");
+        seed.now += GRANT_TTL;
+        assert_eq!(seed.ask(3, 0), Upload::Serve, "peer 2 never finished it");
+    }
+
+    #[test]
+    fn one_suggestion_at_a_time_so_a_burst_of_rejects_hoards_nothing() {
+        let mut seed = Seed::new();
+        assert_eq!(seed.ask(1, 0), Upload::Serve);
+        let mut holding = Bitfield::new(PIECES);
+        holding.set(7).unwrap();
+        let first = seed.ask_holding(2, 0, &holding);
+        let Upload::Decline { suggest: Some(s) } = first else {
+            panic!("{first:?}");
+        };
+        assert_ne!(s, 7, "never a piece it holds");
+        for _ in 0..5 {
+            assert_eq!(seed.ask_holding(2, 0, &holding), first);
+        }
+        // Peer 3 is told of another piece.
+        let Upload::Decline { suggest: Some(t) } = seed.ask(3, 0) else {
+            panic!();
+        };
+        assert_ne!(t, s);
+    }
+
+    #[test]
+    fn a_choked_peer_is_declined_without_a_suggestion_it_could_not_use() {
+        let mut seed = Seed::new();
+        assert_eq!(seed.ask(1, 0), Upload::Serve);
+        let none = Bitfield::new(PIECES);
+        let verdict = seed
+            .grants
+            .decide(2, 0, &none, &seed.availability, seed.now, None);
+        assert_eq!(verdict, Upload::Decline { suggest: None });
+        assert_eq!(
+            seed.ask(3, 1),
+            Upload::Serve,
+            "nothing was set aside for it"
+        );
+    }
+
+    #[test]
+    fn a_suggestion_not_taken_up_soon_is_freed() {
+        let mut seed = Seed::new();
+        assert_eq!(seed.ask(1, 0), Upload::Serve);
+        let Upload::Decline { suggest: Some(s) } = seed.ask(2, 0) else {
+            panic!();
+        };
+        assert!(matches!(seed.ask(3, s), Upload::Decline { .. }));
+        seed.now += SUGGESTION_TTL;
+        assert_eq!(seed.ask(3, s), Upload::Serve);
+    }
+
+    #[test]
+    fn with_every_piece_taken_nothing_is_suggested() {
+        let mut seed = Seed::new();
+        for index in 0..PIECES {
+            assert_eq!(seed.ask(1, index), Upload::Serve);
+        }
+        assert_eq!(seed.ask(2, 0), Upload::Decline { suggest: None });
+    }
+}
