@@ -58,25 +58,27 @@ pub fn aria2_seed(meta: &Path, data_dir: &Path) -> Proc {
 /// Start aria2c downloading `meta` into `out_dir` (peers come from the tracker); it exits 0
 /// a few seconds after the download completes. Wait with [`Proc::wait_success`].
 pub fn aria2_leech(meta: &Path, out_dir: &Path) -> Proc {
-    let port = free_port();
-    std::fs::create_dir_all(out_dir).expect("create leecher dir");
-    let mut cmd = Command::new("aria2c");
-    cmd.args(aria2_base_args(port))
-        .args(["--seed-time=0", "--bt-stop-timeout=170"])
-        .arg(format!("--dir={}", out_dir.display()))
-        .arg(meta);
-    Proc::spawn("aria2c leecher", &mut cmd, port)
+    leech("aria2c leecher", meta.as_os_str(), out_dir)
 }
 
 /// Start aria2c given only `magnet` (peers from the link's `tr=` trackers: aria2 cannot be
 /// given a peer), downloading into `out_dir`; it exits 0 a few seconds after completing.
 pub fn aria2_leech_magnet(magnet: &str, out_dir: &Path) -> Proc {
+    leech(
+        "aria2c magnet leecher",
+        std::ffi::OsStr::new(magnet),
+        out_dir,
+    )
+}
+
+/// aria2c downloading `source` (a metainfo file or a magnet link) into `out_dir`.
+fn leech(name: &str, source: &std::ffi::OsStr, out_dir: &Path) -> Proc {
     let port = free_port();
     std::fs::create_dir_all(out_dir).expect("create leecher dir");
     let mut cmd = Command::new("aria2c");
     cmd.args(aria2_base_args(port))
         .args(["--seed-time=0", "--bt-stop-timeout=170"])
         .arg(format!("--dir={}", out_dir.display()))
-        .arg(magnet);
-    Proc::spawn("aria2c magnet leecher", &mut cmd, port)
+        .arg(source);
+    Proc::spawn(name, &mut cmd, port)
 }

@@ -5,6 +5,7 @@
 
 use crate::output::Proc;
 use crate::{SYSTEM_PYTHON, free_port};
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -59,47 +60,36 @@ pub fn lt_leech_with(
     timeout: Duration,
     extra: &[&str],
 ) -> Proc {
-    let port = free_port();
-    std::fs::create_dir_all(out_dir).expect("create leecher dir");
-    let mut cmd = Command::new(SYSTEM_PYTHON);
-    cmd.arg(lt_script("lt_leech.py"))
-        .arg("--meta")
-        .arg(meta)
-        .arg("--dir")
-        .arg(out_dir)
-        .arg("--port")
-        .arg(port.to_string())
-        .arg("--timeout")
-        .arg(timeout.as_secs().to_string())
-        .args(extra);
+    let mut args: Vec<&OsStr> = vec![OsStr::new("--meta"), meta.as_os_str()];
+    args.extend(extra.iter().map(OsStr::new));
     for p in peers {
-        cmd.arg("--peer").arg(p);
+        args.extend([OsStr::new("--peer"), OsStr::new(p)]);
     }
-    let mut proc = Proc::spawn("libtorrent leecher", &mut cmd, port);
-    proc.expect_line(Duration::from_secs(30), "\"listening\"", |l| {
-        l.starts_with("listening ")
-    });
-    proc
+    leech("libtorrent leecher", &args, out_dir, timeout)
 }
 
 /// Start a libtorrent leecher given only `magnet` (with the ut_metadata plugin, so it fetches
 /// the metadata from peers; peers from the link's `tr=` trackers), downloading into
 /// `out_dir`. It prints `done SECONDS` and exits 0 when complete.
 pub fn lt_leech_magnet(magnet: &str, out_dir: &Path, timeout: Duration) -> Proc {
+    let args = ["--magnet", magnet, "--plugin", "ut_metadata"].map(OsStr::new);
+    leech("libtorrent magnet leecher", &args, out_dir, timeout)
+}
+
+/// `lt_leech.py --dir OUT --port P --timeout S ARGS…`, on a free port; returns once it listens.
+fn leech(name: &str, args: &[&OsStr], out_dir: &Path, timeout: Duration) -> Proc {
     let port = free_port();
     std::fs::create_dir_all(out_dir).expect("create leecher dir");
     let mut cmd = Command::new(SYSTEM_PYTHON);
     cmd.arg(lt_script("lt_leech.py"))
-        .arg("--magnet")
-        .arg(magnet)
         .arg("--dir")
         .arg(out_dir)
         .arg("--port")
         .arg(port.to_string())
         .arg("--timeout")
         .arg(timeout.as_secs().to_string())
-        .args(["--plugin", "ut_metadata"]);
-    let mut proc = Proc::spawn("libtorrent magnet leecher", &mut cmd, port);
+        .args(args);
+    let mut proc = Proc::spawn(name, &mut cmd, port);
     proc.expect_line(Duration::from_secs(30), "\"listening\"", |l| {
         l.starts_with("listening ")
     });
