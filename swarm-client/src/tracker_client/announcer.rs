@@ -119,8 +119,12 @@ pub struct Announcer {
 /// Where the announce schedule stands.
 #[derive(Debug, Default)]
 struct Schedule {
+    /// The torrent said it completed and no tracker has heard `completed` yet.
     completed_pending: bool,
     completed_sent: bool,
+    /// Some announce went out with `left > 0`: reaching `left = 0` later is a completion the
+    /// tracker must hear as `completed`, whichever announce first carries `left = 0`.
+    announced_incomplete: bool,
     failed_rounds: u32,
     /// When the last successful announce finished, and the soonest the tracker allows another.
     last_success: Option<(Instant, Duration)>,
@@ -236,7 +240,8 @@ impl Announcer {
                 () = sleep_until(next) => {}
             }
             let base = self.request(&stats, AnnounceEvent::None);
-            let completing = schedule.completed_pending;
+            let completing = schedule.owes_completed(base.left);
+            schedule.announced_incomplete |= base.left > 0;
             let round = announce_round(&mut self.tiers, &base, completing, &status_tx);
             tokio::pin!(round);
             let outcome = loop {
@@ -253,7 +258,7 @@ impl Announcer {
                 .after_round(outcome, &self.config, &peers_tx, &status_tx)
                 .await;
         }
-        let completed_owed = schedule.completed_pending && !schedule.completed_sent;
+        let completed_owed = schedule.owes_completed(stats.borrow().left);
         self.stop(&stats, completed_owed).await;
     }
 
@@ -375,6 +380,14 @@ async fn announce_round(
 }
 
 impl Schedule {
+    /// Whether the next announce, reporting `left`, must be `completed`. Either the torrent
+    /// said so, or `left` fell to 0 since an announce that reported more: a plain announce
+    /// with `left = 0` would make the tracker count us as a seeder already, and the
+    /// `completed` after it would no longer be counted as a download.
+    fn owes_completed(&self, left: u64) -> bool {
+        !self.completed_sent && (self.completed_pending || (self.announced_incomplete && left == 0))
+    }
+
     /// Applies an engine event; returns false when the announcer should stop.
     fn handle(
         &mut self,
@@ -622,6 +635,29 @@ mod tests {
             downloaded: 100,
             left: 0,
         });
+        harness.events.send(Event::Completed).await.unwrap();
+        stop(harness).await;
+        assert_eq!(
+            events_of(&stub.requests()),
+            ["started", "completed", "stopped"]
+        );
+    }
+
+    #[tokio::test]
+    async fn an_announce_that_first_reports_left_zero_is_completed_even_before_the_event() {
+        // The regular re-announce can run between the torrent's last verified piece (stats say
+        // `left=0`) and the `Completed` event: sent as a plain announce it would make the
+        // tracker count us as a seeder, and the later `completed` would not count.
+        let body = b"d8:intervali1e5:peers6:\x7f\x00\x00\x01\x1b\x58e";
+        let stub = HttpStub::start(vec![body.to_vec()]).await;
+        let mut harness = start(vec![vec![stub.url("/announce")]], quick_config());
+        next_peers(&mut harness).await;
+        harness.stats.send_replace(TransferStats {
+            uploaded: 0,
+            downloaded: 100,
+            left: 0,
+        });
+        next_peers(&mut harness).await; // the re-announce after the 1 s interval
         harness.events.send(Event::Completed).await.unwrap();
         stop(harness).await;
         assert_eq!(
