@@ -41,7 +41,8 @@ pub enum UrlFetchError {
     Timeout { url: String, secs: u64 },
     #[error("{url}: more than {max} redirects")]
     TooManyRedirects { url: String, max: usize },
-    #[error("{url}: {source}")]
+    /// The request failed (connection, TLS, a broken reply): the cause is the `source`.
+    #[error("{url}: cannot fetch")]
     Http {
         url: String,
         #[source]
@@ -88,6 +89,7 @@ pub async fn fetch_metainfo(url: &str, options: &FetchOptions) -> Result<Metainf
             }
         }
     };
+    crate::https::install_crypto_provider();
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::limited(options.max_redirects))
         .no_proxy()

@@ -3,7 +3,7 @@
 //! The layers, bottom up (each module uses only those above it in this list):
 //! - [`wire`]: the peer wire protocol (handshake, messages, bitfields); [`extension`]: the
 //!   BEP 6/9/10/11 pieces without I/O (extended handshake, metadata fetch and serving, PEX,
-//!   allowed-fast set); [`fetch`]: a metainfo file from an http(s) URL; [`storage`]: a
+//!   allowed-fast set); [`fetch`]: a metainfo file from an http(s) URL ([`https`]: its TLS); [`storage`]: a
 //!   torrent's files addressed by piece; [`state`]: resume records and metainfo copies in the
 //!   state directory; [`tracker_client`]: announces over HTTP and UDP; [`events`]: what a
 //!   session reports.
@@ -21,6 +21,7 @@ pub mod disk;
 pub mod events;
 pub mod extension;
 pub mod fetch;
+pub mod https;
 pub mod magnet;
 pub mod peer;
 pub mod peer_id;

@@ -45,6 +45,8 @@ pub fn publish(endpoint: &str, bytes: Vec<u8>) -> Result<String> {
         .ok()
         .map(|t| t.trim().to_string())
         .filter(|t| !t.is_empty());
+    // reqwest is built without a TLS provider of its own (see the workspace Cargo.toml).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = Client::builder()
         .timeout(TIMEOUT)
         .build()

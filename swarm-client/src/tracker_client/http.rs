@@ -23,6 +23,7 @@ const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
 
 /// An HTTP client suited to tracker announces: no redirects, no proxies, bounded time.
 pub fn client(timeout: Duration) -> Result<reqwest::Client, TrackerError> {
+    crate::https::install_crypto_provider();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
