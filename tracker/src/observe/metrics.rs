@@ -1,6 +1,7 @@
 //! Prometheus metrics (the `prometheus-client` crate), all named `tracker_…`; each is
 //! documented in the README. The counters and histograms an announce touches are created
-//! once at start and kept as handles, so recording is a few atomic operations; gauges of the
+//! once at start and kept as handles, so recording is a few atomic operations (the latency
+//! histograms are our own lock-free [`LatencyHistogram`]); gauges of the
 //! swarm and catalog sizes are set when `/metrics` is rendered.
 
 use std::time::Duration;
@@ -9,8 +10,9 @@ use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+
+use super::histogram::LatencyHistogram;
 
 /// The transport a BitTorrent request came over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,19 +114,14 @@ pub struct Metrics {
     /// By [`RATE_KINDS`].
     rate_limited: [Counter; 4],
     /// [announce, scrape]
-    store_latency: [Histogram; 2],
+    store_latency: [LatencyHistogram; 2],
     /// [http, udp]
-    request_duration: [Histogram; 2],
+    request_duration: [LatencyHistogram; 2],
     pub torrents: Gauge,
     pub seeders: Gauge,
     pub leechers: Gauge,
     pub catalog_torrents: Gauge,
     pub uptime: Gauge,
-}
-
-fn latency_histogram() -> Histogram {
-    // 25 µs to about 0.8 s.
-    Histogram::new(exponential_buckets(0.000_025, 2.0, 16))
 }
 
 impl Metrics {
@@ -154,17 +151,13 @@ impl Metrics {
             "Requests refused by a rate limit, by kind (announce, scrape, web, publish)",
             rate_limited.clone(),
         );
-        let store_latency = Family::<Label, Histogram>::new_with_constructor(
-            latency_histogram as fn() -> Histogram,
-        );
+        let store_latency = Family::<Label, LatencyHistogram>::default();
         registry.register(
             "store_latency_seconds",
             "Time the swarm store took per call, by operation (announce, scrape)",
             store_latency.clone(),
         );
-        let request_duration = Family::<Label, Histogram>::new_with_constructor(
-            latency_histogram as fn() -> Histogram,
-        );
+        let request_duration = Family::<Label, LatencyHistogram>::default();
         registry.register(
             "request_duration_seconds",
             "Time from a parsed announce or scrape to its reply, by protocol (http, udp)",
@@ -220,7 +213,7 @@ impl Metrics {
 
     fn request(&self, protocol: Protocol, took: Duration) {
         let i = usize::from(protocol == Protocol::Udp);
-        self.request_duration[i].observe(took.as_secs_f64());
+        self.request_duration[i].observe(took);
     }
 
     /// A request got a failure reason.
@@ -238,7 +231,7 @@ impl Metrics {
 
     /// How long a store call took (`scrape` false: an announce).
     pub fn store_call(&self, scrape: bool, took: Duration) {
-        self.store_latency[usize::from(scrape)].observe(took.as_secs_f64());
+        self.store_latency[usize::from(scrape)].observe(took);
     }
 
     /// Announces and scrapes answered so far (any protocol and outcome).

@@ -1,6 +1,8 @@
-//! What the tracker tells its operator: Prometheus metrics ([`metrics`]), request rates over
+//! What the tracker tells its operator: Prometheus metrics ([`metrics`], with latencies in
+//! [`histogram`]), request rates over
 //! the last minute ([`rates`]) and the access log's line format ([`access_log`]).
 
 pub mod access_log;
+pub mod histogram;
 pub mod metrics;
 pub mod rates;

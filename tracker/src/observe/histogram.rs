@@ -1,0 +1,124 @@
+//! A latency histogram for the announce path that records with two relaxed atomic adds.
+//!
+//! `prometheus-client`'s own `Histogram` takes a mutex on every `observe`; on the announce
+//! path that is a lock every worker thread contends for on each request, and
+//! `bench/tracker.sh` showed it. This one has fixed exponential buckets (25 µs to about
+//! 0.8 s, then +Inf) held as atomics, so recording never waits; the count is the sum of the
+//! buckets, taken when `/metrics` is rendered.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use prometheus_client::encoding::{EncodeMetric, MetricEncoder, NoLabelSet};
+use prometheus_client::metrics::{MetricType, TypedMetric};
+
+/// Finite buckets: upper bounds 25 µs × 2^i for i in 0..16.
+const FINITE: usize = 16;
+const FIRST_BOUND_NANOS: u64 = 25_000;
+
+/// A cumulative latency histogram; clones share the counts.
+#[derive(Debug, Clone, Default)]
+pub struct LatencyHistogram {
+    inner: Arc<Counts>,
+}
+
+#[derive(Debug, Default)]
+struct Counts {
+    /// Observations per bucket (not cumulative); the last one is +Inf.
+    buckets: [AtomicU64; FINITE + 1],
+    sum_nanos: AtomicU64,
+}
+
+/// The bucket an observation of `nanos` belongs to: the first whose bound is not below it.
+fn bucket_of(nanos: u64) -> usize {
+    let mut bound = FIRST_BOUND_NANOS;
+    for i in 0..FINITE {
+        if nanos <= bound {
+            return i;
+        }
+        bound *= 2;
+    }
+    FINITE
+}
+
+fn bound_seconds(i: usize) -> f64 {
+    (FIRST_BOUND_NANOS << i) as f64 / 1e9
+}
+
+impl LatencyHistogram {
+    /// Records one observation.
+    pub fn observe(&self, took: Duration) {
+        let nanos = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
+        self.inner.buckets[bucket_of(nanos)].fetch_add(1, Ordering::Relaxed);
+        self.inner.sum_nanos.fetch_add(nanos, Ordering::Relaxed);
+    }
+
+    /// Observations so far.
+    pub fn count(&self) -> u64 {
+        self.inner
+            .buckets
+            .iter()
+            .map(|b| b.load(Ordering::Relaxed))
+            .sum()
+    }
+}
+
+impl TypedMetric for LatencyHistogram {
+    const TYPE: MetricType = MetricType::Histogram;
+}
+
+impl EncodeMetric for LatencyHistogram {
+    fn encode(&self, mut encoder: MetricEncoder<'_>) -> Result<(), std::fmt::Error> {
+        let buckets: Vec<(f64, u64)> = self
+            .inner
+            .buckets
+            .iter()
+            .enumerate()
+            .map(|(i, count)| {
+                let bound = if i < FINITE {
+                    bound_seconds(i)
+                } else {
+                    f64::INFINITY
+                };
+                (bound, count.load(Ordering::Relaxed))
+            })
+            .collect();
+        let count = buckets.iter().map(|(_, n)| n).sum();
+        let sum = self.inner.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9;
+        encoder.encode_histogram::<NoLabelSet>(sum, count, &buckets, None)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        Self::TYPE
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounds_are_inclusive_and_overflow_lands_in_inf() {
+        assert_eq!(bucket_of(0), 0);
+        assert_eq!(bucket_of(25_000), 0);
+        assert_eq!(bucket_of(25_001), 1);
+        assert_eq!(bucket_of(50_000), 1);
+        assert_eq!(bucket_of(25_000 << 15), 15);
+        assert_eq!(bucket_of((25_000 << 15) + 1), FINITE);
+        assert_eq!(bucket_of(u64::MAX), FINITE);
+    }
+
+    #[test]
+    fn counts_and_sums_what_it_observed() {
+        let h = LatencyHistogram::default();
+        h.observe(Duration::from_micros(30));
+        h.observe(Duration::from_secs(5));
+        assert_eq!(h.count(), 2);
+        assert_eq!(
+            h.inner.sum_nanos.load(Ordering::Relaxed),
+            5_000_030_000,
+            "sum in nanoseconds"
+        );
+    }
+}
