@@ -21,6 +21,8 @@ pub struct ExtendedState {
     theirs: ExtensionIds,
     /// Its extended handshake arrived.
     greeted: bool,
+    /// `reqq`: the requests it queues before it drops or rejects more.
+    request_queue: Option<u32>,
 }
 
 impl ExtendedState {
@@ -55,6 +57,7 @@ impl ExtendedState {
         match message {
             ExtendedMessage::Handshake(theirs) => {
                 self.theirs = theirs.extensions;
+                self.request_queue = theirs.reqq;
                 if handler.is_private() {
                     self.theirs.ut_pex = None;
                 }
@@ -83,6 +86,13 @@ impl ExtendedState {
             }
         }
         Ok(Vec::new())
+    }
+
+    /// How many requests the peer said it queues (`reqq`), at least one; `None` until its
+    /// handshake says.
+    pub fn request_queue(&self) -> Option<usize> {
+        self.request_queue
+            .map(|n| usize::try_from(n).unwrap_or(usize::MAX).max(1))
     }
 
     /// The wire form of `message` for this peer, if it speaks that extension.

@@ -554,10 +554,17 @@ impl PeerState {
             }
             _ => return,
         };
+        // Never more than the peer queues (its `reqq`): past that, requests are rejected or
+        // dropped, and a rejected piece would be held back from this peer for a while.
+        let peer_queue = self
+            .extended
+            .as_ref()
+            .and_then(ExtendedState::request_queue)
+            .unwrap_or(usize::MAX);
         let depth = if self.snubbed {
             1
         } else {
-            self.pipeline.depth()
+            self.pipeline.depth().min(peer_queue)
         };
         let room = depth.saturating_sub(self.outstanding.len());
         if room == 0 || min_batch.is_some_and(|b| room < b) {

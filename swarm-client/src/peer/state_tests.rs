@@ -460,6 +460,35 @@ fn extended_messages_need_bep_10_and_a_malformed_handshake_drops_the_peer() {
 }
 
 #[test]
+fn no_more_requests_are_outstanding_than_the_peer_says_it_queues() {
+    let mut h = Harness::with(&[], BOTH);
+    let mut theirs = ExtendedHandshake::ours(3);
+    theirs.listen_port = None;
+    h.message(Message::Extended {
+        id: 0,
+        payload: theirs.encode(),
+    })
+    .unwrap();
+    h.message(Message::HaveAll).unwrap();
+    h.message(Message::Unchoke).unwrap();
+    let asked = requests(&h.sent());
+    assert_eq!(asked.len(), 3, "reqq 3 of the peer: {asked:?}");
+    let first = asked[0];
+    h.message(Message::Piece {
+        index: first.index,
+        begin: first.begin,
+        data: Bytes::from(vec![0; first.length as usize]),
+    })
+    .unwrap();
+    h.state.on_tick(h.now).unwrap();
+    assert_eq!(
+        requests(&h.sent()).len(),
+        1,
+        "one answered, one more asked: 3 again"
+    );
+}
+
+#[test]
 fn an_unknown_extension_is_ignored() {
     let mut h = Harness::with(&[], BOTH);
     h.sent();
