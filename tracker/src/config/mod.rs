@@ -40,7 +40,7 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub interval: u32,
 
-    /// Minimum seconds between announces (`min interval`).
+    /// Minimum seconds between announces (`min interval`); never more than --interval.
     #[arg(long, env = "TRACKER_MIN_INTERVAL", default_value_t = 60)]
     pub min_interval: u32,
 
@@ -181,6 +181,13 @@ pub struct Config {
 }
 
 impl Config {
+    /// The `min interval` replies carry: the configured one, but never above `interval`. A
+    /// longer one would hold every client past the interval it was given (with `--interval 2`
+    /// and the default 60, clients re-announced every minute).
+    pub fn min_interval(&self) -> u32 {
+        self.min_interval.min(self.interval)
+    }
+
     /// How long a peer lives without re-announcing.
     pub fn peer_ttl(&self) -> Duration {
         Duration::from_secs(u64::from(self.interval) * u64::from(self.expiry_factor))
@@ -257,7 +264,9 @@ mod tests {
         let c = Config::parse_from(["tracker"]);
         assert_eq!(c.listen, vec!["0.0.0.0:6969".parse().unwrap()]);
         assert_eq!(c.udp_addrs().unwrap(), c.listen);
-        assert_eq!((c.interval, c.min_interval), (1800, 60));
+        assert_eq!((c.interval, c.min_interval()), (1800, 60));
+        let short = Config::parse_from(["tracker", "--interval", "2"]);
+        assert_eq!(short.min_interval(), 2, "min interval never above the interval");
         assert_eq!(c.peer_ttl(), Duration::from_secs(3600));
         let off = Config::parse_from(["tracker", "--udp", "off", "--http", "127.0.0.1:1"]);
         assert!(off.udp_addrs().unwrap().is_empty());

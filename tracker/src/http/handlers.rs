@@ -107,7 +107,7 @@ pub async fn announce(
 fn announce_body(tracker: &Tracker, query: &AnnounceQuery, view: &SwarmView) -> Vec<u8> {
     let head = ReplyHead {
         interval: tracker.config.interval,
-        min_interval: Some(tracker.config.min_interval),
+        min_interval: Some(tracker.config.min_interval()),
         complete: Some(view.complete.into()),
         incomplete: Some(view.incomplete.into()),
         tracker_id: None,
