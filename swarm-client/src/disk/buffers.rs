@@ -69,6 +69,21 @@ impl BufferPool {
         Some(buffer)
     }
 
+    /// Whether [`BufferPool::take`] would give `owner` a buffer of `len` bytes now; when not,
+    /// `owner` is remembered as starved, as by a failed `take`. Lets a caller skip the work
+    /// of choosing what the buffer is for when there will be none.
+    pub fn can_take(&self, owner: TorrentId, len: usize) -> bool {
+        let mut inner = self.inner.lock();
+        let spares: u64 = inner.spare.iter().map(|b| b.capacity() as u64).sum();
+        let grants = inner.best_spare(len).is_some()
+            || inner.allocated.saturating_sub(spares) + len as u64 <= self.budget
+            || inner.in_use.get(&owner).copied().unwrap_or(0) == 0;
+        if !grants {
+            inner.starved.insert(owner);
+        }
+        grants
+    }
+
     /// Gives back a buffer `owner` took. Returns the torrents that were starved and should
     /// try again now (empty when nobody waits).
     pub fn give_back(&self, owner: TorrentId, buffer: PieceBuf) -> Vec<TorrentId> {
@@ -137,6 +152,26 @@ mod tests {
     const B: TorrentId = TorrentId(2);
 
     const PIECE: usize = 64 * 1024;
+
+    #[test]
+    fn can_take_answers_as_take_would_and_a_no_is_woken_later() {
+        let pool = BufferPool::new(2 * PIECE as u64);
+        assert!(pool.can_take(A, PIECE), "the first buffer of a torrent");
+        let a = pool.take(A, PIECE).unwrap();
+        let b = pool.take(A, PIECE).unwrap();
+        assert!(!pool.can_take(A, PIECE), "budget spent");
+        assert!(
+            pool.can_take(B, PIECE),
+            "a torrent with none in use may always take one"
+        );
+        assert_eq!(
+            pool.give_back(A, a),
+            vec![A],
+            "the refused torrent is woken"
+        );
+        assert!(pool.can_take(A, PIECE), "a spare of the size");
+        drop(b);
+    }
 
     #[test]
     fn the_budget_bounds_buffers_in_use() {

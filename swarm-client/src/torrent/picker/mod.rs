@@ -330,8 +330,13 @@ impl Picker {
         if out.len() < target {
             self.pick_from_partials(peer, pieces, target, false, out);
         }
-        // 3. new pieces, rarest first.
-        while out.len() < target {
+        // 3. new pieces, rarest first, while the pool has a buffer to assemble one in
+        // (choosing scans every piece: not worth it when no buffer would come of it).
+        while out.len() < target
+            && self
+                .pool
+                .can_take(self.owner, self.geometry.piece_length() as usize)
+        {
             let hinted = suggested
                 .iter()
                 .copied()
@@ -382,15 +387,17 @@ impl Picker {
         }
     }
 
-    /// Picks a piece to start among those `pieces` holds and nobody is downloading.
+    /// Picks a piece to start among those `pieces` holds and nobody is downloading: the
+    /// rarest, ties broken by the first after a random position (one random number per
+    /// pick, not one per tie: with every peer a seed, every piece ties).
     fn choose_new_piece(&mut self, pieces: &Bitfield) -> Option<u32> {
         if self.missing_pieces == 0 {
             return None;
         }
         let random_first = self.verified_this_session < RANDOM_FIRST_PIECES && self.have_count == 0;
-        let mut best: Option<u32> = None;
-        let mut best_rank = u32::MAX;
-        let mut ties = 0u32;
+        let count = self.geometry.piece_count().max(1);
+        let start = self.rng.random_range(0..count);
+        let mut best: Option<(u32, u64, u32)> = None; // (rank, distance from start, index)
         for index in pieces.iter_ones() {
             if self.status.get(index as usize) != Some(&Status::Missing) {
                 continue;
@@ -400,19 +407,14 @@ impl Picker {
             } else {
                 self.availability.get(index as usize).copied().unwrap_or(0)
             };
-            if rank < best_rank {
-                best_rank = rank;
-                best = Some(index);
-                ties = 1;
-            } else if rank == best_rank {
-                // Reservoir sampling: each equally rare piece is kept with equal chance.
-                ties += 1;
-                if self.rng.random_range(0..ties) == 0 {
-                    best = Some(index);
-                }
+            let distance =
+                (u64::from(index) + u64::from(count) - u64::from(start)) % u64::from(count);
+            let key = (rank, distance, index);
+            if best.is_none_or(|b| key < b) {
+                best = Some(key);
             }
         }
-        best
+        best.map(|(_, _, index)| index)
     }
 
     /// Starts downloading piece `index` (`owner` asked first); false when no buffer is free.
