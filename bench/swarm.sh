@@ -210,7 +210,7 @@ fi
 # Each run: empty output dir, started under /usr/bin/time (peak RSS), finished when its
 # completion marker appears (hook/--done-file) or the process exits, checked with cmp.
 RESULTS=()     # "name time_s rss_kib status"
-LAST_TIME="" LAST_RSS="" LAST_OK=""
+LAST_TIME="" LAST_RSS="" LAST_CPU="" LAST_OK=""
 
 run_one() { # run_one NAME MODE(exit|marker) CMD...
   local name=$1 mode=$2; shift 2
@@ -219,7 +219,7 @@ run_one() { # run_one NAME MODE(exit|marker) CMD...
   memory_warm_up "$W" $(( BYTES + 268435456 ))
   local t0 t1 pid i
   t0=$(now)
-  /usr/bin/time -f '%M' -o "$rss" "$@" >"$W/$name.log" 2>&1 &
+  /usr/bin/time -f '%M\ncpu %U %S' -o "$rss" "$@" >"$W/$name.log" 2>&1 &
   pid=$!
   PIDS+=($pid)
   [ "$name" = transmission ] && transmission_dial &
@@ -234,6 +234,9 @@ run_one() { # run_one NAME MODE(exit|marker) CMD...
   wait "$pid" 2>/dev/null || true
   LAST_TIME=$(echo "$t1 - $t0" | bc -l)
   LAST_RSS=$(grep -E '^[0-9]+$' "$rss" 2>/dev/null | tail -1 || true)
+  # CPU seconds (user + system) the leecher used: on two cores shared with the seeders, a
+  # leecher's CPU is time taken from them.
+  LAST_CPU=$(awk '$1 == "cpu" {printf "%.1f", $2 + $3}' "$rss" 2>/dev/null || true)
   if cmp -s "$PAYLOAD" "$out/$NAME"; then LAST_OK=ok; else LAST_OK=FAILED; fi
   rm -rf "$out"
 }
@@ -329,7 +332,7 @@ for ((r = 1; r <= REPEAT; r++)); do
     fi
     say "leecher $name (run $r/$REPEAT) ..."
     run_one "$name" "$MODE" "${CMD[@]}"
-    say "  $name: ${LAST_TIME}s, peak RSS ${LAST_RSS:-?} KiB, data $LAST_OK"
+    say "  $name: ${LAST_TIME}s, peak RSS ${LAST_RSS:-?} KiB, CPU ${LAST_CPU:-?} s, data $LAST_OK"
     TIMES[$name]="${TIMES[$name]:-} $LAST_TIME"
     [ -n "$LAST_RSS" ] && [ "$LAST_RSS" -gt "${RSS_MAX[$name]:-0}" ] && RSS_MAX[$name]=$LAST_RSS
     [ "$LAST_OK" = ok ] || STATUS[$name]=FAILED
