@@ -266,7 +266,11 @@ mod tests {
         assert_eq!(c.udp_addrs().unwrap(), c.listen);
         assert_eq!((c.interval, c.min_interval()), (1800, 60));
         let short = Config::parse_from(["tracker", "--interval", "2"]);
-        assert_eq!(short.min_interval(), 2, "min interval never above the interval");
+        assert_eq!(
+            short.min_interval(),
+            2,
+            "min interval never above the interval"
+        );
         assert_eq!(c.peer_ttl(), Duration::from_secs(3600));
         let off = Config::parse_from(["tracker", "--udp", "off", "--http", "127.0.0.1:1"]);
         assert!(off.udp_addrs().unwrap().is_empty());
