@@ -244,16 +244,30 @@ impl Announcer {
             schedule.announced_incomplete |= base.left > 0;
             let round = announce_round(&mut self.tiers, &base, completing, &status_tx);
             tokio::pin!(round);
+            // Once told to stop, the announce in flight still lands first (for a bounded
+            // while): a `stopped` overtaking it (on another connection, or handled by another
+            // tracker worker) would be undone by it, leaving us listed after we left.
+            let mut stopping: Option<Instant> = None;
             let outcome = loop {
                 tokio::select! {
-                    outcome = &mut round => break outcome,
-                    event = events.recv() => {
+                    outcome = &mut round => break Some(outcome),
+                    event = events.recv(), if stopping.is_none() => {
                         if !schedule.handle(event, &mut next, &self.config) {
-                            break 'running;
+                            stopping = Some(Instant::now() + self.config.stop_timeout / 2);
                         }
+                    }
+                    () = sleep_until(stopping.unwrap_or_else(Instant::now)), if stopping.is_some() => {
+                        break None;
                     }
                 }
             };
+            let Some(outcome) = outcome else {
+                break 'running;
+            };
+            if stopping.is_some() {
+                schedule.book_completed(&outcome);
+                break 'running;
+            }
             next = schedule
                 .after_round(outcome, &self.config, &peers_tx, &status_tx)
                 .await;
@@ -415,6 +429,14 @@ impl Schedule {
         }
     }
 
+    /// Notes that a tracker heard `completed` in `outcome`'s round.
+    fn book_completed(&mut self, outcome: &RoundOutcome) {
+        if outcome.sent_completed {
+            self.completed_pending = false;
+            self.completed_sent = true;
+        }
+    }
+
     /// Books a round's outcome: hands over peers, reports, and returns when to announce next.
     async fn after_round(
         &mut self,
@@ -424,6 +446,7 @@ impl Schedule {
         status_tx: &mpsc::Sender<TrackerStatus>,
     ) -> Instant {
         let now = Instant::now();
+        self.book_completed(&outcome);
         let Some((url, reply)) = outcome.reply else {
             self.failed_rounds = self.failed_rounds.saturating_add(1);
             let retry_in = backoff(self.failed_rounds, config);
@@ -431,10 +454,6 @@ impl Schedule {
             return now + retry_in;
         };
         self.failed_rounds = 0;
-        if outcome.sent_completed {
-            self.completed_pending = false;
-            self.completed_sent = true;
-        }
         let (interval, min_gap) = reannounce_interval(&reply, config);
         self.last_success = Some((now, min_gap));
         let peers = usable_peers(&reply);
