@@ -239,20 +239,27 @@ impl Announcer {
                 }
                 () = sleep_until(next) => {}
             }
+            // Whether leaving will send `stopped` to someone (a tracker accepted `started`).
+            let farewell_due = self.tiers.iter().flatten().any(|e| e.started);
             let base = self.request(&stats, AnnounceEvent::None);
             let completing = schedule.owes_completed(base.left);
             schedule.announced_incomplete |= base.left > 0;
             let round = announce_round(&mut self.tiers, &base, completing, &status_tx);
             tokio::pin!(round);
             // Once told to stop, the announce in flight still lands first (for a bounded
-            // while): a `stopped` overtaking it (on another connection, or handled by another
-            // tracker worker) would be undone by it, leaving us listed after we left.
+            // while) when a `stopped` will follow: one overtaking it (on another connection,
+            // or handled by another tracker worker) would be undone by it, leaving us listed
+            // after we left. With no `stopped` to send, we leave at once (a hung tracker
+            // does not delay Ctrl-C).
             let mut stopping: Option<Instant> = None;
             let outcome = loop {
                 tokio::select! {
                     outcome = &mut round => break Some(outcome),
                     event = events.recv(), if stopping.is_none() => {
                         if !schedule.handle(event, &mut next, &self.config) {
+                            if !farewell_due {
+                                break 'running;
+                            }
                             stopping = Some(Instant::now() + self.config.stop_timeout / 2);
                         }
                     }
