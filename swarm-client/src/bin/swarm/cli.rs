@@ -54,11 +54,12 @@ pub struct GetArgs {
     /// peers, no tracker); 0 waits forever.
     #[arg(long, default_value_t = 90, value_name = "SECS")]
     pub timeout: u64,
-    /// How to write the data: `direct` straight to disk, bypassing the page cache (Linux
-    /// O_DIRECT: less CPU, no cache pollution, slower on a slow or busy disk); `buffered`
-    /// through the page cache; `auto` direct while the disk keeps up with the download, then
-    /// buffered.
-    #[arg(long, value_enum, default_value_t = DiskIo::Auto, value_name = "MODE")]
+    /// How to write the data: `buffered` through the page cache (the default; the kernel
+    /// writes it back at its pace); `direct` straight to disk, bypassing the page cache (Linux
+    /// O_DIRECT: less CPU and no eviction of other cached data, but every write waits for the
+    /// device, much slower on a slow or busy disk); `auto` direct while the disk keeps up with
+    /// the download, then buffered.
+    #[arg(long, value_enum, default_value_t = DiskIo::Buffered, value_name = "MODE")]
     pub disk_io: DiskIo,
     #[command(flatten)]
     pub common: CommonArgs,
