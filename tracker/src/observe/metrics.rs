@@ -1,18 +1,18 @@
 //! Prometheus metrics (the `prometheus-client` crate), all named `tracker_…`; each is
 //! documented in the README. The counters and histograms an announce touches are created
-//! once at start and kept as handles, so recording is a few atomic operations (the latency
-//! histograms are our own lock-free [`LatencyHistogram`]); gauges of the
+//! once at start and kept as handles, and each thread counts into its own copy of them
+//! ([`super::per_thread`]: no lock, no cache line shared between cores); gauges of the
 //! swarm and catalog sizes are set when `/metrics` is rendered.
 
 use std::time::Duration;
 
 use prometheus_client::encoding::text::encode;
-use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
 use super::histogram::LatencyHistogram;
+use super::per_thread::Counter;
 
 /// The transport a BitTorrent request came over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
