@@ -137,7 +137,13 @@ acct_teardown() {
   umount "$CG_ROOT" 2>/dev/null || true
   CG=""
 }
-acct_reset() { [ -z "$CG" ] || iptables -Z OUTPUT; }
+CPU_AT_RESET=0
+cg_cpu_usec() { awk '/^usage_usec/ {print $2}' "$CG/cpu.stat" 2>/dev/null || echo 0; }
+acct_reset() { [ -z "$CG" ] || { iptables -Z OUTPUT; CPU_AT_RESET=$(cg_cpu_usec); }; }
+acct_cpu() { # CPU seconds the seeder used since acct_reset (every leecher shares the 2 cores with it), or "n/a"
+  [ -n "$CG" ] || { echo n/a; return; }
+  echo "($(cg_cpu_usec) - $CPU_AT_RESET) / 1000000" | bc -l
+}
 acct_payload() { # TCP payload bytes the seeder's sockets sent since acct_reset, or "n/a"
   [ -n "$CG" ] || { echo n/a; return; }
   iptables -L OUTPUT -v -x -n | awk '/cgroup/ {printf "%d\n", $2 - 52 * $1; exit}'
@@ -255,14 +261,15 @@ stop_leechers() {
   for p in "${LEECH_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
 }
 
-# measure SEEDER N: sets M_TIME (s, or "timeout"), M_UP (upload ÷ payload or n/a), M_OK
+# measure SEEDER N: sets M_TIME (s, or "timeout"), M_UP (upload ÷ payload or n/a), M_CPU
+# (the seeder's CPU seconds until the last leecher finished, or n/a), M_OK
 measure() {
   local seeder=$1 n=$2 i t0 last up
   memory_warm_up "$OUT" $(( n * BYTES + 268435456 ))
   start_tracker
   if ! start_seeder "$seeder"; then
     stop_seeder; stop_tracker
-    M_TIME=timeout M_UP=n/a M_OK=FAILED
+    M_TIME=timeout M_UP=n/a M_CPU=n/a M_OK=FAILED
     return 0
   fi
   start_leechers "$n"
@@ -276,6 +283,7 @@ measure() {
     sleep 0.01
   done
   up=$(acct_payload)
+  M_CPU=$(acct_cpu)
   stop_leechers
   stop_seeder
   stop_tracker
@@ -304,7 +312,7 @@ for s in $SEEDERS; do
   RUN_SEEDERS+=("$s")
 done
 
-declare -A TIMES UPS STATUS
+declare -A TIMES UPS CPUS STATUS
 if [ "$DO_MATRIX" = 1 ]; then
   # One untimed measurement first: the payload's pages and every tool's code are warm
   # for whoever comes first.
@@ -321,9 +329,10 @@ if [ "$DO_MATRIX" = 1 ]; then
         s=${RUN_SEEDERS[$(( (j + k) % count ))]}
         say "seeder $s, $n leecher(s) (round $r/$REPEAT) ..."
         measure "$s" "$n"
-        say "  $s x$n: ${M_TIME}s, upload/payload $M_UP, data $M_OK"
+        say "  $s x$n: ${M_TIME}s, upload/payload $M_UP, seeder CPU ${M_CPU}s, data $M_OK"
         TIMES[$s:$n]="${TIMES[$s:$n]:-} $M_TIME"
         UPS[$s:$n]="${UPS[$s:$n]:-} $M_UP"
+        CPUS[$s:$n]="${CPUS[$s:$n]:-} $M_CPU"
         [ "$M_OK" = ok ] || STATUS[$s:$n]=FAILED
       done
       k=$(( k + 1 ))
@@ -359,12 +368,13 @@ echo "leechers: libtorrent, started together, keep seeding to each other; writin
 echo "seeder upload counted by: $ACCT"
 [ "$REPEAT" -gt 1 ] && echo "each measurement $REPEAT times in interleaved rounds: medians"
 if [ "$DO_MATRIX" = 1 ]; then
-  printf '%-9s %-11s %10s %17s  %s\n' leechers seeder "time (s)" "upload/payload" data
+  printf '%-9s %-11s %10s %17s %15s  %s\n' leechers seeder "time (s)" "upload/payload" "seeder CPU (s)" data
   for n in $LEECHER_COUNTS; do
     for s in "${RUN_SEEDERS[@]}"; do
-      t=$(med "${TIMES[$s:$n]}"); u=$(med "${UPS[$s:$n]}")
-      printf '%-9s %-11s %10s %17s  %s\n' "$n" "$s" "$( [ -n "$t" ] && printf '%.2f' "$t" || echo timeout)" \
-        "$( [ -n "$u" ] && printf '%.2f' "$u" || echo n/a)" "${STATUS[$s:$n]:-ok}"
+      t=$(med "${TIMES[$s:$n]}"); u=$(med "${UPS[$s:$n]}"); c=$(med "${CPUS[$s:$n]:-}")
+      printf '%-9s %-11s %10s %17s %15s  %s\n' "$n" "$s" "$( [ -n "$t" ] && printf '%.2f' "$t" || echo timeout)" \
+        "$( [ -n "$u" ] && printf '%.2f' "$u" || echo n/a)" "$( [ -n "$c" ] && printf '%.2f' "$c" || echo n/a)" \
+        "${STATUS[$s:$n]:-ok}"
     done
   done
   if printf '%s\n' "${RUN_SEEDERS[@]}" | grep -qx swarm; then
