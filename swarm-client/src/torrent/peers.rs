@@ -95,6 +95,8 @@ pub struct ChokeCandidate {
     pub snubbed: bool,
     /// Its torrent is complete: rank by how fast it takes our data.
     pub seeding: bool,
+    /// We let it download from us now.
+    pub unchoked: bool,
 }
 
 /// The connections of one torrent.
@@ -177,6 +179,7 @@ impl PeerTable {
                     upload_rate: p.up_rate,
                     snubbed: p.stats.snubbed.load(Ordering::Relaxed),
                     seeding,
+                    unchoked: p.unchoked,
                 }),
         );
     }
