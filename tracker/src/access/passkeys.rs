@@ -127,12 +127,13 @@ impl Passkeys {
 /// The passkey in a private announce or scrape path: `/announce/<key>` or `/scrape/<key>`
 /// (a query string, if any, is ignored).
 pub fn from_path<'a>(path: &'a str, route: &str) -> Option<&'a str> {
-    let path = path.split('?').next().unwrap_or(path);
+    // Prefixes first: on every public announce (`/announce`) this returns at the third.
     let rest = path
         .strip_prefix('/')?
         .strip_prefix(route)?
         .strip_prefix('/')?;
-    (!rest.is_empty() && !rest.contains('/')).then_some(rest)
+    let key = rest.split_once('?').map_or(rest, |(key, _)| key);
+    (!key.is_empty() && !key.contains('/')).then_some(key)
 }
 
 /// `path` with any passkey replaced, for logs.
@@ -162,6 +163,8 @@ mod tests {
         assert_eq!(from_path("/announce", "announce"), None);
         assert_eq!(from_path("/announce/", "announce"), None);
         assert_eq!(from_path("/announce/a/b", "announce"), None);
+        assert_eq!(from_path("/announce?x=/y", "announce"), None);
+        assert_eq!(from_path("/announce/?x=1", "announce"), None);
         assert_eq!(from_path("/scrape/k", "announce"), None);
         assert_eq!(redact("/announce/s3cretkey"), "/announce/<passkey>");
         assert_eq!(redact("/passkeys/s3cretkey"), "/passkeys/<passkey>");

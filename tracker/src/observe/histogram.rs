@@ -35,14 +35,13 @@ struct Counts {
 
 /// The bucket an observation of `nanos` belongs to: the first whose bound is not below it.
 fn bucket_of(nanos: u64) -> usize {
-    let mut bound = FIRST_BOUND_NANOS;
-    for i in 0..FINITE {
-        if nanos <= bound {
-            return i;
-        }
-        bound *= 2;
+    if nanos <= FIRST_BOUND_NANOS {
+        return 0;
     }
-    FINITE
+    // The smallest i with nanos <= 25 µs × 2^i: ceil(log2(ceil(nanos / 25 µs))).
+    let units = nanos.div_ceil(FIRST_BOUND_NANOS);
+    let i = (u64::BITS - (units - 1).leading_zeros()) as usize;
+    i.min(FINITE)
 }
 
 fn bound_seconds(i: usize) -> f64 {
@@ -119,6 +118,25 @@ mod tests {
         assert_eq!(bucket_of(25_000 << 15), 15);
         assert_eq!(bucket_of((25_000 << 15) + 1), FINITE);
         assert_eq!(bucket_of(u64::MAX), FINITE);
+    }
+
+    /// The bit arithmetic must pick what walking the bounds would.
+    #[test]
+    fn bucket_of_agrees_with_walking_the_bounds() {
+        let walk = |nanos: u64| {
+            (0..FINITE)
+                .find(|&i| nanos <= FIRST_BOUND_NANOS << i)
+                .unwrap_or(FINITE)
+        };
+        for i in 0..=FINITE as u32 + 1 {
+            let bound = FIRST_BOUND_NANOS << i;
+            for nanos in [bound - 1, bound, bound + 1, bound + bound / 3] {
+                assert_eq!(bucket_of(nanos), walk(nanos), "{nanos} ns");
+            }
+        }
+        for nanos in (0..5_000_000).step_by(997) {
+            assert_eq!(bucket_of(nanos), walk(nanos), "{nanos} ns");
+        }
     }
 
     #[test]
