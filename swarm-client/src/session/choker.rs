@@ -130,7 +130,7 @@ mod tests {
         let mut choker = Choker::new();
         let unchoked = choker.round(&peers, UPLOAD_SLOTS);
         assert!((0..4).all(|k| unchoked.contains(&k)), "{unchoked:?}");
-        // A third more than the slowest holder: it takes that one's slot.
+        // More than a quarter above the slowest holder's rate: it takes that one's slot.
         peers[0].download_rate = 99.0;
         peers[4].download_rate = 130.0;
         let unchoked = choker.round(&peers, UPLOAD_SLOTS);

@@ -133,12 +133,12 @@ impl ResumeRecord {
         // kernel can undo a write that skipped fsync, so syncing it would buy nothing. And it
         // is not free: on ext4 an fsync commits the journal, which waits for every direct
         // write's extent conversion (0.1 s after a 64 MiB download, seconds on a busy disk).
-        let sync = if durable {
-            Sync::Durable
+        let persistence = if durable {
+            Persistence::Durable
         } else {
-            Sync::UntilReboot
+            Persistence::UntilReboot
         };
-        write_replacing(path, &record.encode(), sync)
+        write_replacing(path, &record.encode(), persistence)
     }
 
     /// The record in its on-disk format.
@@ -229,7 +229,7 @@ fn current_stamps(root: &Path, info: &Info) -> Vec<Option<FileStamp>> {
 
 /// How far a replaced file must survive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Sync {
+pub(crate) enum Persistence {
     /// Across a crash of the machine: fsync before and after the rename.
     Durable,
     /// Only while the kernel runs (readers never see a half-written file; a crash may leave
@@ -240,15 +240,15 @@ pub(crate) enum Sync {
 /// Writes `contents` to `path` so that a crash leaves either the old file or the new one:
 /// a temporary file in the same directory, fsync, rename, fsync of the directory.
 pub(crate) fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), StorageError> {
-    write_replacing(path, contents, Sync::Durable)
+    write_replacing(path, contents, Persistence::Durable)
 }
 
 /// Writes `contents` to a temporary file beside `path` and renames it over `path`, with the
-/// fsyncs `sync` asks for.
+/// fsyncs `persistence` asks for.
 pub(crate) fn write_replacing(
     path: &Path,
     contents: &[u8],
-    sync: Sync,
+    persistence: Persistence,
 ) -> Result<(), StorageError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(|e| StorageError::from_io(dir, e))?;
@@ -265,9 +265,9 @@ pub(crate) fn write_replacing(
             .truncate(true)
             .open(&tmp)?;
         file.write_all(contents)?;
-        match sync {
-            Sync::Durable => file.sync_all(),
-            Sync::UntilReboot => Ok(()),
+        match persistence {
+            Persistence::Durable => file.sync_all(),
+            Persistence::UntilReboot => Ok(()),
         }
     })();
     if let Err(e) = written {
@@ -279,7 +279,7 @@ pub(crate) fn write_replacing(
         StorageError::from_io(path, e)
     })?;
     // Make the rename itself durable; failure here is not worth failing the save for.
-    if sync == Sync::Durable
+    if persistence == Persistence::Durable
         && let Ok(dir) = File::open(dir)
     {
         let _ = dir.sync_all();
