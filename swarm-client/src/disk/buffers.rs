@@ -52,14 +52,15 @@ impl BufferPool {
     /// (`owner` is then remembered as starved). The bytes are whatever the buffer held before.
     pub fn take(&self, owner: TorrentId, len: usize) -> Option<PieceBuf> {
         let mut inner = self.inner.lock();
+        if !inner.grants(owner, len, self.budget) {
+            inner.starved.insert(owner);
+            return None;
+        }
         let mut buffer = match inner.best_spare(len) {
             Some(i) => inner.spare.swap_remove(i),
             None => {
-                let first_for_owner = inner.in_use.get(&owner).copied().unwrap_or(0) == 0;
-                if !inner.make_room(len as u64, self.budget) && !first_for_owner {
-                    inner.starved.insert(owner);
-                    return None;
-                }
+                // Fails only for a torrent's first buffer, which may exceed the budget.
+                inner.make_room(len as u64, self.budget);
                 inner.allocated += len as u64;
                 PieceBuf::with_capacity(len)
             }
@@ -74,10 +75,7 @@ impl BufferPool {
     /// of choosing what the buffer is for when there will be none.
     pub fn can_take(&self, owner: TorrentId, len: usize) -> bool {
         let mut inner = self.inner.lock();
-        let spares: u64 = inner.spare.iter().map(|b| b.capacity() as u64).sum();
-        let grants = inner.best_spare(len).is_some()
-            || inner.allocated.saturating_sub(spares) + len as u64 <= self.budget
-            || inner.in_use.get(&owner).copied().unwrap_or(0) == 0;
+        let grants = inner.grants(owner, len, self.budget);
         if !grants {
             inner.starved.insert(owner);
         }
@@ -121,6 +119,15 @@ impl BufferPool {
 }
 
 impl Inner {
+    /// The pool's one rule: `owner` gets a buffer of `len` bytes if a spare fits, if one fits
+    /// in `budget` once spares of other sizes are freed, or if it is `owner`'s first.
+    fn grants(&self, owner: TorrentId, len: usize, budget: u64) -> bool {
+        let spares: u64 = self.spare.iter().map(|b| b.capacity() as u64).sum();
+        self.best_spare(len).is_some()
+            || self.allocated.saturating_sub(spares) + len as u64 <= budget
+            || self.in_use.get(&owner).copied().unwrap_or(0) == 0
+    }
+
     /// The smallest spare buffer that holds `len` bytes without being wastefully large.
     fn best_spare(&self, len: usize) -> Option<usize> {
         self.spare
@@ -131,16 +138,15 @@ impl Inner {
             .map(|(i, _)| i)
     }
 
-    /// Frees spare buffers (of other sizes) until `len` more bytes fit in `budget`; false if
-    /// they cannot.
-    fn make_room(&mut self, len: u64, budget: u64) -> bool {
+    /// Frees spare buffers (of other sizes) until `len` more bytes fit in `budget`, or none
+    /// is left.
+    fn make_room(&mut self, len: u64, budget: u64) {
         while self.allocated + len > budget {
             let Some(old) = self.spare.pop() else {
-                return false;
+                return;
             };
             self.allocated = self.allocated.saturating_sub(old.capacity() as u64);
         }
-        true
     }
 }
 
