@@ -29,10 +29,11 @@ pub enum DiskIo {
     Auto,
     /// Direct writes wherever the file system takes them.
     Direct,
-    /// Always through the page cache: the default. Each direct write waits for the device,
-    /// and on a disk that is busy or slow to answer (writeback of other files, a VM's shared
-    /// disk) that made a 1 GiB download 1.7x and a 64 MiB one 2x slower than buffered writes,
-    /// which the kernel writes back at its own pace (every other client writes this way).
+    /// Always through the page cache (the default).
+    // The default because each direct write waits for the device: on a disk that is busy or
+    // slow to answer (writeback of other files, a VM's shared disk) that made a 1 GiB
+    // download 1.7x and a 64 MiB one 2x slower than buffered writes, which the kernel writes
+    // back at its own pace (every other client writes this way).
     #[default]
     Buffered,
 }
