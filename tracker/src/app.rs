@@ -124,6 +124,7 @@ pub async fn start(config: Config, shutdown: Shutdown) -> Result<Running, StartE
         passkeys,
         tokens,
         metrics: Arc::new(Metrics::new()),
+        request_clock: quanta::Clock::new(),
         rates: Default::default(),
         started: std::time::Instant::now(),
         summary_cache: Default::default(),

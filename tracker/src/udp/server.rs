@@ -115,8 +115,12 @@ impl Worker {
     async fn announce(&self, a: &AnnounceRequest, from: SocketAddr, reply: &mut Vec<u8>) {
         let input = announce_input(a, from);
         // Private trackers: the passkey comes in the BEP 41 URL data (`/announce/<key>`).
-        let url_data = std::str::from_utf8(&a.url_data).unwrap_or("");
-        let passkey = passkeys::from_path(url_data, "announce");
+        let passkey = match self.tracker.passkeys {
+            Some(_) => {
+                passkeys::from_path(std::str::from_utf8(&a.url_data).unwrap_or(""), "announce")
+            }
+            None => None,
+        };
         match self.tracker.announce(Protocol::Udp, &input, passkey).await {
             Ok(view) => {
                 // The store returns peers of the announcer's family, which the announce policy
