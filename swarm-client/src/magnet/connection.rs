@@ -22,12 +22,8 @@ use crate::extension::{
     DataOutcome, ExtendedHandshake, ExtendedMessage, ExtensionError, ExtensionIds, FetchError,
     MAX_METADATA_SIZE, METADATA_PIECE_LEN, MetadataFetch, MetadataMessage,
 };
-use crate::wire::{self, CodecError, Handshake, HandshakeError, Message, MessageCodec};
+use crate::wire::{self, CodecError, Handshake, LinkError, Message, MessageCodec};
 
-/// Time allowed to open a TCP connection.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Time allowed for the BitTorrent handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// A peer that sends nothing for this long is dropped.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// A peer that does not send its extended handshake this soon cannot help.
@@ -47,24 +43,14 @@ pub struct Shared {
 /// Why a metadata connection ended without the metadata.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnError {
-    #[error("connect: {0}")]
-    Connect(std::io::Error),
-    #[error("connect timed out")]
-    ConnectTimeout,
     #[error(transparent)]
-    Handshake(#[from] HandshakeError),
+    Link(#[from] LinkError),
     #[error("the peer does not speak the extension protocol (BEP 10)")]
     NoExtensionProtocol,
     #[error("the peer cannot send metadata (no ut_metadata or metadata_size)")]
     NoMetadata,
     #[error("no extended handshake within {0:?}")]
     NoGreeting(Duration),
-    #[error("connection: {0}")]
-    Io(#[from] std::io::Error),
-    #[error("peer closed the connection")]
-    Eof,
-    #[error("no message for {0:?}")]
-    Idle(Duration),
     #[error("protocol violation: {0}")]
     Message(CodecError),
     #[error("protocol violation: {0}")]
@@ -77,11 +63,7 @@ pub enum ConnError {
 
 /// Asks the peer at `addr` (connection `key`) for metadata until the fetch completes.
 pub async fn run(addr: SocketAddr, key: u64, shared: Arc<Shared>) -> Result<(), ConnError> {
-    let mut stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
-        .await
-        .map_err(|_| ConnError::ConnectTimeout)?
-        .map_err(ConnError::Connect)?;
-    let theirs = wire::handshake::initiate(&mut stream, &shared.ours, HANDSHAKE_TIMEOUT).await?;
+    let (stream, theirs) = wire::dial(addr, &shared.ours).await?;
     if !theirs.extensions().extension_protocol {
         return Err(ConnError::NoExtensionProtocol);
     }
@@ -113,8 +95,8 @@ async fn exchange(stream: TcpStream, key: u64, shared: &Shared) -> Result<(), Co
         tokio::select! {
             frame = reader.next() => {
                 let message = match frame {
-                    None => return Err(ConnError::Eof),
-                    Some(Err(CodecError::Io(e))) => return Err(ConnError::Io(e)),
+                    None => return Err(LinkError::Eof.into()),
+                    Some(Err(CodecError::Io(e))) => return Err(LinkError::Io(e).into()),
                     Some(Err(e)) => return Err(ConnError::Message(e)),
                     Some(Ok(message)) => message,
                 };
@@ -146,9 +128,12 @@ fn codec() -> MessageCodec {
     MessageCodec::for_piece_count(u32::try_from(most_pieces).unwrap_or(u32::MAX))
 }
 
-async fn send<W: AsyncWrite + Unpin>(wr: &mut W, message: Option<Message>) -> std::io::Result<()> {
+async fn send<W: AsyncWrite + Unpin>(
+    wr: &mut W,
+    message: Option<Message>,
+) -> Result<(), LinkError> {
     match message {
-        Some(message) => wire::codec::write_message(wr, &message).await,
+        Some(message) => Ok(wire::codec::write_message(wr, &message).await?),
         None => Ok(()),
     }
 }
@@ -259,7 +244,7 @@ impl Peer {
             return Err(ConnError::NoGreeting(GREETING_TIMEOUT));
         }
         if now.duration_since(self.last_message) > IDLE_TIMEOUT {
-            return Err(ConnError::Idle(IDLE_TIMEOUT));
+            return Err(LinkError::Idle(IDLE_TIMEOUT).into());
         }
         Ok(())
     }

@@ -27,17 +27,13 @@ use tokio::sync::mpsc;
 use tokio_util::codec::FramedRead;
 
 use crate::wire::handshake::Extensions;
-use crate::wire::{self, CodecError, Handshake, HandshakeError, Message, MessageCodec};
+use crate::wire::{self, CodecError, Handshake, HandshakeError, LinkError, Message, MessageCodec};
 pub use handler::{BlockFate, Notice, PeerHandler, PeerKey, Upload};
 pub use limits::{Limits, RateLimit};
 pub use state::{Flow, PeerCmd, PeerState, Violation};
 pub use stats::PeerStats;
 pub use writer::Out;
 
-/// Time allowed to open a TCP connection.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Time allowed for the handshake exchange.
-pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Read buffer of a connection: room for many 16 KiB blocks per read.
 const READ_BUFFER: usize = 256 * 1024;
 
@@ -55,20 +51,10 @@ pub enum Conn {
 /// Why a connection ended.
 #[derive(Debug, thiserror::Error)]
 pub enum PeerError {
-    #[error("connect: {0}")]
-    Connect(std::io::Error),
-    #[error("connect timed out")]
-    ConnectTimeout,
     #[error(transparent)]
-    Handshake(#[from] HandshakeError),
+    Link(#[from] LinkError),
     #[error("already connected to this peer (or it is banned)")]
     Duplicate,
-    #[error("connection: {0}")]
-    Io(#[from] std::io::Error),
-    #[error("peer closed the connection")]
-    Eof,
-    #[error("no message for {0:?}")]
-    Idle(Duration),
     #[error("protocol violation: {0}")]
     Violation(#[from] Violation),
 }
@@ -78,7 +64,8 @@ impl PeerError {
     pub fn is_misbehaviour(&self) -> bool {
         matches!(
             self,
-            PeerError::Violation(_) | PeerError::Handshake(HandshakeError::SelfConnection)
+            PeerError::Violation(_)
+                | PeerError::Link(LinkError::Handshake(HandshakeError::SelfConnection))
         )
     }
 }
@@ -128,14 +115,7 @@ async fn run(setup: PeerSetup) -> Result<(), PeerError> {
         limits,
     } = setup;
     let (stream, theirs) = match conn {
-        Conn::Outgoing => {
-            let mut stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
-                .await
-                .map_err(|_| PeerError::ConnectTimeout)?
-                .map_err(PeerError::Connect)?;
-            let theirs = wire::handshake::initiate(&mut stream, &ours, HANDSHAKE_TIMEOUT).await?;
-            (stream, theirs)
-        }
+        Conn::Outgoing => wire::dial(addr, &ours).await?,
         Conn::Incoming { stream, theirs } => (stream, theirs),
     };
     if !handler.claim(&theirs.peer_id) {
@@ -221,8 +201,8 @@ async fn pump(
     loop {
         let flow = tokio::select! {
             frame = reader.next() => match frame {
-                None => return Err(PeerError::Eof),
-                Some(Err(CodecError::Io(e))) => return Err(PeerError::Io(e)),
+                None => return Err(LinkError::Eof.into()),
+                Some(Err(CodecError::Io(e))) => return Err(LinkError::Io(e).into()),
                 Some(Err(e)) => return Err(Violation::Message(e).into()),
                 Some(Ok(message)) => {
                     let block = match &message {
@@ -242,7 +222,7 @@ async fn pump(
                 Some(cmd) => state.on_command(cmd, Instant::now()),
             },
             _ = tick.tick() => {
-                state.on_tick(Instant::now()).map_err(PeerError::Idle)?;
+                state.on_tick(Instant::now()).map_err(LinkError::Idle)?;
                 Flow::Continue
             }
         };
@@ -250,7 +230,7 @@ async fn pump(
             return Ok(());
         }
         if out.is_closed() {
-            return Err(PeerError::Eof);
+            return Err(LinkError::Eof.into());
         }
     }
 }

@@ -12,8 +12,8 @@ use tokio::sync::mpsc;
 
 use super::router::Router;
 use crate::events::TorrentId;
-use crate::peer::HANDSHAKE_TIMEOUT;
 use crate::wire::Handshake;
+use crate::wire::dial::HANDSHAKE_TIMEOUT;
 use crate::wire::handshake::respond_for;
 
 /// The ports tried, in order, when none is given.

@@ -8,6 +8,8 @@
 //! - [`bitfield`]: the set of pieces a peer has, validated against the piece count.
 //! - [`block`]: block requests and the limits a peer's request must respect.
 //! - [`peer_id`]: the peer id type (and, re-exported, generating ours and naming others).
+//! - [`dial`]: connecting and handshaking within time limits, and [`LinkError`], how a
+//!   connection fails at the transport level.
 //!
 //! A typical connection: `handshake::initiate` (or `respond`) on the `TcpStream`, then
 //! `Framed::new(stream, MessageCodec::for_piece_count(n))`.
@@ -15,6 +17,7 @@
 pub mod bitfield;
 pub mod block;
 pub mod codec;
+pub mod dial;
 pub mod handshake;
 pub mod message;
 pub mod peer_id;
@@ -24,6 +27,7 @@ pub use block::{BLOCK_SIZE, BlockRequest, RequestError};
 pub use codec::{
     CodecError, DEFAULT_MAX_EXTENDED_LEN, DEFAULT_MAX_MESSAGE_LEN, MessageCodec, write_message,
 };
+pub use dial::{LinkError, dial};
 pub use handshake::{Extensions, Handshake, HandshakeError};
 pub use message::{DecodeError, Message};
 pub use peer_id::PeerId;
