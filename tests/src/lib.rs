@@ -293,6 +293,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 // misbehaving peer, a hand-bencoded metainfo writer, and our own binaries as processes.
 pub mod aria2;
 pub mod fake_peer;
+pub mod http;
 pub mod libtorrent;
 pub mod metafile;
 pub mod ours;

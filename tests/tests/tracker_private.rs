@@ -3,7 +3,6 @@
 //! appears in the tracker's log (which logs every announce here, at debug). All on
 //! 127.0.0.1 with DHT, LSD, UPnP, NAT-PMP and PEX off.
 
-use std::io::{Read, Write};
 use std::process::Command;
 use std::time::Duration;
 
@@ -104,14 +103,5 @@ fn aria2_and_libtorrent_announce_with_a_passkey_and_find_each_other() {
 }
 
 fn get(port: u16, path: &str) -> String {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut out = Vec::new();
-    let _ = s.read_to_end(&mut out);
-    String::from_utf8_lossy(&out).into_owned()
+    String::from_utf8_lossy(&swarm_tests::http::get(port, path).1).into_owned()
 }

@@ -4,10 +4,11 @@
 //! announcing expire at both. Every process runs on 127.0.0.1 and is killed by PID.
 
 use metainfo::tracker::{AnnounceReply, ReplyError, ScrapeReply, ScrapeStats};
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::io::Read;
+use std::net::{SocketAddr, UdpSocket};
 use std::process::{Command, Stdio};
 use std::time::Duration;
+use swarm_tests::http::{request, try_request};
 use swarm_tests::{ChildGuard, bin, free_port, require_tool, wait_for_port, wait_until};
 
 /// A redis-server on a free loopback port, nothing persisted.
@@ -117,23 +118,10 @@ fn peer_id(port: u16) -> [u8; 20] {
 
 /// GET `path` from 127.0.0.1:`port`; the body of a 200 reply.
 fn http_get(port: u16, path: &str) -> std::io::Result<Vec<u8>> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
-    stream.set_read_timeout(Some(Duration::from_secs(20)))?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut reply = Vec::new();
-    stream.read_to_end(&mut reply)?;
-    let split = reply
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| std::io::Error::other("no end of headers"))?;
-    let head = String::from_utf8_lossy(&reply[..split]).to_string();
-    if !head.starts_with("HTTP/1.1 200") {
-        return Err(std::io::Error::other(format!("reply: {head}")));
+    match try_request(port, "GET", path, &[], b"")? {
+        (200, body) => Ok(body),
+        (status, _) => Err(std::io::Error::other(format!("reply status {status}"))),
     }
-    Ok(reply[split + 4..].to_vec())
 }
 
 fn hash(n: u8) -> [u8; 20] {
@@ -392,37 +380,6 @@ fn unreachable_redis_at_start_is_one_clear_error() {
     );
 }
 
-/// A request with a body on its own connection; returns (status, body).
-fn http_send(port: u16, method: &str, path: &str, headers: &[&str], body: &[u8]) -> (u16, Vec<u8>) {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for h in headers {
-        head.push_str(h);
-        head.push_str("\r\n");
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).unwrap();
-    stream.write_all(body).unwrap();
-    let mut reply = Vec::new();
-    let _ = stream.read_to_end(&mut reply);
-    let status = String::from_utf8_lossy(&reply[..reply.len().min(16)])
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let at = reply
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map_or(reply.len(), |i| i + 4);
-    (status, reply[at..].to_vec())
-}
-
 #[test]
 fn two_instances_on_one_redis_serve_one_catalog() {
     if !require_tool("redis-server") {
@@ -436,7 +393,7 @@ fn two_instances_on_one_redis_serve_one_catalog() {
     let one = Tracker::start_with(&redis.url(), &token_args);
     let two = Tracker::start_with(&redis.url(), &token_args);
     let meta = b"d4:infod6:lengthi5e4:name10:shared.iso12:piece lengthi16384e6:pieces20:ABCDEFGHIJKLMNOPQRSTee";
-    let (status, body) = http_send(
+    let (status, body) = request(
         one.port,
         "POST",
         "/torrents",
@@ -450,18 +407,18 @@ fn two_instances_on_one_redis_serve_one_catalog() {
     let reply: serde_json::Value = serde_json::from_slice(&body).unwrap();
     let hex = reply["info_hash"].as_str().unwrap().to_string();
     // The other instance lists it and serves the same bytes.
-    let (status, list) = http_send(two.port, "GET", "/torrents?format=json", &[], b"");
+    let (status, list) = request(two.port, "GET", "/torrents?format=json", &[], b"");
     assert_eq!(status, 200);
     let list: serde_json::Value = serde_json::from_slice(&list).unwrap();
     assert_eq!(list[0]["name"], "shared.iso");
-    let (status, bytes) = http_send(two.port, "GET", &format!("/torrents/{hex}.meta"), &[], b"");
+    let (status, bytes) = request(two.port, "GET", &format!("/torrents/{hex}.meta"), &[], b"");
     assert_eq!((status, bytes.as_slice()), (200, &meta[..]));
     // Deleted at two: gone at one.
     let auth = ["Authorization: Bearer shared-token"];
     assert_eq!(
-        http_send(two.port, "DELETE", &format!("/torrents/{hex}"), &auth, b"").0,
+        request(two.port, "DELETE", &format!("/torrents/{hex}"), &auth, b"").0,
         204
     );
-    let (_, list) = http_send(one.port, "GET", "/torrents?format=json", &[], b"");
+    let (_, list) = request(one.port, "GET", "/torrents?format=json", &[], b"");
     assert_eq!(list, b"[]");
 }

@@ -4,12 +4,11 @@
 //! the systemd unit passes `systemd-analyze verify`. And `mkmeta --publish` against a real
 //! tracker process, and `swarm get` of a catalog download link.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use swarm_tests::http::request;
 use swarm_tests::output::Proc;
 use swarm_tests::{bin, free_port, require_tool, wait_for_port};
 
@@ -27,37 +26,6 @@ fn start_tracker(dir: &Path) -> Proc {
     let proc = Proc::spawn("tracker", &mut cmd, port);
     wait_for_port(port, Duration::from_secs(30));
     proc
-}
-
-/// One HTTP/1.1 request on its own connection; returns (status, body).
-fn http(port: u16, method: &str, path: &str, headers: &[&str], body: &[u8]) -> (u16, Vec<u8>) {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .unwrap();
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for h in headers {
-        head.push_str(h);
-        head.push_str("\r\n");
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).unwrap();
-    stream.write_all(body).unwrap();
-    let mut reply = Vec::new();
-    let _ = stream.read_to_end(&mut reply);
-    let status = String::from_utf8_lossy(&reply[..reply.len().min(16)])
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let at = reply
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map_or(reply.len(), |i| i + 4);
-    (status, reply[at..].to_vec())
 }
 
 /// A valid single-file metainfo.
@@ -160,7 +128,7 @@ fn status_and_catalog_pages_render_in_chromium() {
         ("notes <b>bold.txt", 40_000),
         ("alpine.tar", 900_000),
     ] {
-        let (status, body) = http(
+        let (status, body) = request(
             port,
             "POST",
             "/torrents",
@@ -181,7 +149,7 @@ fn status_and_catalog_pages_render_in_chromium() {
             "/announce?info_hash={}&peer_id=-TT0001-00000000{peer}&port={peer}&uploaded=0&downloaded=0&left={left}",
             debian.url_encoded()
         );
-        assert_eq!(http(port, "GET", &path, &[], b"").0, 200);
+        assert_eq!(request(port, "GET", &path, &[], b"").0, 200);
     }
     let profile = tempfile::tempdir().unwrap();
     let base = format!("http://127.0.0.1:{port}");
@@ -299,7 +267,7 @@ fn mkmeta_publish_puts_the_file_in_the_catalog_and_prints_its_url() {
         "the catalog URL is printed: {stdout}"
     );
     // The catalog serves exactly the bytes mkmeta wrote.
-    let (status, served) = http(port, "GET", &format!("/torrents/{hex}.meta"), &[], b"");
+    let (status, served) = request(port, "GET", &format!("/torrents/{hex}.meta"), &[], b"");
     assert_eq!((status, served.as_slice()), (200, bytes.as_slice()));
     // Publishing the same again (the `/torrents` form of the URL) is fine: same entry.
     let (ok, stdout, stderr) = mkmeta_publish(
@@ -340,7 +308,7 @@ fn mkmeta_publish_refused_is_one_line_naming_the_url_and_status() {
         );
         assert!(dir.path().join("payload.meta").exists(), "the file stays");
     }
-    let (status, list) = http(tracker.port, "GET", "/torrents?format=json", &[], b"");
+    let (status, list) = request(tracker.port, "GET", "/torrents?format=json", &[], b"");
     assert_eq!(
         (status, list.as_slice()),
         (200, &b"[]"[..]),
