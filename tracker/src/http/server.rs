@@ -119,45 +119,49 @@ struct Connection {
 impl Connection {
     async fn run(self, stream: TcpStream, remote: SocketAddr) {
         let App { tracker, router } = self.app;
-        let service = service_fn(move |mut request: hyper::Request<Incoming>| {
-            let tracker = tracker.clone();
-            let mut router = router.clone();
-            async move {
-                let path = request.uri().path();
-                if request.method() == Method::GET
-                    && (path == "/announce" || path.starts_with("/announce/"))
-                {
-                    return Ok::<_, Infallible>(
-                        handlers::announce(
-                            &tracker,
-                            remote,
-                            path,
-                            request.uri().query(),
-                            request.headers(),
-                        )
-                        .await,
-                    );
-                }
-                let web = !is_bittorrent(path);
-                let started = std::time::Instant::now();
-                let (method, path) = (request.method().clone(), path.to_string());
-                let client = client::ip(&tracker.config, remote, request.headers())
-                    .unwrap_or_else(|_| remote.ip());
-                if web && let Err(wait) = tracker.limits.check(Kind::Web, client) {
-                    tracker.metrics.rate_limited(Kind::Web.as_str());
-                    let as_json = client::wants_json(request.headers(), None);
-                    let response = respond::too_many(wait, as_json);
-                    access_log::web(method.as_str(), &path, 429, started.elapsed(), client);
-                    return Ok(response);
-                }
-                request.extensions_mut().insert(ConnectInfo(remote));
-                let response = router.call(request).await.unwrap_or_else(|e| match e {});
-                if web {
-                    let status = response.status().as_u16();
-                    access_log::web(method.as_str(), &path, status, started.elapsed(), client);
-                }
-                Ok(response)
+        // Requests borrow the connection's tracker and router rather than cloning the Arcs:
+        // both worker threads would otherwise bump the same reference counts for every
+        // request, moving those cache lines between cores.
+        let (tracker, router) = (&*tracker, &router);
+        let service = service_fn(move |mut request: hyper::Request<Incoming>| async move {
+            let path = request.uri().path();
+            if request.method() == Method::GET
+                && (path == "/announce" || path.starts_with("/announce/"))
+            {
+                return Ok::<_, Infallible>(
+                    handlers::announce(
+                        tracker,
+                        remote,
+                        path,
+                        request.uri().query(),
+                        request.headers(),
+                    )
+                    .await,
+                );
             }
+            let web = !is_bittorrent(path);
+            let started = std::time::Instant::now();
+            let (method, path) = (request.method().clone(), path.to_string());
+            let client = client::ip(&tracker.config, remote, request.headers())
+                .unwrap_or_else(|_| remote.ip());
+            if web && let Err(wait) = tracker.limits.check(Kind::Web, client) {
+                tracker.metrics.rate_limited(Kind::Web.as_str());
+                let as_json = client::wants_json(request.headers(), None);
+                let response = respond::too_many(wait, as_json);
+                access_log::web(method.as_str(), &path, 429, started.elapsed(), client);
+                return Ok(response);
+            }
+            request.extensions_mut().insert(ConnectInfo(remote));
+            let response = router
+                .clone()
+                .call(request)
+                .await
+                .unwrap_or_else(|e| match e {});
+            if web {
+                let status = response.status().as_u16();
+                access_log::web(method.as_str(), &path, status, started.elapsed(), client);
+            }
+            Ok(response)
         });
         let conn = self.builder.serve_connection(TokioIo::new(stream), service);
         tokio::pin!(conn);
