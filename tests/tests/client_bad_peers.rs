@@ -78,7 +78,11 @@ fn assert_banned(get: &Proc, corrupt: &FakePeer, at_ban: Option<u64>, honest: &[
 #[test]
 fn corrupt_peer_is_banned_and_download_completes_from_honest_fake_peers() {
     let dir = tempfile::tempdir().unwrap();
-    let t = payload(dir.path(), 4 * MIB + 1000, 21, 32 * KIB);
+    // Big enough that the corrupt peer gets whole pieces to send even when it is the last
+    // to connect: the first requests to one peer cover 2 MiB, so with 4 MiB the two honest
+    // peers could be asked for everything before it, and with one endgame duplicate per
+    // block it could be left a single block to spoil (CI saw this once: never banned).
+    let t = payload(dir.path(), 16 * MIB + 1000, 21, 32 * KIB);
     // Honest peers a little slow, the corrupt one fast: without a ban it would keep
     // receiving most requests.
     let honest: Vec<FakePeer> = (0..2)

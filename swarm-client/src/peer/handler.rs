@@ -5,6 +5,8 @@
 //! goes through [`PeerHandler`], so the connection logic never sees the torrent's insides and
 //! can be tested against a fake torrent without sockets.
 
+use std::collections::HashSet;
+
 use bytes::Bytes;
 use metainfo::InfoHash;
 
@@ -114,7 +116,7 @@ pub trait PeerHandler: Send + Sync + 'static {
         key: PeerKey,
         pieces: &Bitfield,
         room: usize,
-        outstanding: &dyn Fn(&BlockRequest) -> bool,
+        outstanding: &HashSet<BlockRequest>,
         suggested: &[u32],
         out: &mut Vec<BlockRequest>,
     );

@@ -392,6 +392,11 @@ impl PeerState {
                     msgs.push(Message::NotInterested);
                 }
                 let _ = self.out.send(Out::Msgs(msgs));
+                // A peer with nothing to send us refills only on its tick otherwise: in
+                // endgame, a verified piece is when its blocks' duplicates are handed out.
+                if self.outstanding.is_empty() {
+                    self.refill(None, now);
+                }
             }
             PeerCmd::Choke => {
                 if !self.am_choking {
@@ -584,7 +589,6 @@ impl PeerState {
             .unwrap_or(&self.pieces);
         let mut picked = Vec::with_capacity(room);
         {
-            let outstanding = &self.outstanding;
             let suggested = self
                 .fast
                 .as_ref()
@@ -594,7 +598,7 @@ impl PeerState {
                 self.key,
                 pickable,
                 room,
-                &|r| outstanding.contains(r),
+                &self.outstanding,
                 &suggested,
                 &mut picked,
             );

@@ -82,14 +82,14 @@ impl PeerHandler for FakeTorrent {
         _: PeerKey,
         pieces: &Bitfield,
         room: usize,
-        outstanding: &dyn Fn(&BlockRequest) -> bool,
+        outstanding: &HashSet<BlockRequest>,
         _suggested: &[u32],
         out: &mut Vec<BlockRequest>,
     ) {
         let mut requested = self.requested.lock().unwrap();
         for index in pieces.iter_ones().filter(|i| !self.has_piece(*i)) {
             for r in BlockRequest::blocks_of_piece(index, PIECE) {
-                if out.len() < room && !outstanding(&r) && requested.insert(r) {
+                if out.len() < room && !outstanding.contains(&r) && requested.insert(r) {
                     out.push(r);
                 }
             }
@@ -585,5 +585,30 @@ fn a_private_torrent_neither_offers_nor_accepts_peer_exchange() {
             .iter()
             .any(|n| n.starts_with("Pex")),
         "PEX from a peer of a private torrent is not passed on"
+    );
+}
+
+#[test]
+fn an_idle_peer_asks_again_when_a_piece_is_verified() {
+    let mut h = Harness::new(&[]);
+    h.message(bitfield(&[0, 1])).unwrap();
+    h.message(Message::Unchoke).unwrap();
+    let asked = requests(&h.sent());
+    for r in &asked {
+        let block = Message::Piece {
+            index: r.index,
+            begin: r.begin,
+            data: Bytes::from(vec![1; r.length as usize]),
+        };
+        h.message(block).unwrap();
+    }
+    assert!(requests(&h.sent()).is_empty(), "nothing left to ask for");
+    // Blocks become pickable again (in endgame: duplicates of another peer's requests).
+    h.torrent.requested.lock().unwrap().clear();
+    assert_eq!(h.state.on_command(PeerCmd::Have(0), h.now), Flow::Continue);
+    let again = requests(&h.sent());
+    assert!(
+        !again.is_empty(),
+        "an idle peer waited for its tick to ask again"
     );
 }

@@ -267,7 +267,7 @@ impl PeerHandler for TorrentShared {
         key: PeerKey,
         pieces: &Bitfield,
         room: usize,
-        outstanding: &dyn Fn(&BlockRequest) -> bool,
+        outstanding: &HashSet<BlockRequest>,
         suggested: &[u32],
         out: &mut Vec<BlockRequest>,
     ) {

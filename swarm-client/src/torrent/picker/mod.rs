@@ -24,7 +24,7 @@
 mod have;
 mod seeding;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -52,6 +52,13 @@ const ENDGAME_MAX_AWAITED: u32 = 64;
 /// libtorrent's strict endgame. With two, the lab's flash-crowd leechers received 1.04 × what
 /// they needed (libtorrent's 1.02): blocks already on the wire when the cancel came.
 const MAX_DUPLICATES: u8 = 1;
+
+/// In endgame, a peer is given duplicates only while it awaits fewer than this many blocks,
+/// so the duplicates go to peers running dry. A peer that still awaits its own long queue
+/// would answer a duplicate late, and taking it would leave nothing for an idle peer (with a
+/// single duplicate per block, the first busy peer to refill took them all). Four blocks
+/// keep a 10 Mbit/s link with a 40 ms round trip busy.
+const ENDGAME_QUEUE: usize = 4;
 
 /// Where one piece stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -310,15 +317,15 @@ impl Picker {
     }
 
     /// Chooses up to `want` blocks to request from `peer`, which has `pieces`, appending them
-    /// to `out`. `already` says whether this peer has a request for a block outstanding; a
-    /// new piece is taken from `suggested` (the peer's hints, BEP 6) first when one is
+    /// to `out`. `outstanding` are the blocks this peer was asked for and has not sent yet;
+    /// a new piece is taken from `suggested` (the peer's hints, BEP 6) first when one is
     /// missing here and held there.
     pub fn pick(
         &mut self,
         peer: PeerKey,
         pieces: &Bitfield,
         want: usize,
-        already: impl Fn(&BlockRequest) -> bool,
+        outstanding: &HashSet<BlockRequest>,
         suggested: &[u32],
         out: &mut Vec<BlockRequest>,
     ) {
@@ -351,12 +358,16 @@ impl Picker {
             }
             self.take_missing_blocks(index, peer, target, out);
         }
-        // 4. endgame: duplicate requests for blocks others are fetching.
+        // 4. endgame: duplicate requests for blocks others are fetching, for a peer that is
+        // running dry.
+        let queued = outstanding.len() + (out.len() - start);
         if out.len() < target
+            && queued < ENDGAME_QUEUE
             && self.missing_pieces == 0
             && self.awaited_blocks() <= ENDGAME_MAX_AWAITED
         {
-            self.pick_endgame(peer, pieces, target, &already, out);
+            let target = target.min(out.len() + ENDGAME_QUEUE - queued);
+            self.pick_endgame(peer, pieces, target, outstanding, out);
         }
     }
 
@@ -476,7 +487,7 @@ impl Picker {
         peer: PeerKey,
         pieces: &Bitfield,
         target: usize,
-        already: &impl Fn(&BlockRequest) -> bool,
+        outstanding: &HashSet<BlockRequest>,
         out: &mut Vec<BlockRequest>,
     ) {
         let mut indexes: Vec<u32> = self
@@ -500,7 +511,7 @@ impl Picker {
                     && *extra < MAX_DUPLICATES
                 {
                     let request = block_at(index, i, size);
-                    if !already(&request) {
+                    if !outstanding.contains(&request) {
                         *extra += 1;
                         out.push(request);
                     }
@@ -685,8 +696,9 @@ mod tests {
         f
     }
 
-    fn no(_: &BlockRequest) -> bool {
-        false
+    /// No requests outstanding.
+    fn no() -> HashSet<BlockRequest> {
+        HashSet::new()
     }
 
     fn deliver(p: &mut Picker, peer: PeerKey, r: &BlockRequest) -> Arrival {
@@ -697,7 +709,7 @@ mod tests {
     fn a_peer_gets_whole_pieces_in_block_order() {
         let mut p = picker(10, 10 * u64::from(PIECE), &[], 8);
         let mut out = Vec::new();
-        p.pick(1, &full(10), 6, no, &[], &mut out);
+        p.pick(1, &full(10), 6, &no(), &[], &mut out);
         assert_eq!(out.len(), 6);
         assert!(out[..4].iter().all(|r| r.index == out[0].index));
         assert_eq!(
@@ -713,7 +725,7 @@ mod tests {
         let mut p = picker(3, total, &[true, true], 8);
         assert_eq!(p.piece_size(2), 100);
         let mut out = Vec::new();
-        p.pick(1, &full(3), 10, no, &[], &mut out);
+        p.pick(1, &full(3), 10, &no(), &[], &mut out);
         assert_eq!(out, vec![BlockRequest::new(2, 0, 100)]);
         match deliver(&mut p, 1, &out[0]) {
             Arrival::PieceComplete { index, data, .. } => {
@@ -735,7 +747,7 @@ mod tests {
         p.add_peer_pieces(&field(10, &[0, 1, 2, 3, 4, 5, 6]));
         // Piece 8 is held by one peer only (and 9 we have).
         let mut out = Vec::new();
-        p.pick(1, &full(10), 4, no, &[], &mut out);
+        p.pick(1, &full(10), 4, &no(), &[], &mut out);
         assert!(out.iter().all(|r| r.index == 8), "{out:?}");
     }
 
@@ -744,7 +756,7 @@ mod tests {
         let mut p = picker(10, 10 * u64::from(PIECE), &[true], 8);
         let mut out = Vec::new();
         // Piece 0 we have, piece 42 does not exist, piece 3 the peer lacks: piece 7 it is.
-        p.pick(1, &field(10, &[0, 7]), 1, no, &[0, 42, 3, 7], &mut out);
+        p.pick(1, &field(10, &[0, 7]), 1, &no(), &[0, 42, 3, 7], &mut out);
         assert_eq!(out[0].index, 7);
     }
 
@@ -752,10 +764,10 @@ mod tests {
     fn partial_pieces_are_finished_before_new_ones() {
         let mut p = picker(10, 10 * u64::from(PIECE), &[], 8);
         let mut a = Vec::new();
-        p.pick(1, &full(10), 2, no, &[], &mut a);
+        p.pick(1, &full(10), 2, &no(), &[], &mut a);
         p.release(1, &a[1..]);
         let mut b = Vec::new();
-        p.pick(2, &full(10), 3, no, &[], &mut b);
+        p.pick(2, &full(10), 3, &no(), &[], &mut b);
         assert!(b.iter().all(|r| r.index == a[0].index), "{a:?} {b:?}");
     }
 
@@ -763,7 +775,7 @@ mod tests {
     fn in_progress_pieces_are_bounded() {
         let mut p = picker(100, 100 * u64::from(PIECE), &[], 3);
         let mut out = Vec::new();
-        p.pick(1, &full(100), 1000, no, &[], &mut out);
+        p.pick(1, &full(100), 1000, &no(), &[], &mut out);
         assert_eq!(out.len(), 12);
         assert_eq!(p.in_progress(), 3);
     }
@@ -782,10 +794,10 @@ mod tests {
                 .unwrap()
         };
         let mut a = Vec::new();
-        p.pick(1, &full(4), 4, no, &[], &mut a);
+        p.pick(1, &full(4), 4, &no(), &[], &mut a);
         let (index, data) = complete(&mut p, &a);
         let mut b = Vec::new();
-        p.pick(1, &full(4), 4, no, &[], &mut b);
+        p.pick(1, &full(4), 4, &no(), &[], &mut b);
         assert!(b.is_empty(), "the only buffer is being verified");
         let reused = data.as_ptr();
         assert_eq!(
@@ -793,7 +805,7 @@ mod tests {
             vec![TorrentId(1)],
             "the freed buffer is reported, so waiting peers pick again at once"
         );
-        p.pick(1, &full(4), 4, no, &[], &mut b);
+        p.pick(1, &full(4), 4, &no(), &[], &mut b);
         assert_eq!(b.len(), 4);
         let (index, data) = complete(&mut p, &b);
         assert_eq!(data.as_ptr(), reused, "the buffer came back from the pool");
@@ -807,13 +819,13 @@ mod tests {
     fn endgame_duplicates_and_cancels() {
         let mut p = picker(1, u64::from(PIECE), &[], 8);
         let mut a = Vec::new();
-        p.pick(1, &full(1), 10, no, &[], &mut a);
+        p.pick(1, &full(1), 10, &no(), &[], &mut a);
         assert_eq!(a.len(), 4);
         let mut b = Vec::new();
-        p.pick(2, &full(1), 10, no, &[], &mut b);
+        p.pick(2, &full(1), 10, &no(), &[], &mut b);
         assert_eq!(b.len(), 4, "endgame duplicates");
         let mut c = Vec::new();
-        p.pick(2, &full(1), 10, |r| b.contains(r), &[], &mut c);
+        p.pick(2, &full(1), 10, &b.iter().copied().collect(), &[], &mut c);
         assert!(c.is_empty(), "no double request by one peer");
         assert_eq!(
             deliver(&mut p, 2, &b[0]),
@@ -825,10 +837,35 @@ mod tests {
     }
 
     #[test]
+    fn endgame_duplicates_go_to_a_peer_running_dry_not_to_a_busy_one() {
+        // Two pieces of four blocks: peer 1 is asked for all eight.
+        let mut p = picker(2, 2 * u64::from(PIECE), &[], 8);
+        let mut a = Vec::new();
+        p.pick(1, &full(2), 10, &no(), &[], &mut a);
+        assert_eq!(a.len(), 8);
+        let mut busy = Vec::new();
+        let queue: HashSet<BlockRequest> = (0..ENDGAME_QUEUE as u32)
+            .map(|i| BlockRequest::new(9, i * BLOCK_SIZE, BLOCK_SIZE))
+            .collect();
+        p.pick(2, &full(2), 10, &queue, &[], &mut busy);
+        assert!(busy.is_empty(), "a busy peer took duplicates: {busy:?}");
+        let mut idle = Vec::new();
+        p.pick(3, &full(2), 10, &no(), &[], &mut idle);
+        assert_eq!(idle.len(), ENDGAME_QUEUE, "an idle peer gets a short queue");
+        let mut another = Vec::new();
+        p.pick(4, &full(2), 10, &no(), &[], &mut another);
+        assert_eq!(
+            another.len(),
+            8 - ENDGAME_QUEUE,
+            "each block is duplicated once"
+        );
+    }
+
+    #[test]
     fn failed_piece_is_fetched_again() {
         let mut p = picker(1, u64::from(PIECE), &[], 8);
         let mut a = Vec::new();
-        p.pick(1, &full(1), 10, no, &[], &mut a);
+        p.pick(1, &full(1), 10, &no(), &[], &mut a);
         let mut last = None;
         for r in &a {
             last = Some(deliver(&mut p, 1, r));
@@ -838,11 +875,11 @@ mod tests {
             other => panic!("unexpected {other:?}"),
         }
         let mut none = Vec::new();
-        p.pick(2, &full(1), 10, no, &[], &mut none);
+        p.pick(2, &full(1), 10, &no(), &[], &mut none);
         assert!(none.is_empty(), "nothing to pick while verifying");
         p.verified(0, false, PieceBuf::default());
         let mut again = Vec::new();
-        p.pick(2, &full(1), 10, no, &[], &mut again);
+        p.pick(2, &full(1), 10, &no(), &[], &mut again);
         assert_eq!(again.len(), 4);
         assert!(!p.is_complete());
     }
@@ -851,7 +888,7 @@ mod tests {
     fn misshapen_blocks_are_not_stored() {
         let mut p = picker(2, 2 * u64::from(PIECE), &[], 8);
         let mut a = Vec::new();
-        p.pick(1, &full(2), 1, no, &[], &mut a);
+        p.pick(1, &full(2), 1, &no(), &[], &mut a);
         let r = a[0];
         assert_eq!(
             p.block_received(1, r.index, r.begin + 1, &[0; 16]),
@@ -868,7 +905,7 @@ mod tests {
     fn a_stale_release_leaves_another_peers_request_alone() {
         let mut p = picker(2, 2 * u64::from(PIECE), &[], 8);
         let mut a = Vec::new();
-        p.pick(1, &full(2), 4, no, &[], &mut a);
+        p.pick(1, &full(2), 4, &no(), &[], &mut a);
         let index = a[0].index;
         // Peer 1 delivers, the piece fails, and peer 2 now fetches it.
         for r in &a {
@@ -876,12 +913,12 @@ mod tests {
         }
         p.verified(index, false, PieceBuf::default());
         let mut b = Vec::new();
-        p.pick(2, &field(2, &[index]), 4, no, &[], &mut b);
+        p.pick(2, &field(2, &[index]), 4, &no(), &[], &mut b);
         assert_eq!(b, a);
         // A late release of peer 1's old requests must not hand peer 2's blocks out again.
         p.release(1, &a);
         let mut c = Vec::new();
-        p.pick(3, &field(2, &[index]), 4, no, &[], &mut c);
+        p.pick(3, &field(2, &[index]), 4, &no(), &[], &mut c);
         assert!(c.is_empty(), "{c:?}");
     }
 
@@ -925,12 +962,12 @@ mod tests {
     fn released_idle_pieces_free_their_slot() {
         let mut p = picker(4, 4 * u64::from(PIECE), &[], 1);
         let mut a = Vec::new();
-        p.pick(1, &full(4), 4, no, &[], &mut a);
+        p.pick(1, &full(4), 4, &no(), &[], &mut a);
         assert_eq!(p.in_progress(), 1);
         p.release(1, &a);
         assert_eq!(p.in_progress(), 0);
         let mut b = Vec::new();
-        p.pick(2, &full(4), 4, no, &[], &mut b);
+        p.pick(2, &full(4), 4, &no(), &[], &mut b);
         assert_eq!(b.len(), 4);
     }
 }
