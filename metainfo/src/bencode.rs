@@ -182,28 +182,15 @@ pub fn write_int(out: &mut Vec<u8>, n: i64) {
 
 /// Appends `<len>:<bytes>`.
 pub fn write_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
-    write_decimal(out, bytes.len() as i64);
+    write_decimal(out, bytes.len());
     out.push(b':');
     out.extend_from_slice(bytes);
 }
 
-/// Appends the decimal digits of `n` without allocating.
-fn write_decimal(out: &mut Vec<u8>, n: i64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    let mut v = n.unsigned_abs();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    if n < 0 {
-        out.push(b'-');
-    }
-    out.extend_from_slice(&digits[i..]);
+/// Appends the decimal digits of `n` without allocating. Every tracker reply writes about
+/// ten of these (lengths and integers); `itoa` does two digits per step from a table.
+fn write_decimal(out: &mut Vec<u8>, n: impl itoa::Integer) {
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }
 
 /// One entry of a top-level dictionary: its key and the byte span of its value.

@@ -229,22 +229,24 @@ pub(super) fn parse_reply(body: &[u8]) -> Result<Value<'_>, ReplyError> {
 
 /// The single writer of the announce reply format. Keys are written in sorted order.
 fn write_reply(out: &mut Vec<u8>, head: &ReplyHead<'_>, peers: PeersBody<'_>) {
+    // The keys are written already encoded (`<len>:<key>`): every announce reply is built
+    // here, and the keys never change.
     out.push(b'd');
     if let Some(complete) = head.complete {
-        write_bytes(out, b"complete");
+        out.extend_from_slice(b"8:complete");
         write_int(out, saturate(complete));
     }
     if let Some(incomplete) = head.incomplete {
-        write_bytes(out, b"incomplete");
+        out.extend_from_slice(b"10:incomplete");
         write_int(out, saturate(incomplete));
     }
-    write_bytes(out, b"interval");
+    out.extend_from_slice(b"8:interval");
     write_int(out, head.interval.into());
     if let Some(min) = head.min_interval {
-        write_bytes(out, b"min interval");
+        out.extend_from_slice(b"12:min interval");
         write_int(out, min.into());
     }
-    write_bytes(out, b"peers");
+    out.extend_from_slice(b"5:peers");
     match peers {
         PeersBody::Compact { v4, v6 } => {
             write_bytes(out, v4);
