@@ -7,7 +7,8 @@
 //!   and `have`s), picked at random among equally rare ones; the first few pieces are random,
 //!   so there is something to share early;
 //! - in endgame (every missing piece is in progress) blocks already requested from someone
-//!   else are requested again, and the duplicates cancelled when one copy arrives.
+//!   else are requested again from a peer that has run dry, and the duplicates cancelled
+//!   when one copy arrives.
 //!
 //! It also holds the buffers of the pieces in progress and hands out a whole piece once its
 //! last block arrives, for verification. Piece buffers come from the session's
@@ -56,8 +57,9 @@ const MAX_DUPLICATES: u8 = 1;
 /// In endgame, a peer is given duplicates only while it awaits fewer than this many blocks,
 /// so the duplicates go to peers running dry. A peer that still awaits its own long queue
 /// would answer a duplicate late, and taking it would leave nothing for an idle peer (with a
-/// single duplicate per block, the first busy peer to refill took them all). Four blocks
-/// keep a 10 Mbit/s link with a 40 ms round trip busy.
+/// single duplicate per block, the first busy peer to refill took them all). Endgame covers
+/// at most the last [`ENDGAME_MAX_AWAITED`] blocks, shared by the peers that ran dry, up to
+/// four each.
 const ENDGAME_QUEUE: usize = 4;
 
 /// Where one piece stands.
