@@ -392,8 +392,9 @@ impl PeerState {
                     msgs.push(Message::NotInterested);
                 }
                 let _ = self.out.send(Out::Msgs(msgs));
-                // A peer with nothing to send us refills only on its tick otherwise: in
-                // endgame, a verified piece is when its blocks' duplicates are handed out.
+                // A peer that awaits nothing would otherwise ask again only on its
+                // once-a-second tick. Pieces get verified as the last blocks arrive, which is
+                // when endgame opens: an idle peer gets its share of duplicates then.
                 if self.outstanding.is_empty() {
                     self.refill(None, now);
                 }
