@@ -93,28 +93,12 @@ impl Tracker {
     ) -> Result<SwarmView, RefuseReason> {
         let started = self.request_clock.now();
         let (result, finished) = match self.admit_announce(input, passkey) {
-            Ok(params) => {
-                let store_started = self.request_clock.now();
-                let result = self.store.announce(&params).await.map_err(|e| {
-                    tracing::error!("announce: {e}");
-                    RefuseReason::Store(e)
-                });
-                let finished = self.request_clock.now();
-                let took = finished.duration_since(store_started);
-                self.metrics.store_call(false, took);
-                (result, finished)
-            }
+            Ok(params) => self.call_store(false, self.store.announce(&params)).await,
             Err(refused) => (Err(refused), self.request_clock.now()),
         };
-        let outcome = match &result {
-            Ok(_) => Outcome::Ok,
-            Err(e) => {
-                self.metrics.failure(e.failure());
-                e.outcome()
-            }
-        };
-        let took = finished.duration_since(started);
-        self.metrics.announce(protocol, outcome, took);
+        let outcome = self.outcome(&result);
+        self.metrics
+            .announce(protocol, outcome, finished.duration_since(started));
         result
     }
 
@@ -139,29 +123,46 @@ impl Tracker {
         passkey: Option<&str>,
     ) -> Result<Vec<ScrapeStats>, RefuseReason> {
         let started = self.request_clock.now();
-        let result = match self.admit(Kind::Scrape, source, passkey) {
-            Ok(()) => {
-                let store_started = self.request_clock.now();
-                let result = self.store.scrape(hashes).await;
-                let took = self.request_clock.now().duration_since(store_started);
-                self.metrics.store_call(true, took);
-                result.map_err(|e| {
-                    tracing::error!("scrape: {e}");
-                    RefuseReason::Store(e)
-                })
-            }
-            Err(e) => Err(e),
+        let (result, finished) = match self.admit(Kind::Scrape, source, passkey) {
+            Ok(()) => self.call_store(true, self.store.scrape(hashes)).await,
+            Err(refused) => (Err(refused), self.request_clock.now()),
         };
-        let outcome = match &result {
+        let outcome = self.outcome(&result);
+        self.metrics
+            .scrape(protocol, outcome, finished.duration_since(started));
+        result
+    }
+
+    /// Awaits a store call, timed for the store latency histogram (a store failure is logged
+    /// and becomes the refusal); returns its result and when it ended, which is also when the
+    /// request ended (one clock reading for both).
+    async fn call_store<T>(
+        &self,
+        scrape: bool,
+        call: impl Future<Output = Result<T, StoreError>>,
+    ) -> (Result<T, RefuseReason>, quanta::Instant) {
+        let started = self.request_clock.now();
+        let result = call.await;
+        let finished = self.request_clock.now();
+        self.metrics
+            .store_call(scrape, finished.duration_since(started));
+        let result = result.map_err(|e| {
+            let what = if scrape { "scrape" } else { "announce" };
+            tracing::error!("{what}: {e}");
+            RefuseReason::Store(e)
+        });
+        (result, finished)
+    }
+
+    /// The outcome of a request for the metrics, counting a refusal's reason.
+    fn outcome<T>(&self, result: &Result<T, RefuseReason>) -> Outcome {
+        match result {
             Ok(_) => Outcome::Ok,
             Err(e) => {
                 self.metrics.failure(e.failure());
                 e.outcome()
             }
-        };
-        let took = self.request_clock.now().duration_since(started);
-        self.metrics.scrape(protocol, outcome, took);
-        result
+        }
     }
 
     /// A request the front end could not parse (counted, then answered with its reason).
