@@ -199,6 +199,15 @@ fn bitfield(ones: &[u32]) -> Message {
     Message::Bitfield(f.to_bytes())
 }
 
+/// The block that answers request `r` (the fake torrent does not look at its bytes).
+fn answer(r: &BlockRequest) -> Message {
+    Message::Piece {
+        index: r.index,
+        begin: r.begin,
+        data: Bytes::from(vec![1; r.length as usize]),
+    }
+}
+
 fn requests(msgs: &[Message]) -> Vec<BlockRequest> {
     msgs.iter()
         .filter_map(|m| match m {
@@ -235,12 +244,7 @@ fn a_choke_gives_outstanding_requests_back_and_a_late_block_is_still_taken() {
     assert_eq!(h.torrent.released.lock().unwrap().len(), asked.len());
     // A block already on its way when the choke came is not a violation.
     let r = asked[0];
-    let late = Message::Piece {
-        index: r.index,
-        begin: r.begin,
-        data: Bytes::from(vec![1; r.length as usize]),
-    };
-    assert_eq!(h.message(late).unwrap(), Flow::Continue);
+    assert_eq!(h.message(answer(&r)).unwrap(), Flow::Continue);
     assert_eq!(*h.torrent.received.lock().unwrap(), vec![r]);
 }
 
@@ -473,13 +477,7 @@ fn no_more_requests_are_outstanding_than_the_peer_says_it_queues() {
     h.message(Message::Unchoke).unwrap();
     let asked = requests(&h.sent());
     assert_eq!(asked.len(), 3, "reqq 3 of the peer: {asked:?}");
-    let first = asked[0];
-    h.message(Message::Piece {
-        index: first.index,
-        begin: first.begin,
-        data: Bytes::from(vec![0; first.length as usize]),
-    })
-    .unwrap();
+    h.message(answer(&asked[0])).unwrap();
     h.state.on_tick(h.now).unwrap();
     assert_eq!(
         requests(&h.sent()).len(),
@@ -595,12 +593,7 @@ fn an_idle_peer_asks_again_when_a_piece_is_verified() {
     h.message(Message::Unchoke).unwrap();
     let asked = requests(&h.sent());
     for r in &asked {
-        let block = Message::Piece {
-            index: r.index,
-            begin: r.begin,
-            data: Bytes::from(vec![1; r.length as usize]),
-        };
-        h.message(block).unwrap();
+        h.message(answer(r)).unwrap();
     }
     assert!(requests(&h.sent()).is_empty(), "nothing left to ask for");
     // Blocks become pickable again (in endgame: duplicates of another peer's requests).
