@@ -36,7 +36,8 @@
 #                      [--repeat N] [--no-up-rate] [--up-rate-only]
 #   --repeat N      every (N, seeder) measurement N times, interleaved rounds; median reported
 # environment: WORK (scratch dir, default /tmp/swarm-seed-bench), CARGO_TARGET_DIR,
-#   SKIP_BUILD=1, ISOLATE=0 (no namespace: no upload counts), TIMEOUT (s per measurement,
+#   SKIP_BUILD=1, SWARM_BIN (the swarm binary to measure, e.g. an older build), ISOLATE=0
+#   (no namespace: no upload counts), TIMEOUT (s per measurement,
 #   default 600), UP_RATE (default 2MiB), UP_SECS (default 20), RQBIT (path of rqbit;
 #   `cargo install --locked rqbit` when missing, otherwise rqbit is skipped).
 set -euo pipefail
@@ -82,7 +83,7 @@ if [ -z "${SWARM_BENCH_NETNS:-}" ]; then
   bench_isolate "$0"
 fi
 
-SWARM=$TARGET/release/swarm
+SWARM=${SWARM_BIN:-$TARGET/release/swarm}
 TRACKER_BIN=$TARGET/release/tracker
 MKMETA=$TARGET/release/mkmeta
 for b in "$SWARM" "$TRACKER_BIN" "$MKMETA"; do [ -x "$b" ] || die "$b is not built"; done
