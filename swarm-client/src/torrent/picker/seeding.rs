@@ -7,6 +7,10 @@
 //! swarm already holds are declined too: the leechers trade them among themselves, and the
 //! seed's uplink, usually the scarcest link of a young swarm, carries only new pieces.
 //!
+//! The end is the exception: once every piece nobody holds is granted, a piece on its way
+//! for [`STUCK_AFTER`] is served to one second peer that asks, rather than leave the uplink
+//! idle while the last pieces arrive through the first peers' queues.
+//!
 //! A lone leecher is never starved: a piece nobody holds and nobody was granted is always
 //! served, a grant lapses when its peer leaves, when we choke it, or after [`GRANT_TTL`]
 //! ([`SUGGESTION_TTL`] for a suggestion not asked for), and the policy ends as
@@ -30,6 +34,12 @@ pub const GRANT_TTL: Duration = Duration::from_secs(30);
 /// a reject it picks again within a round trip).
 pub const SUGGESTION_TTL: Duration = Duration::from_secs(3);
 
+/// How long a granted piece may be on its way before a second peer that asks for it is
+/// served too, once no piece is left to hand out: at the end of initial seeding the last
+/// pieces sit in the queues of the peers they were granted to, each a thin share of the
+/// uplink (a 4 Mbit/s seeder's 20 slots get 0.2 Mbit/s each: a 64 KiB piece takes 2.6 s).
+pub const STUCK_AFTER: Duration = Duration::from_secs(4);
+
 /// Who was given a piece first, and when it last asked for it.
 #[derive(Debug, Clone, Copy)]
 struct Grant {
@@ -37,6 +47,8 @@ struct Grant {
     at: Instant,
     /// The peer asked for it (else it was only suggested so far).
     asked: bool,
+    /// The one other peer served the piece after it was stuck (see [`STUCK_AFTER`]).
+    second: Option<PeerKey>,
 }
 
 impl Grant {
@@ -77,27 +89,65 @@ impl InitialSeeding {
         rng: Option<&mut SmallRng>,
     ) -> Upload {
         let held_elsewhere = availability.get(index as usize).is_some_and(|a| *a > 0);
-        let Some(slot) = self.grants.get_mut(index as usize) else {
+        let Some(grant) = self.grants.get(index as usize).copied() else {
             return Upload::Serve;
         };
-        let grant = slot.filter(|g| g.live(now));
-        let serve = match grant {
+        let (serve, second) = match grant.filter(|g| g.live(now)) {
             // It started the piece with us: let it finish.
-            Some(g) if g.peer == peer => true,
-            Some(_) => false,
-            None => !held_elsewhere,
+            Some(g) if g.peer == peer => (true, g.second),
+            Some(g) if g.second == Some(peer) => return Upload::Serve,
+            // In flight to another peer for a while, nobody holding it yet and no piece left
+            // to hand out: one second copy rather than an idle uplink while the last pieces
+            // trickle through the queues of the peers they went to (the lab's thin seeder
+            // idled 18 s before its last piece arrived).
+            Some(g) => {
+                let stuck = g.asked
+                    && g.second.is_none()
+                    && !held_elsewhere
+                    && now.saturating_duration_since(g.at) >= STUCK_AFTER
+                    && !self.any_unclaimed(availability, now);
+                if stuck && let Some(Some(slot)) = self.grants.get_mut(index as usize) {
+                    slot.second = Some(peer);
+                    return Upload::Serve;
+                }
+                (false, None)
+            }
+            None => (!held_elsewhere, None),
         };
-        if serve {
+        if !serve {
+            return self.decline(peer, peer_pieces, availability, now, rng);
+        }
+        if let Some(slot) = self.grants.get_mut(index as usize) {
             *slot = Some(Grant {
                 peer,
                 at: now,
                 asked: true,
+                second,
             });
-            return Upload::Serve;
         }
+        Upload::Serve
+    }
+
+    /// A refusal, with a suggestion when given an `rng` to choose it.
+    fn decline(
+        &mut self,
+        peer: PeerKey,
+        peer_pieces: &Bitfield,
+        availability: &[u32],
+        now: Instant,
+        rng: Option<&mut SmallRng>,
+    ) -> Upload {
         Upload::Decline {
             suggest: rng.and_then(|rng| self.suggest(peer, peer_pieces, availability, now, rng)),
         }
+    }
+
+    /// Is some piece held by nobody and granted to nobody, still ours to hand out?
+    fn any_unclaimed(&self, availability: &[u32], now: Instant) -> bool {
+        self.grants
+            .iter()
+            .zip(availability)
+            .any(|(g, a)| *a == 0 && g.is_none_or(|g| !g.live(now)))
     }
 
     /// Grants `peer` a piece it lacks that nobody holds and nobody was granted, chosen at
@@ -136,6 +186,7 @@ impl InitialSeeding {
             peer,
             at: now,
             asked: false,
+            second: None,
         });
         Some(index as u32)
     }
@@ -281,12 +332,43 @@ mod tests {
         assert_eq!(seed.ask(3, s), Upload::Serve);
     }
 
+    /// The lab's thin seeder idled 18 s at the end while its last pieces trickled through
+    /// the slow queues of the peers they were granted to.
     #[test]
-    fn with_every_piece_taken_nothing_is_suggested() {
+    fn with_every_piece_handed_out_a_piece_in_flight_goes_to_a_second_peer_too() {
         let mut seed = Seed::new();
-        for index in 0..PIECES {
+        for index in 0..PIECES - 1 {
             assert_eq!(seed.ask(1, index), Upload::Serve);
         }
-        assert_eq!(seed.ask(2, 0), Upload::Decline { suggest: None });
+        assert!(
+            matches!(seed.ask(2, 0), Upload::Decline { suggest: Some(7) }),
+            "piece 7 is still free: it goes to peer 2 instead"
+        );
+        assert_eq!(seed.ask(2, 7), Upload::Serve);
+        assert!(
+            matches!(seed.ask(2, 0), Upload::Decline { .. }),
+            "piece 0 is on its way to peer 1"
+        );
+        seed.now += STUCK_AFTER;
+        assert_eq!(
+            seed.ask(2, 0),
+            Upload::Serve,
+            "stuck, and nothing is left to hand out"
+        );
+        assert_eq!(seed.ask(2, 0), Upload::Serve, "its next block too");
+        assert_eq!(
+            seed.ask(1, 0),
+            Upload::Serve,
+            "the first peer still gets its piece"
+        );
+        assert!(
+            matches!(seed.ask(3, 0), Upload::Decline { .. }),
+            "one second copy, not a third"
+        );
+        seed.availability[5] = 1;
+        assert!(
+            matches!(seed.ask(3, 5), Upload::Decline { .. }),
+            "a piece the swarm holds stays with the swarm"
+        );
     }
 }
