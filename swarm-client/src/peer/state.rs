@@ -42,8 +42,11 @@ pub const MAX_QUEUED_UPLOADS: usize = 1024;
 /// taken for unrequested blocks).
 const MAX_CANCELLED_REMEMBERED: usize = 4096;
 /// A piece the peer rejected while unchoking us (a seed sending each piece once gave it to
-/// someone else) is not asked of it again for this long.
-const DECLINED_FOR: Duration = Duration::from_secs(10);
+/// someone else) is not asked of it again for this long: long enough that a seed's refusals
+/// cost a few small messages, not a storm; short, because nothing tells us when a seed's
+/// initial seeding ends. With 10 s, the lab's flash-crowd seeder idled 13 s after it had sent
+/// its first full copy: every leecher held back, from it, nearly every piece it lacked.
+const DECLINED_FOR: Duration = Duration::from_secs(2);
 
 /// Orders from the torrent to one connection.
 #[derive(Debug)]
