@@ -7,9 +7,13 @@ use crate::wire::BLOCK_SIZE;
 
 /// Fewest requests kept outstanding with an unchoking peer.
 pub const MIN_DEPTH: usize = 16;
-/// Requests kept outstanding before the peer's rate is first measured (2 MiB): enough for a
-/// fast peer not to idle through the first measurement window, little for a slow one.
-pub const INITIAL_DEPTH: usize = 128;
+/// Requests kept outstanding when a peer starts sending (512 KiB). Until its rate is first
+/// measured, each block it delivers allows one more (as TCP's slow start), so a fast peer
+/// doubles its pipeline every round trip while a slow one is not handed 2 MiB that would sit
+/// in its queue: with 128 from the start, the lab's churn scenario (20 upload slots, so
+/// 0.5 Mbit/s flows) took 71 s instead of 63, each restarted leecher's pieces stuck behind
+/// 33 s queues.
+pub const INITIAL_DEPTH: usize = 32;
 /// Most requests kept outstanding with one peer (8 MiB of blocks).
 pub const MAX_DEPTH: usize = 512;
 /// The request latency a pipeline must cover: depth = rate × budget / block size.
@@ -84,7 +88,10 @@ impl Pipeline {
     /// Requests to keep outstanding.
     pub fn depth(&self) -> usize {
         if !self.measured {
-            return INITIAL_DEPTH;
+            let delivered = usize::try_from(self.window_bytes / u64::from(BLOCK_SIZE));
+            return INITIAL_DEPTH
+                .saturating_add(delivered.unwrap_or(MAX_DEPTH))
+                .min(MAX_DEPTH);
         }
         let blocks = self.rate * LATENCY_BUDGET.as_secs_f64() / f64::from(BLOCK_SIZE);
         (blocks as usize).clamp(MIN_DEPTH, MAX_DEPTH)
@@ -94,6 +101,18 @@ impl Pipeline {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A fast peer must not wait half a second for its first measurement at a shallow
+    /// pipeline (loopback downloads were 12 % slower with a flat 32).
+    #[test]
+    fn before_the_first_measurement_each_delivered_block_allows_one_more() {
+        let mut p = Pipeline::new();
+        let start = p.window_start;
+        p.received(u64::from(BLOCK_SIZE) * 10, start);
+        assert_eq!(p.depth(), INITIAL_DEPTH + 10);
+        p.received(u64::from(BLOCK_SIZE) * 10_000, start);
+        assert_eq!(p.depth(), MAX_DEPTH);
+    }
 
     #[test]
     fn depth_follows_rate() {
