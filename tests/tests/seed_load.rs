@@ -2,8 +2,8 @@
 //! finishes with correct data, and the seeder's memory stays bounded whatever the number of
 //! peers (peak RSS under 100 MiB, printed). With the default 20 upload slots it serves all
 //! of them at once, the worst case for its memory (that slots rotate, so no interested peer
-//! waits forever, is the choker's unit test). The leechers know only the seeder (no tracker), so it serves every
-//! byte: the worst case for it.
+//! waits forever, is the choker's unit test). The leechers know only the seeder (no
+//! tracker), so it serves every byte: the worst case for it.
 
 use std::time::Duration;
 
