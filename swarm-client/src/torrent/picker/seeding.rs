@@ -63,6 +63,12 @@ impl Grant {
     }
 }
 
+/// A piece nobody holds (`availability` 0) and nobody was granted, or whose grant lapsed:
+/// ours to hand out.
+fn unclaimed(grant: &Option<Grant>, availability: Option<&u32>, now: Instant) -> bool {
+    availability == Some(&0) && grant.is_none_or(|g| !g.live(now))
+}
+
 /// The grants of a seed's pieces (see the module documentation).
 #[derive(Debug)]
 pub struct InitialSeeding {
@@ -146,8 +152,8 @@ impl InitialSeeding {
     fn any_unclaimed(&self, availability: &[u32], now: Instant) -> bool {
         self.grants
             .iter()
-            .zip(availability)
-            .any(|(g, a)| *a == 0 && g.is_none_or(|g| !g.live(now)))
+            .enumerate()
+            .any(|(i, g)| unclaimed(g, availability.get(i), now))
     }
 
     /// Grants `peer` a piece it lacks that nobody holds and nobody was granted, chosen at
@@ -174,15 +180,15 @@ impl InitialSeeding {
             return None;
         }
         let start = rng.random_range(0..count);
-        let free = |i: usize, grants: &[Option<Grant>]| {
-            availability.get(i) == Some(&0)
-                && !peer_pieces.get(i as u32)
-                && grants[i].is_none_or(|g| !g.live(now))
-        };
-        let index = (start..count)
-            .chain(0..start)
-            .find(|i| free(*i, &self.grants))?;
-        self.grants[index] = Some(Grant {
+        let grants = &self.grants;
+        let index = (start..count).chain(0..start).find(|&i| {
+            !peer_pieces.get(i as u32)
+                && grants
+                    .get(i)
+                    .is_some_and(|g| unclaimed(g, availability.get(i), now))
+        })?;
+        let slot = self.grants.get_mut(index)?;
+        *slot = Some(Grant {
             peer,
             at: now,
             asked: false,
