@@ -32,11 +32,12 @@
 # switch), 127.0.0.1 only; as root everything runs in a fresh loopback-only namespace and
 # the leechers write to a tmpfs private to it. Processes are stopped by PID.
 #
-# usage: bench/seed.sh [--size SIZE] [--leechers "1 4 16"] [--seeders "swarm aria2 libtorrent rqbit"]
+# usage: bench/seed.sh [--size SIZE] [--leechers "1 4 16"] [--seeders "swarm [swarm-old] aria2 libtorrent rqbit"]
 #                      [--repeat N] [--no-up-rate] [--up-rate-only]
 #   --repeat N      every (N, seeder) measurement N times, interleaved rounds; median reported
 # environment: WORK (scratch dir, default /tmp/swarm-seed-bench), CARGO_TARGET_DIR,
-#   SKIP_BUILD=1, SWARM_BIN (the swarm binary to measure, e.g. an older build), ISOLATE=0
+#   SKIP_BUILD=1, SWARM_BIN (the swarm binary to measure), OLD_SWARM (the binary of the
+#   seeder named swarm-old, e.g. the previous build, to compare two builds), ISOLATE=0
 #   (no namespace: no upload counts), TIMEOUT (s per measurement,
 #   default 600), UP_RATE (default 2MiB), UP_SECS (default 20), RQBIT (path of rqbit;
 #   `cargo install --locked rqbit` when missing, otherwise rqbit is skipped).
@@ -60,7 +61,7 @@ while [ $# -gt 0 ]; do
     --repeat) REPEAT=$2; shift ;;
     --no-up-rate) DO_UP_RATE=0 ;;
     --up-rate-only) DO_MATRIX=0 ;;
-    -h|--help) sed -n '2,43p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,44p' "$0"; exit 0 ;;
     *) die "unknown argument $1 (try --help)" ;;
   esac
   shift
@@ -199,8 +200,10 @@ start_seeder() { # start_seeder NAME [EXTRA...]: in its cgroup; returns once the
   local name=$1; shift
   new_port; local port=$PORT log=$W/seed-$name.log
   case "$name" in
-    swarm)
-      in_seeder_cgroup "$SWARM" seed "$META" --data "$SEED" --port "$port" --bind 127.0.0.1 \
+    swarm|swarm-old)
+      local bin=$SWARM
+      [ "$name" = swarm-old ] && bin=$OLD_SWARM
+      in_seeder_cgroup "$bin" seed "$META" --data "$SEED" --port "$port" --bind 127.0.0.1 \
         --state-dir "$W/swarm-state" -q "$@" >"$log" 2>&1 & ;;
     aria2)
       in_seeder_cgroup aria2c "${ARIA_SAFE[@]}" --listen-port="$port" --check-integrity=true \
@@ -307,8 +310,9 @@ RUN_SEEDERS=()
 for s in $SEEDERS; do
   case "$s" in
     rqbit) [ -n "$RQBIT" ] || { say "rqbit: not installed (cargo install --locked rqbit), skipped"; continue; } ;;
+    swarm-old) [ -x "${OLD_SWARM:-}" ] || die "seeder swarm-old needs OLD_SWARM=PATH (an executable swarm)" ;;
     swarm|aria2|libtorrent) ;;
-    *) die "unknown seeder $s (swarm aria2 libtorrent rqbit)" ;;
+    *) die "unknown seeder $s (swarm swarm-old aria2 libtorrent rqbit)" ;;
   esac
   RUN_SEEDERS+=("$s")
 done
@@ -363,19 +367,27 @@ fi
 
 # --- report ----------------------------------------------------------------------------
 med() { printf '%s\n' $1 | grep -v -e timeout -e n/a | median; }
+# The fastest and slowest of the rounds, "1.63..2.17": the spread says which differences
+# between medians are real (on two busy cores one seeder's rounds vary by ±15 %).
+span() {
+  printf '%s\n' $1 | grep -v -e timeout -e n/a | sort -g | sed -n '1p;$p' \
+    | xargs -r printf '%.2f\n' | paste -sd' ' | sed 's/ /../'
+}
 echo
 echo "seed benchmark: $SIZE payload ($BYTES bytes, $PIECE_INFO, metainfo by mkmeta), tracker: ours (interval 5 s)"
 echo "leechers: libtorrent, started together, keep seeding to each other; writing to $OUT_FS; all on 127.0.0.1${SWARM_BENCH_NETNS:+ in netns $SWARM_BENCH_NETNS}; $(nproc) cores"
 echo "seeder upload counted by: $ACCT"
 [ "$REPEAT" -gt 1 ] && echo "each measurement $REPEAT times in interleaved rounds: medians"
 if [ "$DO_MATRIX" = 1 ]; then
-  printf '%-9s %-11s %10s %17s %15s  %s\n' leechers seeder "time (s)" "upload/payload" "seeder CPU (s)" data
+  printf '%-9s %-11s %10s %13s %17s %13s %15s  %s\n' leechers seeder "time (s)" "time range" \
+    "upload/payload" "upload range" "seeder CPU (s)" data
   for n in $LEECHER_COUNTS; do
     for s in "${RUN_SEEDERS[@]}"; do
       t=$(med "${TIMES[$s:$n]}"); u=$(med "${UPS[$s:$n]}"); c=$(med "${CPUS[$s:$n]:-}")
-      printf '%-9s %-11s %10s %17s %15s  %s\n' "$n" "$s" "$( [ -n "$t" ] && printf '%.2f' "$t" || echo timeout)" \
-        "$( [ -n "$u" ] && printf '%.2f' "$u" || echo n/a)" "$( [ -n "$c" ] && printf '%.2f' "$c" || echo n/a)" \
-        "${STATUS[$s:$n]:-ok}"
+      printf '%-9s %-11s %10s %13s %17s %13s %15s  %s\n' "$n" "$s" \
+        "$( [ -n "$t" ] && printf '%.2f' "$t" || echo timeout)" "$(span "${TIMES[$s:$n]}")" \
+        "$( [ -n "$u" ] && printf '%.2f' "$u" || echo n/a)" "$(span "${UPS[$s:$n]}")" \
+        "$( [ -n "$c" ] && printf '%.2f' "$c" || echo n/a)" "${STATUS[$s:$n]:-ok}"
     done
   done
   if printf '%s\n' "${RUN_SEEDERS[@]}" | grep -qx swarm; then
