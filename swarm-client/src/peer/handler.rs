@@ -40,6 +40,19 @@ pub enum Upload {
     },
 }
 
+/// A peer's request for a block of a piece we have, as the torrent weighs it.
+#[derive(Debug, Clone, Copy)]
+pub struct UploadAsk<'a> {
+    /// The piece asked for.
+    pub index: u32,
+    /// The pieces the asking peer holds.
+    pub pieces: &'a Bitfield,
+    /// A refusal may suggest another piece: the peer is unchoked, so it can ask for it.
+    pub may_suggest: bool,
+    /// Hardly any upload is queued over the session: a refusal would leave the uplink idle.
+    pub uplink_idle: bool,
+}
+
 /// Something a connection tells its torrent; the torrent acts on it in its own time.
 #[derive(Debug)]
 pub enum Notice {
@@ -125,17 +138,10 @@ pub trait PeerHandler: Send + Sync + 'static {
     /// A block we asked `key` for arrived.
     fn block(&self, key: PeerKey, request: BlockRequest, data: &Bytes) -> BlockFate;
 
-    /// May peer `key` (holding `pieces`) have a block of piece `index`, which we have? Asked
-    /// only of peers that speak the fast extension, so a refusal is an explicit `reject`; a
-    /// refusal may suggest another piece when `may_suggest` (the peer is unchoked).
-    fn upload_verdict(
-        &self,
-        key: PeerKey,
-        index: u32,
-        pieces: &Bitfield,
-        may_suggest: bool,
-    ) -> Upload {
-        let _ = (key, index, pieces, may_suggest);
+    /// May peer `key` have a block of the piece it asks for, which we have? Asked only of
+    /// peers that speak the fast extension, so a refusal is an explicit `reject`.
+    fn upload_verdict(&self, key: PeerKey, ask: UploadAsk<'_>) -> Upload {
+        let _ = (key, ask);
         Upload::Serve
     }
 

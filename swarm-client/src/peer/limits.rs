@@ -8,6 +8,8 @@ use std::sync::Arc;
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
+use super::upload_queue::SessionUploads;
+
 /// Smallest burst: a few blocks, so a limit never splits one 16 KiB block into many waits.
 const MIN_BURST: u32 = 64 * 1024;
 
@@ -42,11 +44,13 @@ impl RateLimit {
     }
 }
 
-/// The limits a connection obeys.
+/// What a connection shares with every other of its session: the rate limits it obeys,
+/// and the count of upload requests queued (which tells whether the uplink is idle).
 #[derive(Debug, Clone, Default)]
 pub struct Limits {
     pub up: Option<Arc<RateLimit>>,
     pub down: Option<Arc<RateLimit>>,
+    pub uploads: Arc<SessionUploads>,
 }
 
 #[cfg(test)]

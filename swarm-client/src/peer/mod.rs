@@ -13,11 +13,11 @@ mod limits;
 pub mod pipeline;
 mod state;
 mod stats;
+mod upload_queue;
 mod writer;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::AtomicUsize;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -28,10 +28,11 @@ use tokio_util::codec::FramedRead;
 
 use crate::wire::handshake::Extensions;
 use crate::wire::{self, CodecError, Handshake, HandshakeError, LinkError, Message, MessageCodec};
-pub use handler::{BlockFate, Notice, PeerHandler, PeerKey, Upload};
+pub use handler::{BlockFate, Notice, PeerHandler, PeerKey, Upload, UploadAsk};
 pub use limits::{Limits, RateLimit};
 pub use state::{Flow, PeerCmd, PeerState, Violation};
 pub use stats::PeerStats;
+use upload_queue::UploadQueue;
 pub use writer::Out;
 
 /// Read buffer of a connection: room for many 16 KiB blocks per read.
@@ -153,7 +154,7 @@ async fn drive(
     let _ = stream.set_nodelay(false);
     let (rd, wr) = stream.into_split();
     let (out, out_rx) = mpsc::unbounded_channel();
-    let queued_uploads = Arc::new(AtomicUsize::new(0));
+    let queued_uploads = Arc::new(UploadQueue::new(limits.uploads.clone()));
     let writer = tokio::spawn(writer::run(
         wr,
         out_rx,

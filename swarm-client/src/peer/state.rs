@@ -13,7 +13,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -22,9 +22,10 @@ use tokio::sync::mpsc;
 use super::Link;
 use super::extended::ExtendedState;
 use super::fast::FastState;
-use super::handler::{BlockFate, Notice, PeerHandler, PeerKey, Upload};
+use super::handler::{BlockFate, Notice, PeerHandler, PeerKey, Upload, UploadAsk};
 use super::pipeline::Pipeline;
 use super::stats::PeerStats;
+use super::upload_queue::UploadQueue;
 use super::writer::Out;
 use crate::extension::{ExtendedMessage, ExtensionError, PexMessage};
 use crate::wire::{Bitfield, BitfieldError, BlockRequest, CodecError, Message, RequestError};
@@ -111,7 +112,7 @@ pub struct PeerState {
     stats: Arc<PeerStats>,
     out: mpsc::UnboundedSender<Out>,
     /// Upload requests queued in the writer (shared with it).
-    queued_uploads: Arc<AtomicUsize>,
+    queued_uploads: Arc<UploadQueue>,
     /// Pieces the peer has.
     pieces: Bitfield,
     peer_choking: bool,
@@ -143,7 +144,7 @@ impl PeerState {
         link: &Link,
         stats: Arc<PeerStats>,
         out: mpsc::UnboundedSender<Out>,
-        queued_uploads: Arc<AtomicUsize>,
+        queued_uploads: Arc<UploadQueue>,
         now: Instant,
     ) -> Self {
         let fast = link
@@ -291,10 +292,16 @@ impl PeerState {
             .is_some_and(|f| f.may_request_choked(request.index));
         let serve = (!self.am_choking || allowed_choked)
             && handler.has_piece(request.index)
-            && self.queued_uploads.load(Ordering::Relaxed) < MAX_QUEUED_UPLOADS;
+            && self.queued_uploads.len() < MAX_QUEUED_UPLOADS;
         let verdict = if serve && self.fast.is_some() {
-            // A choked peer could not ask for a suggested piece: it gets none.
-            handler.upload_verdict(self.key, request.index, &self.pieces, !self.am_choking)
+            let ask = UploadAsk {
+                index: request.index,
+                pieces: &self.pieces,
+                // A choked peer could not ask for a suggested piece: it gets none.
+                may_suggest: !self.am_choking,
+                uplink_idle: self.queued_uploads.uplink_idle(),
+            };
+            handler.upload_verdict(self.key, ask)
         } else {
             Upload::Serve
         };
@@ -307,7 +314,7 @@ impl PeerState {
             msgs.push(Message::Reject(request));
             let _ = self.out.send(Out::Msgs(msgs));
         } else if serve {
-            self.queued_uploads.fetch_add(1, Ordering::Relaxed);
+            self.queued_uploads.push();
             let _ = self.out.send(Out::Upload(request));
         } else if self.fast.is_some() {
             // Choked, a piece we lack, or too many queued: say so, so the peer asks

@@ -108,8 +108,8 @@ impl PeerHandler for FakeTorrent {
             cancel_others: false,
         }
     }
-    fn upload_verdict(&self, _: PeerKey, index: u32, _: &Bitfield, _: bool) -> Upload {
-        if self.declined.lock().unwrap().contains(&index) {
+    fn upload_verdict(&self, _: PeerKey, ask: UploadAsk<'_>) -> Upload {
+        if self.declined.lock().unwrap().contains(&ask.index) {
             Upload::Decline { suggest: Some(3) }
         } else {
             Upload::Serve
@@ -160,7 +160,7 @@ impl Harness {
             },
             Arc::new(PeerStats::default()),
             out,
-            Arc::new(AtomicUsize::new(0)),
+            Arc::new(UploadQueue::new(Arc::default())),
             now,
         );
         Self {

@@ -2,7 +2,7 @@
 //! serves upload requests, reading their blocks from storage off the runtime.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
 use futures::SinkExt;
 use tokio::net::tcp::OwnedWriteHalf;
@@ -12,6 +12,7 @@ use tokio_util::codec::FramedWrite;
 use super::handler::PeerHandler;
 use super::limits::RateLimit;
 use super::stats::PeerStats;
+use super::upload_queue::UploadQueue;
 use crate::wire::{BlockRequest, Message, MessageCodec};
 
 /// Most queued items handled before a flush.
@@ -38,7 +39,7 @@ pub(super) async fn run(
     mut rx: mpsc::UnboundedReceiver<Out>,
     handler: Arc<dyn PeerHandler>,
     stats: Arc<PeerStats>,
-    queued_uploads: Arc<AtomicUsize>,
+    queued_uploads: Arc<UploadQueue>,
     up_limit: Option<Arc<RateLimit>>,
     fast: bool,
 ) {
@@ -63,14 +64,14 @@ pub(super) async fn run(
                     let before = uploads.len();
                     uploads.retain(|u| *u != r);
                     let dropped = before - uploads.len();
-                    queued_uploads.fetch_sub(dropped, Ordering::Relaxed);
+                    queued_uploads.taken(dropped);
                     // With the fast extension every request is answered (BEP 6).
                     if fast && dropped > 0 && sink.feed(Message::Reject(r)).await.is_err() {
                         return;
                     }
                 }
                 Out::Choke => {
-                    queued_uploads.fetch_sub(uploads.len(), Ordering::Relaxed);
+                    queued_uploads.taken(uploads.len());
                     let dropped = std::mem::take(&mut uploads);
                     if sink.feed(Message::Choke).await.is_err() {
                         return;
@@ -90,7 +91,7 @@ pub(super) async fn run(
         }
         if !uploads.is_empty() {
             let batch = std::mem::take(&mut uploads);
-            queued_uploads.fetch_sub(batch.len(), Ordering::Relaxed);
+            queued_uploads.taken(batch.len());
             if !serve(&mut sink, batch, &handler, &stats, up_limit.as_deref()).await {
                 return;
             }

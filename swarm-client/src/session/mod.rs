@@ -148,6 +148,7 @@ impl Session {
             Limits {
                 up: RateLimit::per_second(config.up_rate),
                 down: RateLimit::per_second(config.down_rate),
+                uploads: Arc::default(),
             },
         );
         let (opened_tx, opened_rx) = mpsc::unbounded_channel();

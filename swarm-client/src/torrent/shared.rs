@@ -19,7 +19,7 @@ use super::signal::{Signal, Signals};
 use crate::disk::{ReadCache, TorrentDisk};
 use crate::events::TorrentId;
 use crate::extension::{MetadataMessage, MetadataSource, answer_request};
-use crate::peer::{BlockFate, Notice, PeerHandler, PeerKey, Upload};
+use crate::peer::{BlockFate, Notice, PeerHandler, PeerKey, Upload, UploadAsk};
 use crate::piece_buf::PieceBuf;
 use crate::storage::{Storage, StorageError};
 use crate::wire::{Bitfield, BlockRequest, PeerId};
@@ -308,15 +308,8 @@ impl PeerHandler for TorrentShared {
         }
     }
 
-    fn upload_verdict(
-        &self,
-        key: PeerKey,
-        index: u32,
-        pieces: &Bitfield,
-        may_suggest: bool,
-    ) -> Upload {
-        self.picker()
-            .upload_verdict(key, index, pieces, may_suggest, Instant::now())
+    fn upload_verdict(&self, key: PeerKey, ask: UploadAsk<'_>) -> Upload {
+        self.picker().upload_verdict(key, ask, Instant::now())
     }
 
     fn read_blocks(&self, requests: &[BlockRequest]) -> Vec<Result<Bytes, StorageError>> {

@@ -36,7 +36,7 @@ use rand::{RngExt, SeedableRng};
 
 use crate::disk::BufferPool;
 use crate::events::TorrentId;
-use crate::peer::{PeerKey, Upload};
+use crate::peer::{PeerKey, Upload, UploadAsk};
 use crate::piece_buf::PieceBuf;
 use crate::wire::{BLOCK_SIZE, Bitfield, BlockRequest};
 pub use have::HaveSet;
@@ -288,29 +288,17 @@ impl Picker {
         }
     }
 
-    /// Should a request of `peer` (holding `peer_pieces`) for a block of piece `index` be
-    /// served? Always, except while we are a seed and some piece is held by no connected
-    /// peer: then each piece goes to one peer only (initial seeding, see [`seeding`]); a
-    /// refusal suggests a piece nobody holds when `may_suggest`.
-    pub fn upload_verdict(
-        &mut self,
-        peer: PeerKey,
-        index: u32,
-        peer_pieces: &Bitfield,
-        may_suggest: bool,
-        now: Instant,
-    ) -> Upload {
+    /// Should a request of `peer` for a block of the piece it asks for be served? Always,
+    /// except while we are a seed and some piece is held by no connected peer: then each
+    /// piece goes to one peer only (initial seeding, see [`seeding`]); a refusal suggests a
+    /// piece nobody holds when the ask allows.
+    pub fn upload_verdict(&mut self, peer: PeerKey, ask: UploadAsk<'_>, now: Instant) -> Upload {
         if !self.is_complete() || self.unheld == 0 {
             return Upload::Serve;
         }
-        self.initial_seeding.decide(
-            peer,
-            index,
-            peer_pieces,
-            &self.availability,
-            now,
-            may_suggest.then_some(&mut self.rng),
-        )
+        let rng = ask.may_suggest.then_some(&mut self.rng);
+        self.initial_seeding
+            .decide(peer, ask, &self.availability, now, rng)
     }
 
     /// `peer` left: the pieces we were seeding to it may go to others.
@@ -924,6 +912,16 @@ mod tests {
         assert!(c.is_empty(), "{c:?}");
     }
 
+    /// A request for piece `index` while the uplink is busy.
+    fn busy(index: u32, pieces: &Bitfield) -> UploadAsk<'_> {
+        UploadAsk {
+            index,
+            pieces,
+            may_suggest: true,
+            uplink_idle: false,
+        }
+    }
+
     #[test]
     fn a_seed_sends_each_piece_once_until_the_swarm_holds_a_copy() {
         let mut p = picker(4, 4 * u64::from(PIECE), &[true; 4], 8);
@@ -931,19 +929,19 @@ mod tests {
         let now = Instant::now();
         p.add_peer_pieces(&none);
         p.add_peer_pieces(&none);
-        assert_eq!(p.upload_verdict(1, 0, &none, true, now), Upload::Serve);
+        assert_eq!(p.upload_verdict(1, busy(0, &none), now), Upload::Serve);
         assert!(matches!(
-            p.upload_verdict(2, 0, &none, true, now),
+            p.upload_verdict(2, busy(0, &none), now),
             Upload::Decline { .. }
         ));
         // Peer 1 got piece 0, peer 3 arrives with the rest: a full copy is out there.
         p.add_peer_piece(0);
         p.add_peer_pieces(&field(4, &[1, 2, 3]));
-        assert_eq!(p.upload_verdict(2, 0, &none, true, now), Upload::Serve);
+        assert_eq!(p.upload_verdict(2, busy(0, &none), now), Upload::Serve);
         // Peer 3 leaves: pieces 1 to 3 are ours alone again.
         p.remove_peer_pieces(&field(4, &[1, 2, 3]));
         assert!(matches!(
-            p.upload_verdict(2, 0, &none, true, now),
+            p.upload_verdict(2, busy(0, &none), now),
             Upload::Decline {
                 suggest: Some(1..=3)
             }
@@ -956,7 +954,7 @@ mod tests {
         let none = Bitfield::new(4);
         let now = Instant::now();
         for peer in 1..4 {
-            assert_eq!(p.upload_verdict(peer, 0, &none, true, now), Upload::Serve);
+            assert_eq!(p.upload_verdict(peer, busy(0, &none), now), Upload::Serve);
         }
     }
 
