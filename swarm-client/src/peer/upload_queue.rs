@@ -2,11 +2,12 @@
 //! connection and over the whole session.
 //!
 //! The connection's count bounds what one peer may queue (`MAX_QUEUED_UPLOADS`). The
-//! session's count tells whether the uplink is about to idle: initial seeding refuses a
-//! piece that another peer could serve only while the uplink has other work (see
+//! session's count tells whether the uplink is about to idle: at the end of initial
+//! seeding, a piece on its way to one peer then goes to a second at once (see
 //! `torrent::picker::seeding`). With four libtorrent leechers on loopback, refusals with
-//! nothing queued left the seed sending at a sixth of its rate for the last third of its
-//! first copy, and in one run of five stalled the swarm for 4 s.
+//! nothing queued left the seed sending at a sixth of its earlier rate for the second half
+//! of the time its first copy took, and one round took 6.2 s instead of ~2 s (most likely
+//! the 4 s a stuck piece waited for its second copy).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
