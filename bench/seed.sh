@@ -66,6 +66,10 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
+# Before any work: a comparison with an earlier build needs that build.
+case " $SEEDERS " in
+  *" swarm-old "*) [ -x "${OLD_SWARM:-}" ] || die "seeder swarm-old needs OLD_SWARM=PATH (an executable swarm)" ;;
+esac
 WORK=${WORK:-/tmp/swarm-seed-bench}
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 TIMEOUT=${TIMEOUT:-600}
@@ -310,8 +314,7 @@ RUN_SEEDERS=()
 for s in $SEEDERS; do
   case "$s" in
     rqbit) [ -n "$RQBIT" ] || { say "rqbit: not installed (cargo install --locked rqbit), skipped"; continue; } ;;
-    swarm-old) [ -x "${OLD_SWARM:-}" ] || die "seeder swarm-old needs OLD_SWARM=PATH (an executable swarm)" ;;
-    swarm|aria2|libtorrent) ;;
+    swarm|swarm-old|aria2|libtorrent) ;;
     *) die "unknown seeder $s (swarm swarm-old aria2 libtorrent rqbit)" ;;
   esac
   RUN_SEEDERS+=("$s")
