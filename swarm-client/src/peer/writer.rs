@@ -4,20 +4,18 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use futures::SinkExt;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::mpsc;
-use tokio_util::codec::FramedWrite;
 
 use super::handler::PeerHandler;
 use super::limits::RateLimit;
 use super::stats::PeerStats;
 use super::upload_queue::UploadQueue;
-use crate::wire::{BlockRequest, Message, MessageCodec};
+use crate::wire::{BlockRequest, Message, Outbox};
 
 /// Most queued items handled before a flush.
 const MAX_BATCH: usize = 256;
-/// Bytes buffered before the sink writes to the socket on its own.
+/// Bytes queued before the outbox writes to the socket on its own.
 const WRITE_BUFFER: usize = 512 * 1024;
 
 /// What the reader side hands the writer.
@@ -43,8 +41,7 @@ pub(super) async fn run(
     up_limit: Option<Arc<RateLimit>>,
     fast: bool,
 ) {
-    let mut sink = FramedWrite::new(wr, MessageCodec::new());
-    sink.set_backpressure_boundary(WRITE_BUFFER);
+    let mut sink = Outbox::new(wr, WRITE_BUFFER);
     let mut uploads: Vec<BlockRequest> = Vec::new();
     while let Some(first) = rx.recv().await {
         let mut item = Some(first);
@@ -53,7 +50,7 @@ pub(super) async fn run(
             handled += 1;
             match out {
                 Out::Msgs(msgs) => {
-                    for m in msgs {
+                    for m in &msgs {
                         if sink.feed(m).await.is_err() {
                             return;
                         }
@@ -66,20 +63,20 @@ pub(super) async fn run(
                     let dropped = before - uploads.len();
                     queued_uploads.taken(dropped);
                     // With the fast extension every request is answered (BEP 6).
-                    if fast && dropped > 0 && sink.feed(Message::Reject(r)).await.is_err() {
+                    if fast && dropped > 0 && sink.feed(&Message::Reject(r)).await.is_err() {
                         return;
                     }
                 }
                 Out::Choke => {
                     queued_uploads.taken(uploads.len());
                     let dropped = std::mem::take(&mut uploads);
-                    if sink.feed(Message::Choke).await.is_err() {
+                    if sink.feed(&Message::Choke).await.is_err() {
                         return;
                     }
                     // With the fast extension, requests the choke cuts short are rejected
                     // explicitly, so the peer asks others at once (no waiting in endgame).
                     for r in dropped.into_iter().filter(|_| fast) {
-                        if sink.feed(Message::Reject(r)).await.is_err() {
+                        if sink.feed(&Message::Reject(r)).await.is_err() {
                             return;
                         }
                     }
@@ -96,7 +93,7 @@ pub(super) async fn run(
                 return;
             }
         }
-        if SinkExt::<Message>::flush(&mut sink).await.is_err() {
+        if sink.flush().await.is_err() {
             return;
         }
     }
@@ -104,7 +101,7 @@ pub(super) async fn run(
 
 /// Reads the requested blocks (one blocking job for the batch) and queues them.
 async fn serve(
-    sink: &mut FramedWrite<OwnedWriteHalf, MessageCodec>,
+    sink: &mut Outbox<OwnedWriteHalf>,
     batch: Vec<BlockRequest>,
     handler: &Arc<dyn PeerHandler>,
     stats: &Arc<PeerStats>,
@@ -130,7 +127,7 @@ async fn serve(
         let len = data.len() as u64;
         if let Some(limit) = up_limit {
             // Flush what is queued before waiting, so the limit paces the socket.
-            if SinkExt::<Message>::flush(sink).await.is_err() {
+            if sink.flush().await.is_err() {
                 return false;
             }
             limit.take(data.len()).await;
@@ -140,7 +137,7 @@ async fn serve(
             begin: r.begin,
             data,
         };
-        if sink.feed(msg).await.is_err() {
+        if sink.feed(&msg).await.is_err() {
             return false;
         }
         stats.uploaded.fetch_add(len, Ordering::Relaxed);

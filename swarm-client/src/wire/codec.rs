@@ -7,8 +7,9 @@
 //! message still cannot carry more than one block.
 //!
 //! Decoding is zero-copy: a `piece` message's data is a `Bytes` split off the read buffer.
-//! Encoding copies piece data once, into the write buffer; [`write_message`] instead writes
-//! header and data with one vectored write and no copy.
+//! Encoding copies piece data once, into the write buffer; [`write_message`] (one message)
+//! and [`super::outbox::Outbox`] (a connection's stream of them) instead write header and
+//! data with vectored writes and no copy.
 
 use std::io;
 

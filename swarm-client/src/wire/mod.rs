@@ -5,6 +5,7 @@
 //! - [`message`]: the [`Message`] enum and its payload layout (BEP 3, BEP 6 fast extension,
 //!   BEP 10 extended messages, whose payloads [`crate::extension`] parses).
 //! - [`codec`]: length-prefixed framing for `tokio_util::codec`, bounded message length.
+//! - [`outbox`]: outgoing messages written with vectored writes, block data uncopied.
 //! - [`bitfield`]: the set of pieces a peer has, validated against the piece count.
 //! - [`block`]: block requests and the limits a peer's request must respect.
 //! - [`peer_id`]: the peer id type (and, re-exported, generating ours and naming others).
@@ -20,6 +21,7 @@ pub mod codec;
 pub mod dial;
 pub mod handshake;
 pub mod message;
+pub mod outbox;
 pub mod peer_id;
 
 pub use bitfield::{Bitfield, BitfieldError};
@@ -30,4 +32,5 @@ pub use codec::{
 pub use dial::{LinkError, dial};
 pub use handshake::{Extensions, Handshake, HandshakeError};
 pub use message::{DecodeError, Message};
+pub use outbox::Outbox;
 pub use peer_id::PeerId;
