@@ -283,6 +283,7 @@ impl Picker {
                 *a -= 1;
                 if *a == 0 {
                     self.unheld += 1;
+                    self.initial_seeding.unheld(i);
                 }
             }
         }
