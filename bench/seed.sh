@@ -4,7 +4,8 @@
 # the seeder, in one run, interleaved (issue 10, "Speed").
 #
 # Each measurement: a fresh tracker (ours, announce interval 5 s), one seeder started on the
-# complete payload (SIZE, default 256M; metainfo by mkmeta with its default piece length),
+# complete payload (SIZE, default 256M; metainfo by mkmeta with its default piece length, or
+# PIECE_LENGTH: 16K makes 16,384 pieces of 256M, to see what the piece count costs),
 # then N libtorrent leechers started together (N = 1, 4, 16). Leechers keep seeding to each
 # other once done, as real peers do, so peers can trade among themselves. Printed per
 # (N, seeder): the time from the common start until every leecher holds verified data (each
@@ -32,7 +33,7 @@
 # switch), 127.0.0.1 only; as root everything runs in a fresh loopback-only namespace and
 # the leechers write to a tmpfs private to it. Processes are stopped by PID.
 #
-# usage: bench/seed.sh [--size SIZE] [--leechers "1 4 16"] [--seeders "swarm [swarm-old] aria2 libtorrent rqbit"]
+# usage: bench/seed.sh [--size SIZE] [--piece-length LEN] [--leechers "1 4 16"] [--seeders "swarm [swarm-old] aria2 libtorrent rqbit"]
 #                      [--repeat N] [--no-up-rate] [--up-rate-only]
 #   --repeat N      every (N, seeder) measurement N times, interleaved rounds; median reported
 # environment: WORK (scratch dir, default /tmp/swarm-seed-bench), CARGO_TARGET_DIR,
@@ -57,6 +58,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --size) SIZE=$2; shift ;;
     --leechers) LEECHER_COUNTS=$2; shift ;;
+    --piece-length) PIECE_LENGTH=$2; shift ;;
     --seeders) SEEDERS=$2; shift ;;
     --repeat) REPEAT=$2; shift ;;
     --no-up-rate) DO_UP_RATE=0 ;;
@@ -75,7 +77,8 @@ TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 TIMEOUT=${TIMEOUT:-600}
 RQBIT=${RQBIT:-$(command -v rqbit || echo "$HOME/.cargo/bin/rqbit")}
 [ -x "$RQBIT" ] || RQBIT=""
-export SIZE LEECHER_COUNTS SEEDERS REPEAT UP_RATE UP_SECS DO_MATRIX DO_UP_RATE TIMEOUT
+PIECE_LENGTH=${PIECE_LENGTH:-}
+export SIZE PIECE_LENGTH LEECHER_COUNTS SEEDERS REPEAT UP_RATE UP_SECS DO_MATRIX DO_UP_RATE TIMEOUT
 
 # --- build (outside the namespace: cargo may need the network) -----------------------
 if [ -z "${SWARM_BENCH_NETNS:-}" ]; then
@@ -177,7 +180,7 @@ rm -f "$SEED"/*.aria2
 new_port; TRACKER_PORT=$PORT
 ANNOUNCE=http://127.0.0.1:$TRACKER_PORT/announce
 META=$W/bench.meta
-"$MKMETA" "$PAYLOAD" -o "$META" -t "$ANNOUNCE" -f >/dev/null
+"$MKMETA" "$PAYLOAD" -o "$META" -t "$ANNOUNCE" -f ${PIECE_LENGTH:+--piece-length "$PIECE_LENGTH"} >/dev/null
 INFO_HASH=$($PY -c "import libtorrent as lt,sys; print(lt.torrent_info(sys.argv[1]).info_hash())" "$META")
 PIECE_INFO=$($PY -c "import libtorrent as lt,sys; t=lt.torrent_info(sys.argv[1]); print('%d pieces of %d KiB' % (t.num_pieces(), t.piece_length()//1024))" "$META")
 
