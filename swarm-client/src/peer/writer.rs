@@ -1,5 +1,6 @@
 //! The writing half of a peer connection: batches outgoing messages into few syscalls and
-//! serves upload requests, reading their blocks from storage off the runtime.
+//! serves upload requests, reading their blocks from storage off the runtime and writing
+//! them uncopied (vectored writes, see [`crate::wire::outbox`]).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
