@@ -48,11 +48,6 @@ impl<W: AsyncWrite + Unpin> Outbox<W> {
         }
     }
 
-    /// Bytes queued and not written yet.
-    pub fn queued(&self) -> usize {
-        self.queued
-    }
-
     /// Queues `message`; writes what is queued once that passes the high-water mark.
     pub async fn feed(&mut self, message: &Message) -> io::Result<()> {
         self.push(message);
@@ -217,7 +212,8 @@ mod tests {
                 outbox.feed(m).await.unwrap();
             }
             outbox.flush().await.unwrap();
-            assert_eq!(outbox.queued(), 0);
+            assert_eq!(outbox.queued, 0);
+            assert!(outbox.chunks.is_empty() && outbox.scratch.is_empty());
             outbox.writer.written
         })
     }
