@@ -8,14 +8,18 @@
 //!
 //! A seeding slot rotates: a peer that held one for [`SEED_TURN_ROUNDS`] rounds in a row goes
 //! behind the interested peers still waiting, so every leecher is served over time (and the
-//! leechers, each holding different pieces, trade among themselves).
+//! leechers, each holding different pieces, trade among themselves). Once the connected
+//! peers of a seeded torrent hold every piece between them, that torrent keeps
+//! [`SPREAD_SEED_SLOTS`] regular slots, and the choker runs a round at once when it comes to
+//! that (`Context::rechoke`).
 
 use std::collections::{HashMap, HashSet};
 
 use rand::RngExt;
 
+use crate::events::TorrentId;
 use crate::peer::PeerKey;
-use crate::torrent::ChokeCandidate as Candidate;
+use crate::torrent::{ChokeCandidate as Candidate, SPREAD_SEED_SLOTS};
 
 /// Regular upload slots by default (plus one optimistic), over the whole session: the global
 /// default of qBittorrent (libtorrent's is 8, Transmission's 14 per torrent). In the lab's
@@ -80,7 +84,7 @@ impl Choker {
                 .cmp(&turn_over(b))
                 .then_with(|| rate(b).total_cmp(&rate(a)))
         });
-        let mut unchoked: HashSet<PeerKey> = ranked.iter().take(slots).map(|c| c.key).collect();
+        let mut unchoked = regular_slots(&ranked, slots);
 
         let still_there = self
             .optimistic
@@ -108,6 +112,27 @@ impl Choker {
     }
 }
 
+/// The peers that get the `slots` regular slots: the first of `ranked`, skipping a
+/// spread seed's peers beyond its [`SPREAD_SEED_SLOTS`].
+fn regular_slots(ranked: &[&Candidate], slots: usize) -> HashSet<PeerKey> {
+    let mut unchoked = HashSet::with_capacity(slots);
+    let mut spread_slots: HashMap<TorrentId, usize> = HashMap::new();
+    for c in ranked {
+        if unchoked.len() == slots {
+            break;
+        }
+        if c.spread {
+            let taken = spread_slots.entry(c.torrent).or_default();
+            if *taken == SPREAD_SEED_SLOTS {
+                continue;
+            }
+            *taken += 1;
+        }
+        unchoked.insert(c.key);
+    }
+    unchoked
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,8 +146,10 @@ mod tests {
             interested,
             download_rate: down,
             upload_rate: 0.0,
+            torrent: TorrentId(1),
             snubbed: false,
             seeding: false,
+            spread: false,
             unchoked: false,
         }
     }
@@ -193,6 +220,33 @@ mod tests {
             served.extend(choker.round(&peers, SLOTS));
         }
         assert_eq!(served.len(), 8, "every leecher had a turn: {served:?}");
+    }
+
+    /// Without the cap a spread seed's leechers kept every slot and the seed sent 2.2
+    /// copies of the payload to sixteen of them, where trading among themselves sufficed.
+    #[test]
+    fn a_spread_seed_keeps_four_regular_slots_and_other_torrents_get_the_rest() {
+        let seeded = |k: PeerKey| Candidate {
+            seeding: true,
+            spread: true,
+            upload_rate: 1000.0 + k as f64,
+            ..peer(k, true, 0.0)
+        };
+        let downloading = |k: PeerKey| Candidate {
+            torrent: TorrentId(2),
+            ..peer(k, true, 10.0)
+        };
+        let mut peers: Vec<Candidate> = (0..10).map(seeded).collect();
+        peers.extend((10..16).map(downloading));
+        let mut choker = Choker::new();
+        let unchoked = choker.round(&peers, 20);
+        let of_seed = unchoked.iter().filter(|k| **k < 10).count();
+        assert!(
+            (SPREAD_SEED_SLOTS..=SPREAD_SEED_SLOTS + 1).contains(&of_seed),
+            "four regular slots, maybe the optimistic one: {unchoked:?}"
+        );
+        assert!((6..10).all(|k| unchoked.contains(&k)), "the fastest takers");
+        assert!((10..16).all(|k| unchoked.contains(&k)), "{unchoked:?}");
     }
 
     #[test]

@@ -263,6 +263,7 @@ impl Loop {
                     if let Some(t) = self.torrents.get_mut(&torrent) {
                         t.on_signal(signal, &mut self.ctx);
                     }
+                    self.rechoke_if_asked();
                 }
                 Some(conn) = incoming.recv() => {
                     if let Some(t) = self.torrents.get_mut(&conn.torrent) {
@@ -295,6 +296,7 @@ impl Loop {
                         t.tick(elapsed, &mut self.ctx);
                     }
                     self.stop_finished();
+                    self.rechoke_if_asked();
                     if last_choke.elapsed() >= CHOKE_EVERY {
                         last_choke = Instant::now();
                         self.choke_round();
@@ -410,6 +412,14 @@ impl Loop {
         }
         join_all(stops).await;
         while self.stopping.join_next().await.is_some() {}
+    }
+
+    /// Runs a choke round now if a torrent asked for one (its slots shrank); the regular
+    /// rounds keep their pace.
+    fn rechoke_if_asked(&mut self) {
+        if std::mem::take(&mut self.ctx.rechoke) {
+            self.choke_round();
+        }
     }
 
     /// One choke round over the peers of every torrent.

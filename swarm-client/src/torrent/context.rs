@@ -30,6 +30,8 @@ pub struct Context {
     /// Peers we let download from us, over all torrents, and how many we may.
     pub unchoked: usize,
     pub upload_slots: usize,
+    /// A torrent asks for a choke round now rather than at the next one.
+    pub rechoke: bool,
     /// Transfer rate limits every connection obeys.
     pub limits: peer::Limits,
     next_key: PeerKey,
@@ -61,6 +63,7 @@ impl Context {
             connected: 0,
             unchoked: 0,
             upload_slots,
+            rechoke: false,
             limits,
             next_key: 1,
         }

@@ -40,7 +40,7 @@ use address_book::{AddressBook, STRIKE_PROVEN, STRIKE_SOLE};
 use announce::Trackers;
 pub use context::Context;
 use open::Opened;
-pub use peers::ChokeCandidate;
+pub use peers::{ChokeCandidate, SPREAD_SEED_SLOTS};
 use peers::{PeerEntry, PeerTable, smooth};
 use picker::Picker;
 use shared::TorrentShared;
@@ -95,6 +95,9 @@ pub struct Torrent {
     seeding_since: Option<Instant>,
     /// The seed ratio or time was reached: the session stops the torrent.
     goal_reached: bool,
+    /// We seed, and the connected peers hold every piece between them: the torrent keeps
+    /// only [`SPREAD_SEED_SLOTS`] upload slots (see `session::choker`).
+    spread: bool,
     failed: bool,
     last_progress: Instant,
     last_downloaded: u64,
@@ -156,6 +159,7 @@ impl Torrent {
             started: now,
             completed_at: None,
             seeding_since: spec.seed_only.then_some(now),
+            spread: false,
             goal_reached: false,
             failed: false,
             last_progress: now,
@@ -234,6 +238,7 @@ impl Torrent {
             } => self.on_piece_checked(index, ok, &contributors, culprits, ctx),
             Signal::StorageFailed(e) => self.fail(TorrentError::Storage(e), ctx),
             Signal::Wake => self.peers.broadcast(|| PeerCmd::Refill),
+            Signal::Spread => self.check_spread(ctx),
             Signal::TrackerPeers(addrs) => {
                 for addr in addrs {
                     self.book.add(addr);
@@ -271,6 +276,7 @@ impl Torrent {
             }
             Notice::Interested => {
                 if ctx.unchoked < ctx.upload_slots + 1
+                    && self.own_free_slots() > 0
                     && let Some(p) = self.peers.get_mut(key)
                     && !p.unchoked
                 {
@@ -450,10 +456,39 @@ impl Torrent {
         self.book.closed(p.addr, misbehaved);
     }
 
+    /// How many more of this torrent's peers may be unchoked now, whatever the session's
+    /// slots: a spread seed keeps [`SPREAD_SEED_SLOTS`] and the optimistic one.
+    fn own_free_slots(&self) -> usize {
+        if self.spread {
+            (SPREAD_SEED_SLOTS + 1).saturating_sub(self.peers.unchoked_count())
+        } else {
+            usize::MAX
+        }
+    }
+
+    /// Follows whether the swarm holds every piece we seed. When it comes to, a choke round
+    /// runs at once so the slots shrink now, not at the next round; when it no longer does
+    /// (a holder left), initial seeding takes free slots again.
+    fn check_spread(&mut self, ctx: &mut Context) {
+        let spread = !self.failed && self.shared.picker().spread();
+        if spread == self.spread {
+            return;
+        }
+        self.spread = spread;
+        tracing::debug!(torrent = %self.meta.info.name, spread, "connected peers hold every piece");
+        if spread {
+            ctx.rechoke = true;
+        } else {
+            self.fill_free_slots(ctx);
+        }
+    }
+
     /// Gives upload slots left free (over the session) to interested peers we choke, now
     /// rather than at the next choke round.
     fn fill_free_slots(&mut self, ctx: &mut Context) {
-        let free = (ctx.upload_slots + 1).saturating_sub(ctx.unchoked);
+        let free = (ctx.upload_slots + 1)
+            .saturating_sub(ctx.unchoked)
+            .min(self.own_free_slots());
         if free > 0 && !self.failed {
             let seeding = self.is_complete() || self.spec.seed_only;
             ctx.unchoked += self.peers.unchoke_waiting(free, seeding);
@@ -515,6 +550,7 @@ impl Torrent {
             return;
         }
         self.update_rates(elapsed);
+        self.check_spread(ctx);
         self.connect_more(ctx);
         if self.last_resume.elapsed() >= RESUME_EVERY {
             self.last_resume = Instant::now();
@@ -630,7 +666,8 @@ impl Torrent {
     /// The peers the choker may rank.
     pub fn choke_candidates(&self, out: &mut Vec<ChokeCandidate>) {
         let seeding = self.is_complete() || self.spec.seed_only;
-        self.peers.choke_candidates(seeding, out);
+        self.peers
+            .choke_candidates(self.id, seeding, self.spread, out);
     }
 
     /// Applies a choke round: the peers in `unchoke` may download from us, the others not.

@@ -100,6 +100,14 @@ impl TorrentShared {
         })
     }
 
+    /// Tells the session loop when the swarm has just come to hold every piece we seed
+    /// (`was_spread` is what the picker said before the change).
+    fn tell_if_spread(&self, was_spread: bool, picker: &Picker) {
+        if !was_spread && picker.spread() {
+            self.signals.send(self.id, Signal::Spread);
+        }
+    }
+
     /// The picker, locked (hold it briefly).
     pub fn picker(&self) -> MutexGuard<'_, Picker> {
         self.picker.lock()
@@ -254,12 +262,17 @@ impl PeerHandler for TorrentShared {
 
     fn peer_pieces(&self, old: &Bitfield, new: &Bitfield) {
         let mut picker = self.picker();
+        let was_spread = picker.spread();
         picker.remove_peer_pieces(old);
         picker.add_peer_pieces(new);
+        self.tell_if_spread(was_spread, &picker);
     }
 
     fn peer_piece(&self, index: u32) {
-        self.picker().add_peer_piece(index);
+        let mut picker = self.picker();
+        let was_spread = picker.spread();
+        picker.add_peer_piece(index);
+        self.tell_if_spread(was_spread, &picker);
     }
 
     fn pick(

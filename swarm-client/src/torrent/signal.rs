@@ -28,6 +28,9 @@ pub enum Signal {
     StorageFailed(StorageError),
     /// Piece buffers came back: peers whose picks found none should pick again.
     Wake,
+    /// The swarm came to hold every piece we seed (see `Picker::spread`): our upload
+    /// slots for it shrink.
+    Spread,
     /// Peers a tracker handed out.
     TrackerPeers(Vec<SocketAddr>),
     /// Something to show about the trackers.

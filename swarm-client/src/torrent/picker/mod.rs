@@ -207,6 +207,12 @@ impl Picker {
         self.status.get(index as usize) == Some(&Status::Have)
     }
 
+    /// Are we seeding to a swarm whose connected peers hold every piece between them
+    /// (initial seeding is over: the leechers can trade for everything)?
+    pub fn spread(&self) -> bool {
+        self.is_complete() && self.unheld == 0
+    }
+
     /// Number of verified pieces.
     pub fn have_count(&self) -> u32 {
         self.have_count
@@ -947,6 +953,25 @@ mod tests {
                 suggest: Some(1..=3)
             }
         ));
+    }
+
+    /// The seed's slots shrink on this: true too early would starve initial seeding, never
+    /// true would keep every leecher on the seed's uplink.
+    #[test]
+    fn a_seed_is_spread_while_its_connected_peers_hold_every_piece() {
+        let mut p = picker(4, 4 * u64::from(PIECE), &[true; 4], 8);
+        assert!(!p.spread(), "nobody holds anything yet");
+        p.add_peer_pieces(&field(4, &[0, 1]));
+        p.add_peer_pieces(&field(4, &[1, 2]));
+        assert!(!p.spread(), "piece 3 is ours alone");
+        p.add_peer_piece(3);
+        assert!(p.spread());
+        p.remove_peer_pieces(&field(4, &[0, 1]));
+        assert!(!p.spread(), "piece 0 left with its only holder");
+
+        let mut leecher = picker(4, 4 * u64::from(PIECE), &[true, true], 8);
+        leecher.add_peer_pieces(&full(4));
+        assert!(!leecher.spread(), "only a seed's slots shrink");
     }
 
     #[test]

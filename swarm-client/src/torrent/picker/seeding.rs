@@ -19,7 +19,8 @@
 //! served, a grant lapses when its peer leaves, when we choke it, or after [`GRANT_TTL`]
 //! ([`SUGGESTION_TTL`] for a suggestion not asked for), and the policy ends as
 //! soon as every piece is held by some connected peer (the seed then serves whatever it is
-//! asked for, adding its uplink to the leechers' trade).
+//! asked for, adding its uplink to the leechers' trade, through the few upload slots it
+//! keeps then: `torrent::SPREAD_SEED_SLOTS`).
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
