@@ -157,7 +157,8 @@ pub struct CommonArgs {
     pub max_peers: usize,
     /// Peers we upload to at once, over all torrents (plus one optimistic unchoke). More
     /// slots keep the uplink busier (some unchoked peers ask nothing for a while) but give
-    /// each peer a thinner share and weaken tit-for-tat.
+    /// each peer a thinner share and weaken tit-for-tat. A torrent we seed keeps at most four
+    /// of them once its peers hold every piece between them (they trade for the rest).
     #[arg(long, default_value_t = swarm_client::session::UPLOAD_SLOTS, value_name = "N")]
     pub upload_slots: usize,
     /// Most bytes per second uploaded, over all torrents (500K, 5MiB, 2MB…; 0 = no limit).
