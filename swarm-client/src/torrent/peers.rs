@@ -87,10 +87,11 @@ impl PeerEntry {
 /// between them (initial seeding is over; the optimistic slot comes on top): BEP 3's four.
 /// Until then every interested leecher has a slot, so each takes a distinct piece to trade;
 /// afterwards the leechers can trade for everything among themselves, and a few peers keep
-/// a thin uplink busy. Serving all sixteen libtorrent leechers on loopback (`bench/seed.sh`)
-/// made the seed send 2.1 to 2.4 copies of the payload where four sent 1.6 to 1.7, and the
-/// swarm finished no sooner. The lab's flash crowd (a 20 Mbit/s seed, 20 leechers 80 ms
-/// apart) finished in the same time with four: they kept the seed's uplink as busy.
+/// a thin uplink busy. Serving all sixteen libtorrent leechers on loopback (`bench/seed.sh`,
+/// five runs) made the seed send 2.12 copies of the payload on average where four sent 1.77
+/// (aria2c's seed, which unchokes three or four: 1.71), and the swarm finished no sooner.
+/// Most runs of the lab's flash crowd (a 20 Mbit/s seed, 20 leechers 80 ms apart) ended as
+/// before; the README tells the exceptions.
 pub const SPREAD_SEED_SLOTS: usize = 4;
 
 /// A peer the choker may rank: what it gave us and took from us lately.
@@ -107,8 +108,7 @@ pub struct ChokeCandidate {
     /// Its torrent is complete: rank by how fast it takes our data.
     pub seeding: bool,
     /// We seed its torrent and the connected peers hold every piece between them: the
-    /// torrent gets at most [`SPREAD_SEED_SLOTS`]
-    /// regular slots.
+    /// torrent gets at most [`SPREAD_SEED_SLOTS`] regular slots.
     pub spread: bool,
     /// We let it download from us now.
     pub unchoked: bool,
