@@ -12,7 +12,8 @@
 # leecher's libtorrent has checked every piece; the copies are then compared with cmp), and
 # the seeder's upload ÷ payload (TCP payload bytes sent by the seeder's sockets, counted by
 # the kernel — see below — so every seeder is measured the same way). Then the ratios of
-# swarm against each other seeder.
+# swarm against each other seeder. A round whose seeder never started or whose copies differ
+# from the payload says so, and its logs are kept under $WORK/run/failed/.
 #
 # The leecher is libtorrent for every seeder: it is the reference implementation most
 # clients build on, it trades well among its peers (rarest first, tit-for-tat), its helper
@@ -63,7 +64,7 @@ while [ $# -gt 0 ]; do
     --repeat) REPEAT=$2; shift ;;
     --no-up-rate) DO_UP_RATE=0 ;;
     --up-rate-only) DO_MATRIX=0 ;;
-    -h|--help) sed -n '2,44p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,45p' "$0"; exit 0 ;;
     *) die "unknown argument $1 (try --help)" ;;
   esac
   shift
@@ -272,6 +273,17 @@ stop_leechers() {
   for p in "${LEECH_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
 }
 
+# keep_logs SEEDER N WHY: copies the round's logs to $W/failed/ (the next round overwrites
+# them) and says where.
+FAILED_ROUNDS=0
+keep_logs() {
+  FAILED_ROUNDS=$(( FAILED_ROUNDS + 1 ))
+  local dir="$W/failed/$1-x$2-$FAILED_ROUNDS"
+  mkdir -p "$dir"
+  cp "$W"/*.log "$dir"/ 2>/dev/null || true
+  say "  $1 x$2 FAILED: $3 (logs kept in $dir)"
+}
+
 # measure SEEDER N: sets M_TIME (s, or "timeout"), M_UP (upload ÷ payload or n/a), M_CPU
 # (the seeder's CPU seconds until the last leecher finished, or n/a), M_OK
 measure() {
@@ -281,6 +293,7 @@ measure() {
   if ! start_seeder "$seeder"; then
     stop_seeder; stop_tracker
     M_TIME=timeout M_UP=n/a M_CPU=n/a M_OK=FAILED
+    keep_logs "$seeder" "$n" "the seeder did not start seeding"
     return 0
   fi
   start_leechers "$n"
@@ -306,9 +319,14 @@ measure() {
   fi
   if [ "$up" = n/a ]; then M_UP=n/a; else M_UP=$(echo "$up / $BYTES" | bc -l); fi
   M_OK=ok
+  local differ=""
   for ((i = 0; i < n; i++)); do
-    cmp -s "$PAYLOAD" "$OUT/$i/$NAME" || M_OK=FAILED
+    cmp -s "$PAYLOAD" "$OUT/$i/$NAME" || differ="$differ $i"
   done
+  if [ -n "$differ" ]; then
+    M_OK=FAILED
+    keep_logs "$seeder" "$n" "the copies of leecher(s)$differ differ from the payload"
+  fi
   rm -rf "${OUT:?}"/*
 }
 
