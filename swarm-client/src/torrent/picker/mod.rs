@@ -19,11 +19,14 @@
 //! The picker is the one owner of "which pieces do we have": it publishes them in a
 //! [`HaveSet`] that others (peers serving requests, the resume saver) read without a lock.
 //!
-//! As it counts who holds which piece, it also decides, while we are a seed that alone holds
-//! some pieces, which requests to serve: each piece goes to one peer ([`seeding`]).
+//! As it counts who holds which piece ([`availability`]), it also decides which requests a
+//! seed serves: while it alone holds some pieces, each piece goes to one peer ([`seeding`]);
+//! afterwards only the rarest pieces are served ([`spread_seeding`]).
 
+mod availability;
 mod have;
 mod seeding;
+mod spread_seeding;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -39,8 +42,10 @@ use crate::events::TorrentId;
 use crate::peer::{PeerKey, Upload, UploadAsk};
 use crate::piece_buf::PieceBuf;
 use crate::wire::{BLOCK_SIZE, Bitfield, BlockRequest};
+use availability::Availability;
 pub use have::HaveSet;
 use seeding::InitialSeeding;
+use spread_seeding::SpreadSeeding;
 
 /// How many pieces are picked at random before rarest-first takes over.
 const RANDOM_FIRST_PIECES: u32 = 4;
@@ -124,11 +129,12 @@ pub struct Picker {
     geometry: PieceGeometry,
     piece_count: u32,
     status: Vec<Status>,
-    availability: Vec<u32>,
-    /// Pieces no connected peer holds (availability 0).
-    unheld: u32,
+    /// How many connected peers hold each piece.
+    availability: Availability,
     /// Which peer each piece went to while we seed pieces nobody else holds.
     initial_seeding: InitialSeeding,
+    /// Which pieces each peer started with us once the swarm holds every piece.
+    spread_seeding: SpreadSeeding,
     partial: HashMap<u32, Partial>,
     missing_pieces: u32,
     have_count: u32,
@@ -172,9 +178,9 @@ impl Picker {
             geometry,
             piece_count,
             status,
-            availability: vec![0; piece_count as usize],
-            unheld: piece_count,
+            availability: Availability::new(piece_count),
             initial_seeding: InitialSeeding::new(piece_count),
+            spread_seeding: SpreadSeeding::default(),
             partial: HashMap::new(),
             missing_pieces: piece_count - have_count,
             have_count,
@@ -210,7 +216,7 @@ impl Picker {
     /// Are we seeding to a swarm whose connected peers hold every piece between them
     /// (initial seeding is over: the leechers can trade for everything)?
     pub fn spread(&self) -> bool {
-        self.is_complete() && self.unheld == 0
+        self.is_complete() && self.availability.unheld() == 0
     }
 
     /// Number of verified pieces.
@@ -272,45 +278,41 @@ impl Picker {
 
     /// A peer announced one more piece (`have`).
     pub fn add_peer_piece(&mut self, index: u32) {
-        if let Some(a) = self.availability.get_mut(index as usize) {
-            if *a == 0 {
-                self.unheld -= 1;
-            }
-            *a += 1;
-        }
+        self.availability.add(index);
     }
 
     /// A peer holding `pieces` left.
     pub fn remove_peer_pieces(&mut self, pieces: &Bitfield) {
         for i in pieces.iter_ones() {
-            if let Some(a) = self.availability.get_mut(i as usize)
-                && *a > 0
-            {
-                *a -= 1;
-                if *a == 0 {
-                    self.unheld += 1;
-                    self.initial_seeding.unheld(i);
-                }
+            if self.availability.remove(i) {
+                self.initial_seeding.unheld(i);
             }
         }
     }
 
-    /// Should a request of `peer` for a block of the piece it asks for be served? Always,
-    /// except while we are a seed and some piece is held by no connected peer: then each
-    /// piece goes to one peer only (initial seeding, see [`seeding`]); a refusal suggests a
-    /// piece nobody holds when the ask allows.
+    /// Should a request of `peer` for a block of the piece it asks for be served? Always
+    /// while we are not a seed. A seed, while some piece is held by no connected peer,
+    /// gives each piece to one peer only (initial seeding, see [`seeding`]; a refusal
+    /// suggests a piece nobody holds when the ask allows); once the connected peers hold
+    /// every piece, it serves the rarest pieces only ([`spread_seeding`]).
     pub fn upload_verdict(&mut self, peer: PeerKey, ask: UploadAsk<'_>, now: Instant) -> Upload {
-        if !self.is_complete() || self.unheld == 0 {
+        if !self.is_complete() {
             return Upload::Serve;
+        }
+        if self.availability.unheld() == 0 {
+            return self
+                .spread_seeding
+                .decide(peer, ask.index, &self.availability);
         }
         let rng = ask.may_suggest.then_some(&mut self.rng);
         self.initial_seeding
-            .decide(peer, ask, &self.availability, now, rng)
+            .decide(peer, ask, self.availability.as_slice(), now, rng)
     }
 
-    /// `peer` left: the pieces we were seeding to it may go to others.
+    /// `peer` left or was choked: the pieces we were seeding to it may go to others.
     pub fn forget_uploads(&mut self, peer: PeerKey) {
         self.initial_seeding.forget_peer(peer);
+        self.spread_seeding.forget_peer(peer);
     }
 
     /// Chooses up to `want` blocks to request from `peer`, which has `pieces`, appending them
@@ -415,7 +417,7 @@ impl Picker {
             let rank = if random_first {
                 0
             } else {
-                self.availability.get(index as usize).copied().unwrap_or(0)
+                self.availability.of(index)
             };
             let distance =
                 (u64::from(index) + u64::from(count) - u64::from(start)) % u64::from(count);

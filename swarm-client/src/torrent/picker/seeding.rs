@@ -18,9 +18,9 @@
 //! A lone leecher is never starved: a piece nobody holds and nobody was granted is always
 //! served, a grant lapses when its peer leaves, when we choke it, or after [`GRANT_TTL`]
 //! ([`SUGGESTION_TTL`] for a suggestion not asked for), and the policy ends as
-//! soon as every piece is held by some connected peer (the seed then serves whatever it is
-//! asked for, adding its uplink to the leechers' trade, through the few upload slots it
-//! keeps then: `torrent::SPREAD_SEED_SLOTS`).
+//! soon as every piece is held by some connected peer (the seed then serves the pieces that
+//! are still rarest, [`super::spread_seeding`], through the few upload slots it keeps then:
+//! `torrent::SPREAD_SEED_SLOTS`).
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
