@@ -28,7 +28,10 @@
 # Upload is counted in the kernel: the seeder runs in a cgroup of its own and an iptables
 # rule in the benchmark's own network namespace counts the TCP packets its sockets send
 # (payload = bytes − 52 header bytes per packet). That needs root and the namespace; without
-# them the upload column says n/a.
+# them the upload column says n/a. The leechers run in a second cgroup: the CPU seconds of
+# the seeder and of all leechers are printed too. On loopback the swarm is CPU-bound (both
+# cores busy), so a seeder that uploads less leaves more sending to the leechers: the sum
+# shows that trade.
 #
 # Every client: DHT, local peer discovery, UPnP, NAT-PMP and PEX off (rqbit has no PEX
 # switch), 127.0.0.1 only; as root everything runs in a fresh loopback-only namespace and
@@ -64,7 +67,7 @@ while [ $# -gt 0 ]; do
     --repeat) REPEAT=$2; shift ;;
     --no-up-rate) DO_UP_RATE=0 ;;
     --up-rate-only) DO_MATRIX=0 ;;
-    -h|--help) sed -n '2,45p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,48p' "$0"; exit 0 ;;
     *) die "unknown argument $1 (try --help)" ;;
   esac
   shift
@@ -130,6 +133,7 @@ fi
 CG_NAME=swarm-seed-bench-$$
 CG_ROOT=$W/cgroup2
 CG=""
+LCG="" # the leechers' cgroup: their CPU time only, no iptables rule
 acct_setup() {
   [ -n "${SWARM_BENCH_NETNS:-}" ] && [ "$(id -u)" = 0 ] || return 1
   command -v iptables >/dev/null || return 1
@@ -138,33 +142,47 @@ acct_setup() {
   mkdir "$CG_ROOT/$CG_NAME" || return 1
   iptables -A OUTPUT -p tcp -m cgroup --path "$CG_NAME" 2>/dev/null || { rmdir "$CG_ROOT/$CG_NAME"; return 1; }
   CG=$CG_ROOT/$CG_NAME
+  mkdir "$CG-leechers" && LCG=$CG-leechers
+  return 0
 }
 acct_teardown() {
   [ -n "$CG" ] || return 0
   # The cgroup outlives the namespace: remove it once its processes are gone.
   local i
   for ((i = 0; i < 50; i++)); do rmdir "$CG" 2>/dev/null && break; sleep 0.1; done
+  for ((i = 0; i < 50; i++)); do [ -z "$LCG" ] || rmdir "$LCG" 2>/dev/null && break; sleep 0.1; done
   umount "$CG_ROOT" 2>/dev/null || true
-  CG=""
+  CG="" LCG=""
 }
 CPU_AT_RESET=0
-cg_cpu_usec() { awk '/^usage_usec/ {print $2}' "$CG/cpu.stat" 2>/dev/null || echo 0; }
-acct_reset() { [ -z "$CG" ] || { iptables -Z OUTPUT; CPU_AT_RESET=$(cg_cpu_usec); }; }
+LCPU_AT_RESET=0
+cg_cpu_usec() { awk '/^usage_usec/ {print $2}' "$1/cpu.stat" 2>/dev/null || echo 0; }
+acct_reset() {
+  [ -z "$CG" ] || { iptables -Z OUTPUT; CPU_AT_RESET=$(cg_cpu_usec "$CG"); }
+  [ -z "$LCG" ] || LCPU_AT_RESET=$(cg_cpu_usec "$LCG")
+}
 acct_cpu() { # CPU seconds the seeder used since acct_reset (every leecher shares the 2 cores with it), or "n/a"
   [ -n "$CG" ] || { echo n/a; return; }
-  echo "($(cg_cpu_usec) - $CPU_AT_RESET) / 1000000" | bc -l
+  echo "($(cg_cpu_usec "$CG") - $CPU_AT_RESET) / 1000000" | bc -l
+}
+acct_leechers_cpu() { # CPU seconds all leechers used since acct_reset, or "n/a"
+  [ -n "$LCG" ] || { echo n/a; return; }
+  echo "($(cg_cpu_usec "$LCG") - $LCPU_AT_RESET) / 1000000" | bc -l
 }
 acct_payload() { # TCP payload bytes the seeder's sockets sent since acct_reset, or "n/a"
   [ -n "$CG" ] || { echo n/a; return; }
   iptables -L OUTPUT -v -x -n | awk '/cgroup/ {printf "%d\n", $2 - 52 * $1; exit}'
 }
-in_seeder_cgroup() { # in_seeder_cgroup CMD...: exec CMD inside the seeder's cgroup
-  if [ -n "$CG" ]; then
-    sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$CG" "$@"
+in_cgroup() { # in_cgroup DIR CMD...: exec CMD inside cgroup DIR (as it is without one)
+  local dir=$1
+  shift
+  if [ -n "$dir" ]; then
+    sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$dir" "$@"
   else
     "$@"
   fi
 }
+in_seeder_cgroup() { in_cgroup "$CG" "$@"; }
 if acct_setup; then ACCT="kernel (cgroup + iptables)"; else ACCT="n/a (needs root in the namespace)"; fi
 
 # --- payload and metainfo -------------------------------------------------------------
@@ -253,7 +271,7 @@ start_leechers() { # start_leechers N: listening, waiting for $W/go
   for ((i = 0; i < n; i++)); do
     new_port
     mkdir -p "$OUT/$i"
-    "$PY" "$ROOT/tests/scripts/lt_leech.py" --meta "$META" --dir "$OUT/$i" --port "$PORT" \
+    in_cgroup "$LCG" "$PY" "$ROOT/tests/scripts/lt_leech.py" --meta "$META" --dir "$OUT/$i" --port "$PORT" \
       --quiet --keep-seeding --timeout "$TIMEOUT" --go-file "$W/go" --done-file "$W/done-$i" \
       >"$W/leech-$i.log" 2>&1 &
     LEECH_PIDS+=($!)
@@ -285,14 +303,15 @@ keep_logs() {
 }
 
 # measure SEEDER N: sets M_TIME (s, or "timeout"), M_UP (upload ÷ payload or n/a), M_CPU
-# (the seeder's CPU seconds until the last leecher finished, or n/a), M_OK
+# and M_LCPU (the seeder's and all leechers' CPU seconds until the last leecher finished,
+# or n/a), M_OK
 measure() {
   local seeder=$1 n=$2 i t0 last up
   memory_warm_up "$OUT" $(( n * BYTES + 268435456 ))
   start_tracker
   if ! start_seeder "$seeder"; then
     stop_seeder; stop_tracker
-    M_TIME=timeout M_UP=n/a M_CPU=n/a M_OK=FAILED
+    M_TIME=timeout M_UP=n/a M_CPU=n/a M_LCPU=n/a M_OK=FAILED
     keep_logs "$seeder" "$n" "the seeder did not start seeding"
     return 0
   fi
@@ -308,6 +327,7 @@ measure() {
   done
   up=$(acct_payload)
   M_CPU=$(acct_cpu)
+  M_LCPU=$(acct_leechers_cpu)
   stop_leechers
   stop_seeder
   stop_tracker
@@ -341,7 +361,7 @@ for s in $SEEDERS; do
   RUN_SEEDERS+=("$s")
 done
 
-declare -A TIMES UPS CPUS STATUS
+declare -A TIMES UPS CPUS LCPUS STATUS
 if [ "$DO_MATRIX" = 1 ]; then
   # One untimed measurement first: the payload's pages and every tool's code are warm
   # for whoever comes first.
@@ -358,10 +378,11 @@ if [ "$DO_MATRIX" = 1 ]; then
         s=${RUN_SEEDERS[$(( (j + k) % count ))]}
         say "seeder $s, $n leecher(s) (round $r/$REPEAT) ..."
         measure "$s" "$n"
-        say "  $s x$n: ${M_TIME}s, upload/payload $M_UP, seeder CPU ${M_CPU}s, data $M_OK"
+        say "  $s x$n: ${M_TIME}s, upload/payload $M_UP, seeder CPU ${M_CPU}s, leechers CPU ${M_LCPU}s, data $M_OK"
         TIMES[$s:$n]="${TIMES[$s:$n]:-} $M_TIME"
         UPS[$s:$n]="${UPS[$s:$n]:-} $M_UP"
         CPUS[$s:$n]="${CPUS[$s:$n]:-} $M_CPU"
+        LCPUS[$s:$n]="${LCPUS[$s:$n]:-} $M_LCPU"
         [ "$M_OK" = ok ] || STATUS[$s:$n]=FAILED
       done
       k=$(( k + 1 ))
@@ -403,15 +424,17 @@ echo "leechers: libtorrent, started together, keep seeding to each other; writin
 echo "seeder upload counted by: $ACCT"
 [ "$REPEAT" -gt 1 ] && echo "each measurement $REPEAT times in interleaved rounds: medians"
 if [ "$DO_MATRIX" = 1 ]; then
-  printf '%-9s %-11s %10s %13s %17s %13s %15s  %s\n' leechers seeder "time (s)" "time range" \
-    "upload/payload" "upload range" "seeder CPU (s)" data
+  printf '%-9s %-11s %10s %13s %17s %13s %15s %17s  %s\n' leechers seeder "time (s)" "time range" \
+    "upload/payload" "upload range" "seeder CPU (s)" "leechers CPU (s)" data
   for n in $LEECHER_COUNTS; do
     for s in "${RUN_SEEDERS[@]}"; do
       t=$(med "${TIMES[$s:$n]}"); u=$(med "${UPS[$s:$n]}"); c=$(med "${CPUS[$s:$n]:-}")
-      printf '%-9s %-11s %10s %13s %17s %13s %15s  %s\n' "$n" "$s" \
+      l=$(med "${LCPUS[$s:$n]:-}")
+      printf '%-9s %-11s %10s %13s %17s %13s %15s %17s  %s\n' "$n" "$s" \
         "$( [ -n "$t" ] && printf '%.2f' "$t" || echo timeout)" "$(span "${TIMES[$s:$n]}")" \
         "$( [ -n "$u" ] && printf '%.2f' "$u" || echo n/a)" "$(span "${UPS[$s:$n]}")" \
-        "$( [ -n "$c" ] && printf '%.2f' "$c" || echo n/a)" "${STATUS[$s:$n]:-ok}"
+        "$( [ -n "$c" ] && printf '%.2f' "$c" || echo n/a)" \
+        "$( [ -n "$l" ] && printf '%.2f' "$l" || echo n/a)" "${STATUS[$s:$n]:-ok}"
     done
   done
   if printf '%s\n' "${RUN_SEEDERS[@]}" | grep -qx swarm; then
