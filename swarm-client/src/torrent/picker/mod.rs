@@ -294,15 +294,14 @@ impl Picker {
     /// while we are not a seed. A seed, while some piece is held by no connected peer,
     /// gives each piece to one peer only (initial seeding, see [`seeding`]; a refusal
     /// suggests a piece nobody holds when the ask allows); once the connected peers hold
-    /// every piece, it serves the rarest pieces only ([`spread_seeding`]).
+    /// every piece, it serves the rarest pieces, and others only rather than leave its
+    /// uplink idle ([`spread_seeding`]).
     pub fn upload_verdict(&mut self, peer: PeerKey, ask: UploadAsk<'_>, now: Instant) -> Upload {
         if !self.is_complete() {
             return Upload::Serve;
         }
         if self.availability.unheld() == 0 {
-            return self
-                .spread_seeding
-                .decide(peer, ask.index, &self.availability);
+            return self.spread_seeding.decide(peer, ask, &self.availability);
         }
         let rng = ask.may_suggest.then_some(&mut self.rng);
         self.initial_seeding

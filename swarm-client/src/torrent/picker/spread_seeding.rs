@@ -11,11 +11,17 @@
 //! of, as BEP 16's super-seeding does, and declines the rest (the fast extension's
 //! `reject`; a peer without it is always served). A piece a peer started with us is served
 //! to its end, so a piece that stops being rare half-way is not left for others to finish.
+//!
+//! Except when the session has almost nothing queued to send: then a common piece is
+//! served rather than leave the uplink idle. In the lab's flash crowd (a 20 Mbit/s seed,
+//! twenty 10 Mbit/s leechers) declining regardless left the seed's uplink idle a third of
+//! the time and the swarm finished 0.8 s later (two runs each); on loopback, where the
+//! leechers' CPU is the limit, the exception did not raise the seed's upload.
 
 use std::collections::{HashMap, VecDeque};
 
 use super::availability::Availability;
-use crate::peer::{PeerKey, Upload};
+use crate::peer::{PeerKey, Upload, UploadAsk};
 
 /// A piece is served while at most this many more peers hold it than hold the rarest piece.
 pub const RARE_SLACK: u32 = 1;
@@ -32,13 +38,20 @@ pub struct SpreadSeeding {
 }
 
 impl SpreadSeeding {
-    /// Decides `peer`'s request for a block of piece `index`.
-    pub fn decide(&mut self, peer: PeerKey, index: u32, availability: &Availability) -> Upload {
+    /// Decides `peer`'s request for a block of the piece it asks for.
+    pub fn decide(
+        &mut self,
+        peer: PeerKey,
+        ask: UploadAsk<'_>,
+        availability: &Availability,
+    ) -> Upload {
+        let index = ask.index;
         let started = self.started.entry(peer).or_default();
         if started.contains(&index) {
             return Upload::Serve;
         }
-        if availability.of(index) > availability.rarest().saturating_add(RARE_SLACK) {
+        let rare = availability.of(index) <= availability.rarest().saturating_add(RARE_SLACK);
+        if !rare && !ask.uplink_idle {
             return Upload::Decline { suggest: None };
         }
         if started.len() == STARTED_PER_PEER {
@@ -57,6 +70,7 @@ impl SpreadSeeding {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::Bitfield;
 
     /// Pieces 0 and 1 are held by one peer, piece 2 by three.
     fn swarm() -> Availability {
@@ -67,33 +81,70 @@ mod tests {
         a
     }
 
+    /// `peer` asks for piece `index`, the uplink busy unless `uplink_idle`.
+    fn ask(
+        seed: &mut SpreadSeeding,
+        peer: PeerKey,
+        index: u32,
+        uplink_idle: bool,
+        a: &Availability,
+    ) -> Upload {
+        let pieces = Bitfield::new(3);
+        let ask = UploadAsk {
+            index,
+            pieces: &pieces,
+            may_suggest: true,
+            uplink_idle,
+        };
+        seed.decide(peer, ask, a)
+    }
+
+    const DECLINE: Upload = Upload::Decline { suggest: None };
+
     #[test]
     fn a_spread_seed_serves_the_rarest_pieces_and_declines_the_common_ones() {
         let mut seed = SpreadSeeding::default();
         let a = swarm();
-        assert_eq!(seed.decide(1, 0, &a), Upload::Serve);
+        assert_eq!(ask(&mut seed, 1, 0, false, &a), Upload::Serve);
         assert_eq!(
-            seed.decide(1, 2, &a),
-            Upload::Decline { suggest: None },
+            ask(&mut seed, 1, 2, false, &a),
+            DECLINE,
             "three holders against the rarest piece's one"
         );
+    }
+
+    #[test]
+    fn a_common_piece_is_served_rather_than_leave_the_uplink_idle() {
+        let mut seed = SpreadSeeding::default();
+        let a = swarm();
+        assert_eq!(ask(&mut seed, 1, 2, true, &a), Upload::Serve);
+        assert_eq!(
+            ask(&mut seed, 1, 2, false, &a),
+            Upload::Serve,
+            "its next block too, busy or not"
+        );
+        assert_eq!(ask(&mut seed, 2, 2, false, &a), DECLINE);
     }
 
     #[test]
     fn a_piece_started_while_rare_is_served_to_its_end() {
         let mut seed = SpreadSeeding::default();
         let mut a = swarm();
-        assert_eq!(seed.decide(1, 0, &a), Upload::Serve);
+        assert_eq!(ask(&mut seed, 1, 0, false, &a), Upload::Serve);
         for _ in 0..3 {
             a.add(0);
         }
-        assert_eq!(seed.decide(1, 0, &a), Upload::Serve, "peer 1 started it");
         assert_eq!(
-            seed.decide(2, 0, &a),
-            Upload::Decline { suggest: None },
+            ask(&mut seed, 1, 0, false, &a),
+            Upload::Serve,
+            "peer 1 started it"
+        );
+        assert_eq!(
+            ask(&mut seed, 2, 0, false, &a),
+            DECLINE,
             "four holders against piece 1's one"
         );
         seed.forget_peer(1);
-        assert_eq!(seed.decide(1, 0, &a), Upload::Decline { suggest: None });
+        assert_eq!(ask(&mut seed, 1, 0, false, &a), DECLINE);
     }
 }
