@@ -21,7 +21,8 @@
 //!
 //! As it counts who holds which piece ([`availability`]), it also decides which requests a
 //! seed serves: while it alone holds some pieces, each piece goes to one peer ([`seeding`]);
-//! afterwards only the rarest pieces are served ([`spread_seeding`]).
+//! afterwards the rarest pieces, and others only rather than leave the uplink idle
+//! ([`spread_seeding`]).
 
 mod availability;
 mod have;

@@ -15,8 +15,10 @@
 //! Except when the session has almost nothing queued to send: then a common piece is
 //! served rather than leave the uplink idle. In the lab's flash crowd (a 20 Mbit/s seed,
 //! twenty 10 Mbit/s leechers) declining regardless left the seed's uplink idle a third of
-//! the time and the swarm finished 0.8 s later (two runs each); on loopback, where the
-//! leechers' CPU is the limit, the exception did not raise the seed's upload.
+//! the time and the swarm finished in 55.9–56.7 s (six runs) against 55.1–55.6 s (five).
+//! On loopback, where the leechers' CPU is the limit, the seed of sixteen libtorrent
+//! leechers sent 1.50 copies with the exception and 1.48 without in the same run; other
+//! runs gave 1.53 with it and 1.34–1.39 without (aria2c's seed: 1.66–1.77).
 
 use std::collections::{HashMap, VecDeque};
 
