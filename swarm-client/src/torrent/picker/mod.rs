@@ -301,7 +301,7 @@ impl Picker {
         if !self.is_complete() {
             return Upload::Serve;
         }
-        if self.availability.unheld() == 0 {
+        if self.spread() {
             return self.spread_seeding.decide(peer, ask, &self.availability);
         }
         let rng = ask.may_suggest.then_some(&mut self.rng);
