@@ -145,12 +145,15 @@ acct_setup() {
   mkdir "$CG-leechers" && LCG=$CG-leechers
   return 0
 }
+rmdir_once_empty() { # rmdir_once_empty DIR: a cgroup can be removed once its processes are gone
+  local i
+  for ((i = 0; i < 50; i++)); do rmdir "$1" 2>/dev/null && return; sleep 0.1; done
+}
 acct_teardown() {
   [ -n "$CG" ] || return 0
-  # The cgroup outlives the namespace: remove it once its processes are gone.
-  local i
-  for ((i = 0; i < 50; i++)); do rmdir "$CG" 2>/dev/null && break; sleep 0.1; done
-  for ((i = 0; i < 50; i++)); do [ -z "$LCG" ] || rmdir "$LCG" 2>/dev/null && break; sleep 0.1; done
+  # The cgroups outlive the namespace.
+  rmdir_once_empty "$CG"
+  [ -z "$LCG" ] || rmdir_once_empty "$LCG"
   umount "$CG_ROOT" 2>/dev/null || true
   CG="" LCG=""
 }
