@@ -30,6 +30,8 @@ pub struct Programs {
     /// The lab's libtorrent peer script.
     pub lt_peer: PathBuf,
     pub aria2c: PathBuf,
+    /// rqbit (`cargo install --locked rqbit`), a seeder only.
+    pub rqbit: PathBuf,
 }
 
 /// Port every peer listens on (each host has its own address).
@@ -48,6 +50,9 @@ pub struct PeerSetup<'a> {
     pub done_file: &'a Path,
     /// The lab's PID: aria2c stops by itself if it goes away.
     pub lab_pid: u32,
+    /// A directory of the host's own for a client's state and cache (rqbit writes under
+    /// `$HOME` and the XDG directories).
+    pub state_dir: &'a Path,
 }
 
 /// The command line of a peer: program and arguments.
@@ -138,6 +143,37 @@ pub fn peer_command(
             push(&s.meta);
             programs.aria2c.clone()
         }
+        (Client::Rqbit, _) => {
+            // Through env(1): rqbit keeps state under $HOME and the XDG directories, which
+            // must be the host's own. env execs rqbit, so the PID the lab signals is rqbit's.
+            let state = s.state_dir.display();
+            for var in ["HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME"] {
+                push(&format!("{var}={state}"));
+            }
+            push(&programs.rqbit);
+            // rqbit has no switch for PEX; the lab's hosts reach only the lab's addresses.
+            for a in [
+                "--disable-dht",
+                "--disable-dht-persistence",
+                "--disable-lsd",
+                "--disable-upnp-port-forward",
+                "--ipv4-only",
+            ] {
+                push(&a);
+            }
+            for a in ["--listen-ip".to_string(), s.ip.to_string()] {
+                push(&a);
+            }
+            for a in ["--listen-port", &port, "--announce-port", &port] {
+                push(&a);
+            }
+            for a in ["download", "--disable-http-api", "--overwrite", "-o"] {
+                push(&a);
+            }
+            push(&s.data_dir);
+            push(&s.meta);
+            PathBuf::from("/usr/bin/env")
+        }
     };
     (program, args)
 }
@@ -206,7 +242,7 @@ impl ClientStats {
 
 /// Reads one line of a peer's stdout into `stats`.
 pub fn parse_line(client: Client, line: &str, piece_length: u64, stats: &mut ClientStats) {
-    if client == Client::Aria2 {
+    if matches!(client, Client::Aria2 | Client::Rqbit) {
         return;
     }
     let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
@@ -360,6 +396,7 @@ mod tests {
             python: "/usr/bin/python3.11".into(),
             lt_peer: "/lab/lt_peer.py".into(),
             aria2c: "/usr/bin/aria2c".into(),
+            rqbit: "/bin/rqbit".into(),
         }
     }
 
@@ -370,6 +407,7 @@ mod tests {
             ip: Ipv4Addr::new(10, 77, 0, 3),
             done_file: Path::new("/w/h1.done"),
             lab_pid: 42,
+            state_dir: Path::new("/w/h1.state"),
         }
     }
 
@@ -411,6 +449,19 @@ mod tests {
             l.contains("--bind 10.77.0.3") && l.ends_with("--seed"),
             "{l}"
         );
+        let r = line(Client::Rqbit, Role::Seed);
+        for flag in [
+            "/usr/bin/env HOME=/w/h1.state ",
+            "XDG_CACHE_HOME=/w/h1.state /bin/rqbit ",
+            "--disable-dht ",
+            "--disable-dht-persistence ",
+            "--disable-lsd ",
+            "--disable-upnp-port-forward ",
+            "--listen-ip 10.77.0.3 ",
+            "download --disable-http-api --overwrite -o /w/h1 /w/f.meta",
+        ] {
+            assert!(r.contains(flag), "{r} lacks {flag}");
+        }
     }
 
     #[test]

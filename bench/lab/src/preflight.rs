@@ -81,6 +81,15 @@ pub fn check(scenarios: &[Scenario], bin_dir: &Path) -> Result<Programs, String>
     if uses(Client::Aria2) && aria2c.is_none() {
         missing.push("aria2c (apt-get install aria2)".to_string());
     }
+    // cargo installs into ~/.cargo/bin, which a root shell's PATH may not hold.
+    let rqbit = which("rqbit").or_else(|| {
+        let home = std::env::var_os("HOME")?;
+        let p = PathBuf::from(home).join(".cargo/bin/rqbit");
+        p.is_file().then_some(p)
+    });
+    if uses(Client::Rqbit) && rqbit.is_none() {
+        missing.push("rqbit (cargo install --locked rqbit)".to_string());
+    }
     if !missing.is_empty() {
         return Err(missing.join("; "));
     }
@@ -90,6 +99,7 @@ pub fn check(scenarios: &[Scenario], bin_dir: &Path) -> Result<Programs, String>
         python: PathBuf::from(SYSTEM_PYTHON),
         lt_peer,
         aria2c: aria2c.unwrap_or_else(|| PathBuf::from("aria2c")),
+        rqbit: rqbit.unwrap_or_else(|| PathBuf::from("rqbit")),
     })
 }
 

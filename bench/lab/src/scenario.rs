@@ -215,6 +215,9 @@ pub enum Client {
     Swarm,
     Libtorrent,
     Aria2,
+    /// Seeder only: rqbit says nothing on stdout from which the lab could tell when it
+    /// completed a download.
+    Rqbit,
 }
 
 impl Client {
@@ -223,6 +226,7 @@ impl Client {
             Client::Swarm => "swarm",
             Client::Libtorrent => "libtorrent",
             Client::Aria2 => "aria2",
+            Client::Rqbit => "rqbit",
         }
     }
 }
@@ -411,6 +415,12 @@ impl Scenario {
                     link.delay
                 );
             }
+            if g.role == Role::Leech && g.client == Client::Rqbit {
+                bail!(
+                    "group `{}`: rqbit can only seed here (the lab cannot tell when it completes)",
+                    g.name
+                );
+            }
             if g.role == Role::Leech && g.leave != Leave::Never {
                 bail!(
                     "group `{}`: only seeders leave (leechers stay until every leecher is done)",
@@ -547,6 +557,21 @@ mod tests {
         let text = SMALL.replace("jitter = \"2ms\"", "jitter = \"30ms\"");
         let s: Scenario = toml::from_str(&text).unwrap();
         assert!(s.check().unwrap_err().to_string().contains("jitter"));
+    }
+
+    #[test]
+    fn an_rqbit_leecher_is_refused_as_its_completion_cannot_be_seen() {
+        let text = SMALL.replace("count = 12", "count = 12\nclient = \"rqbit\"");
+        let s: Scenario = toml::from_str(&text).unwrap();
+        assert!(
+            s.check()
+                .unwrap_err()
+                .to_string()
+                .contains("rqbit can only seed")
+        );
+        let text = SMALL.replace("role = \"seed\"", "role = \"seed\"\nclient = \"rqbit\"");
+        let s: Scenario = toml::from_str(&text).unwrap();
+        s.check().unwrap();
     }
 
     #[test]

@@ -216,12 +216,15 @@ impl Session<'_> {
         if h.spec.client == Client::Aria2 && h.spec.role == Role::Leech {
             clients::write_aria2_hook(&h.done_file)?;
         }
+        let state_dir = h.data_dir.with_extension("state");
+        std::fs::create_dir_all(&state_dir)?;
         let setup = PeerSetup {
             meta: &self.meta_path,
             data_dir: &h.data_dir,
             ip: h.spec.ip,
             done_file: &h.done_file,
             lab_pid: std::process::id(),
+            state_dir: &state_dir,
         };
         let (program, args) =
             clients::peer_command(&self.opts.programs, h.spec.client, h.spec.role, &setup);
