@@ -29,7 +29,8 @@
 #   OLD_SWARM (the swarm binary of the seeder named swarm-old, e.g. the previous build).
 # Needs root, iproute2, iptables, aria2c, python3-libtorrent and rqbit
 # (scripts/install-test-deps; `cargo install --locked rqbit`). One measurement takes
-# about T_min + 15 s: the default run (3 counts × 4 seeders, once) about 8 minutes.
+# about T_min + 15 s: the default run (3 counts × 4 seeders, once) about 11 minutes,
+# --repeat 3 about 35.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -44,7 +45,7 @@ while [ $# -gt 0 ]; do
     --leechers) LEECHER_COUNTS=$2; shift ;;
     --seeders) SEEDERS=$2; shift ;;
     --repeat) REPEAT=$2; shift ;;
-    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
     *) die "unknown argument $1 (try --help)" ;;
   esac
   shift
