@@ -452,7 +452,7 @@ mod tests {
         let r = line(Client::Rqbit, Role::Seed);
         for flag in [
             "/usr/bin/env HOME=/w/h1.state ",
-            "XDG_CACHE_HOME=/w/h1.state /bin/rqbit ",
+            "XDG_DATA_HOME=/w/h1.state /bin/rqbit ",
             "--disable-dht ",
             "--disable-dht-persistence ",
             "--disable-lsd ",
