@@ -34,6 +34,21 @@ wait_port() { # wait_port PORT SECONDS: until something listens on 127.0.0.1:POR
 
 median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
+# for_interleaved_rounds FN: runs `FN SEEDER N ROUND` for each of REPEAT rounds, each
+# leecher count in LEECHER_COUNTS and each seeder in the array RUN_SEEDERS, rotating which
+# seeder goes first, so a slow spell of the shared machine hits every seeder alike.
+for_interleaved_rounds() {
+  local fn=$1 count=${#RUN_SEEDERS[@]} k=0 r n j
+  for ((r = 1; r <= REPEAT; r++)); do
+    for n in $LEECHER_COUNTS; do
+      for ((j = 0; j < count; j++)); do
+        "$fn" "${RUN_SEEDERS[$(( (j + k) % count ))]}" "$n" "$r"
+      done
+      k=$(( k + 1 ))
+    done
+  done
+}
+
 # Safety flags: no DHT, no local peer discovery, no PEX, loopback only; aria2c also quits
 # when the script does.
 ARIA_SAFE=(--enable-dht=false --enable-dht6=false --bt-enable-lpd=false

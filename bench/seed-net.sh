@@ -114,24 +114,16 @@ EOF
   echo "$file"
 }
 
-RUN_SEEDERS=($SEEDERS)
-echo "load before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores" >&2
-k=0
-for ((r = 1; r <= REPEAT; r++)); do
-  for n in $LEECHER_COUNTS; do
-    count=${#RUN_SEEDERS[@]}
-    for ((j = 0; j < count; j++)); do
-      # Rounds rotate which seeder goes first, so a slow spell hits every seeder alike.
-      s=${RUN_SEEDERS[$(( (j + k) % count ))]}
-      file=$(scenario "$s" "$n" "$r")
-      bin=$BIN_DIR
-      [ "$s" = swarm-old ] && bin=$WORK/old-bin
-      say "seeder $s, $n leecher(s) (round $r/$REPEAT) ..."
-      out=$WORK/round-$r
-      if ! "$LAB" run --out "$out" --bin-dir "$bin" "$file" >"$WORK/lab-$s-x$n-r$r.log" 2>&1; then
-        say "  lab run failed or a check failed: see $WORK/lab-$s-x$n-r$r.log"
-      fi
-      "$PY" - "$out/seed-$s-x$n/report.json" <<'EOF' >&2 || true
+# measure SEEDER N ROUND: one lab run; prints its result.
+measure() {
+  local s=$1 n=$2 r=$3 file bin=$BIN_DIR out=$WORK/round-$3
+  file=$(scenario "$s" "$n" "$r")
+  [ "$s" = swarm-old ] && bin=$WORK/old-bin
+  say "seeder $s, $n leecher(s) (round $r/$REPEAT) ..."
+  if ! "$LAB" run --out "$out" --bin-dir "$bin" "$file" >"$WORK/lab-$s-x$n-r$r.log" 2>&1; then
+    say "  lab run failed or a check failed: see $WORK/lab-$s-x$n-r$r.log"
+  fi
+  "$PY" - "$out/seed-$s-x$n/report.json" <<'EOF' >&2 || true
 import json, sys
 r = json.load(open(sys.argv[1]))
 t = r.get("all_done_secs")
@@ -139,10 +131,10 @@ print("  %s: %s s, %.2f x T_min, seeder upload %.2f x F%s" % (
     r["scenario"], "%.1f" % t if t is not None else "-", r.get("ratio") or 0,
     r["seeder"]["payload_over_f"], "" if r["ok"] else ", FAILED: " + "; ".join(r["failures"])))
 EOF
-    done
-    k=$(( k + 1 ))
-  done
-done
+}
+RUN_SEEDERS=($SEEDERS)
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores" >&2
+for_interleaved_rounds measure
 
 # --- report ----------------------------------------------------------------------------
 echo

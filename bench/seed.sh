@@ -371,26 +371,18 @@ if [ "$DO_MATRIX" = 1 ]; then
   say "warm-up (libtorrent seeder, 1 leecher, not counted) ..."
   measure libtorrent 1
   say "  warm-up: ${M_TIME}s, data $M_OK"
-  # Rounds interleave seeders and rotate which goes first, so a slow spell of the shared
-  # machine hits every seeder alike.
-  k=0
-  for ((r = 1; r <= REPEAT; r++)); do
-    for n in $LEECHER_COUNTS; do
-      count=${#RUN_SEEDERS[@]}
-      for ((j = 0; j < count; j++)); do
-        s=${RUN_SEEDERS[$(( (j + k) % count ))]}
-        say "seeder $s, $n leecher(s) (round $r/$REPEAT) ..."
-        measure "$s" "$n"
-        say "  $s x$n: ${M_TIME}s, upload/payload $M_UP, seeder CPU ${M_CPU}s, leechers CPU ${M_LCPU}s, data $M_OK"
-        TIMES[$s:$n]="${TIMES[$s:$n]:-} $M_TIME"
-        UPS[$s:$n]="${UPS[$s:$n]:-} $M_UP"
-        CPUS[$s:$n]="${CPUS[$s:$n]:-} $M_CPU"
-        LCPUS[$s:$n]="${LCPUS[$s:$n]:-} $M_LCPU"
-        [ "$M_OK" = ok ] || STATUS[$s:$n]=FAILED
-      done
-      k=$(( k + 1 ))
-    done
-  done
+  matrix_round() { # matrix_round SEEDER N ROUND
+    local s=$1 n=$2
+    say "seeder $s, $n leecher(s) (round $3/$REPEAT) ..."
+    measure "$s" "$n"
+    say "  $s x$n: ${M_TIME}s, upload/payload $M_UP, seeder CPU ${M_CPU}s, leechers CPU ${M_LCPU}s, data $M_OK"
+    TIMES[$s:$n]="${TIMES[$s:$n]:-} $M_TIME"
+    UPS[$s:$n]="${UPS[$s:$n]:-} $M_UP"
+    CPUS[$s:$n]="${CPUS[$s:$n]:-} $M_CPU"
+    LCPUS[$s:$n]="${LCPUS[$s:$n]:-} $M_LCPU"
+    [ "$M_OK" = ok ] || STATUS[$s:$n]=FAILED
+  }
+  for_interleaved_rounds matrix_round
 fi
 
 UP_MEASURED=""
