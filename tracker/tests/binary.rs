@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 use common::{HttpConn, announce_path};
 use metainfo::tracker::{AnnounceReply, ReplyError};
 
-/// The spawned binary, killed (by PID) and reaped on drop.
-struct Proc(Child);
+/// The spawned binary, killed (by PID) and reaped on drop; then its catalog directory is
+/// removed.
+struct Proc(Child, tempfile::TempDir);
 
 impl Drop for Proc {
     fn drop(&mut self) {
@@ -51,21 +52,20 @@ fn free_addr() -> SocketAddr {
         .unwrap()
 }
 
-/// The binary with its own catalog directory (two trackers cannot share a catalog file; the
-/// directory is left for the OS to clean, like any temporary file of a killed process).
-fn tracker() -> Command {
-    let data = tempfile::tempdir().expect("temp dir").keep();
+/// The binary with its catalog in `data` (two trackers cannot share a catalog file).
+fn tracker(data: &tempfile::TempDir) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tracker"));
-    cmd.env("TRACKER_DATA_DIR", data)
+    cmd.env("TRACKER_DATA_DIR", data.path())
         .env_remove("RUST_LOG")
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     cmd
 }
 
-/// Start the binary on a free port with `args`, wait until it accepts connections.
-fn spawn(cmd: &mut Command) -> Proc {
-    Proc(cmd.spawn().expect("start tracker"))
+/// Start the binary; `data` (its catalog directory) goes when the process does. Before,
+/// every run of these tests left its catalog directories in /tmp.
+fn spawn(cmd: &mut Command, data: tempfile::TempDir) -> Proc {
+    Proc(cmd.spawn().expect("start tracker"), data)
 }
 
 fn wait_listening(addr: SocketAddr) {
@@ -78,13 +78,15 @@ fn wait_listening(addr: SocketAddr) {
 
 fn start(args: &[&str]) -> (Proc, SocketAddr) {
     let addr = free_addr();
+    let data = tempfile::tempdir().expect("temp dir");
     let proc = spawn(
-        tracker()
+        tracker(&data)
             .arg("--listen")
             .arg(addr.to_string())
             .arg("--udp")
             .arg("off")
             .args(args),
+        data,
     );
     wait_listening(addr);
     (proc, addr)
@@ -147,12 +149,14 @@ fn help_documents_every_flag_and_variable() {
 #[test]
 fn environment_variables_configure_it() {
     let addr = free_addr();
+    let data = tempfile::tempdir().expect("temp dir");
     let _proc = spawn(
-        tracker()
+        tracker(&data)
             .env("TRACKER_LISTEN", addr.to_string())
             .env("TRACKER_UDP", "off")
             .env("TRACKER_INTERVAL", "77")
             .env("TRACKER_MIN_INTERVAL", "7"),
+        data,
     );
     wait_listening(addr);
     let reply = announce(addr, &[1; 20], 7001, "&left=1").unwrap();
