@@ -12,12 +12,15 @@ use metainfo::tracker::{AnnounceReply, ReplyError};
 
 /// The spawned binary, killed (by PID) and reaped on drop; then its catalog directory is
 /// removed.
-struct Proc(Child, tempfile::TempDir);
+struct Proc {
+    child: Child,
+    _data: tempfile::TempDir,
+}
 
 impl Drop for Proc {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -25,7 +28,7 @@ impl Proc {
     fn signal(&self, sig: &str) {
         let status = Command::new("kill")
             .arg(format!("-{sig}"))
-            .arg(self.0.id().to_string())
+            .arg(self.child.id().to_string())
             .status();
         assert!(status.is_ok_and(|s| s.success()));
     }
@@ -33,7 +36,7 @@ impl Proc {
     fn wait_exit(&mut self, timeout: Duration) -> std::process::ExitStatus {
         let deadline = Instant::now() + timeout;
         loop {
-            if let Some(status) = self.0.try_wait().unwrap() {
+            if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
             }
             assert!(
@@ -65,7 +68,10 @@ fn tracker(data: &tempfile::TempDir) -> Command {
 /// Start the binary; `data` (its catalog directory) goes when the process does. Before,
 /// every run of these tests left its catalog directories in /tmp.
 fn spawn(cmd: &mut Command, data: tempfile::TempDir) -> Proc {
-    Proc(cmd.spawn().expect("start tracker"), data)
+    Proc {
+        child: cmd.spawn().expect("start tracker"),
+        _data: data,
+    }
 }
 
 fn wait_listening(addr: SocketAddr) {
