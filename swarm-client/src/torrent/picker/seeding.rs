@@ -73,6 +73,13 @@ impl Grant {
         };
         self.at + ttl
     }
+
+    /// May a second peer be served it? Its peer asked for it, nobody else was served it yet,
+    /// and it has been on its way for [`STUCK_AFTER`] or the uplink would idle.
+    fn wants_second_copy(&self, now: Instant, uplink_idle: bool) -> bool {
+        let waited = now.saturating_duration_since(self.at) >= STUCK_AFTER;
+        self.asked && self.second.is_none() && (waited || uplink_idle)
+    }
 }
 
 /// A piece nobody holds (`availability` 0) and nobody was granted, or whose grant lapsed:
@@ -201,14 +208,13 @@ impl InitialSeeding {
                 // libtorrent leechers on loopback take 5.5 s instead of 1.7.
                 if last_pieces && !g.asked {
                     (true, None)
+                } else if last_pieces
+                    && g.wants_second_copy(now, ask.uplink_idle)
+                    && let Some(Some(slot)) = self.grants.get_mut(index as usize)
+                {
+                    slot.second = Some(peer);
+                    return Upload::Serve;
                 } else {
-                    let waited = now.saturating_duration_since(g.at) >= STUCK_AFTER;
-                    let stuck =
-                        g.asked && g.second.is_none() && last_pieces && (waited || ask.uplink_idle);
-                    if stuck && let Some(Some(slot)) = self.grants.get_mut(index as usize) {
-                        slot.second = Some(peer);
-                        return Upload::Serve;
-                    }
                     (false, None)
                 }
             }
