@@ -120,9 +120,15 @@ measure() {
   file=$(scenario "$s" "$n" "$r")
   [ "$s" = swarm-old ] && bin=$WORK/old-bin
   say "seeder $s, $n leecher(s) (round $r/$REPEAT) ..."
-  if ! "$LAB" run --out "$out" --bin-dir "$bin" "$file" >"$WORK/lab-$s-x$n-r$r.log" 2>&1; then
-    say "  lab run failed or a check failed: see $WORK/lab-$s-x$n-r$r.log"
+  local status=0
+  "$LAB" run --out "$out" --bin-dir "$bin" "$file" >"$WORK/lab-$s-x$n-r$r.log" 2>&1 || status=$?
+  # Ctrl-C reaches the lab too: it removes its namespaces and exits 130 (and bash, seeing
+  # its child exit normally, would carry on). Stop rather than start the next measurement.
+  if [ "$status" = 130 ]; then
+    say "interrupted: the reports so far are in $WORK"
+    exit 130
   fi
+  [ "$status" = 0 ] || say "  lab run failed or a check failed: see $WORK/lab-$s-x$n-r$r.log"
   "$PY" - "$out/seed-$s-x$n/report.json" <<'EOF' >&2 || true
 import json, sys
 r = json.load(open(sys.argv[1]))
