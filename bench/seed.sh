@@ -108,7 +108,8 @@ BYTES=$(bytes_of "$SIZE")
 [ "$BYTES" -ge 1048576 ] 2>/dev/null || die "SIZE must be at least 1M (got $SIZE)"
 UP_BYTES=$(bytes_of "$UP_RATE")
 
-trap 'cleanup; acct_teardown' EXIT INT TERM
+trap 'cleanup; acct_teardown' EXIT
+trap 'say "interrupted"; exit 130' INT TERM # the EXIT trap stops everything
 mkdir -p "$WORK"
 W=$WORK/run
 rm -rf "$W"
