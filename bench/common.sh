@@ -1,7 +1,7 @@
 # bench/common.sh — helpers shared by the benchmark scripts (sourced, not run): messages,
-# sizes, waiting for ports, medians, the real clients' safety flags, stopping every process
-# a script started (by PID), and re-running a script inside a fresh loopback-only network
-# namespace.
+# sizes, free ports and waiting for them, medians, the real clients' safety flags, stopping
+# every process a script started (by PID), and re-running a script inside a fresh
+# loopback-only network namespace.
 #
 # The sourcing script sets ROOT (the repository) before sourcing.
 
@@ -30,6 +30,24 @@ wait_port() { # wait_port PORT SECONDS: until something listens on 127.0.0.1:POR
     sleep 0.05
   done
   return 1
+}
+
+# Ports for the clients a benchmark starts on 127.0.0.1: below the kernel's ephemeral range
+# (32768 by default), where no client's outgoing connection can hold one as its source port
+# (a seeder of bench/seed.sh once could not listen on 127.0.0.1:33495 for that reason), and
+# never one something listens on already. new_port sets PORT.
+PORT_FLOOR=10000
+PORT_CEILING=$(( $(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768) - 1 ))
+[ "$PORT_CEILING" -gt $(( PORT_FLOOR + 1000 )) ] || PORT_CEILING=32767
+PORT_NEXT=$(( PORT_FLOOR + RANDOM % (PORT_CEILING - PORT_FLOOR) ))
+new_port() {
+  local tries
+  for ((tries = 0; tries <= PORT_CEILING - PORT_FLOOR; tries++)); do
+    PORT=$PORT_NEXT
+    PORT_NEXT=$(( PORT_NEXT >= PORT_CEILING ? PORT_FLOOR : PORT_NEXT + 1 ))
+    (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null || return 0
+  done
+  die "no free port between $PORT_FLOOR and $PORT_CEILING on 127.0.0.1"
 }
 
 median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }

@@ -114,8 +114,6 @@ mkdir -p "$WORK"
 W=$WORK/run
 rm -rf "$W"
 mkdir -p "$W"
-PORT_NEXT=$(( 20000 + RANDOM % 20000 ))
-new_port() { PORT=$PORT_NEXT; PORT_NEXT=$(( PORT_NEXT + 1 )); }
 
 # --- where the leechers write: a tmpfs private to the namespace when we can -------------
 OUT=$W/out

@@ -88,7 +88,8 @@ mkdir -p "$WORK"
 W=$WORK/run
 rm -rf "$W"
 mkdir -p "$W"
-PORT_BASE=$(( 20000 + RANDOM % 20000 ))
+# Eleven ports from PORT_BASE, below the ephemeral range (bench/common.sh, new_port).
+PORT_BASE=$(( PORT_FLOOR + RANDOM % (PORT_CEILING - PORT_FLOOR - 10) ))
 port() { echo $(( PORT_BASE + $1 )); }
 
 
