@@ -34,8 +34,8 @@ wait_port() { # wait_port PORT SECONDS: until something listens on 127.0.0.1:POR
 
 # Ports for the clients a benchmark starts on 127.0.0.1: below the kernel's ephemeral range
 # (32768 by default), where no client's outgoing connection can hold one as its source port
-# (a seeder of bench/seed.sh once could not listen on 127.0.0.1:33495 for that reason), and
-# never one something listens on already. new_port sets PORT.
+# (a seeder of bench/seed.sh once could not listen on 127.0.0.1:33495, most likely held so),
+# and never one something listens on already. new_port sets PORT.
 PORT_FLOOR=10000
 PORT_CEILING=$(( $(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768) - 1 ))
 [ "$PORT_CEILING" -gt $(( PORT_FLOOR + 1000 )) ] || PORT_CEILING=32767
