@@ -115,9 +115,12 @@ impl Response {
             }
             Some(Action::Error) => {
                 let text = &body[..body.len().min(MAX_ERROR_MESSAGE)];
+                // A replacement character takes three bytes where the invalid byte took one:
+                // cut again, so the message stays within the bound and reads back the same.
+                let lossy = String::from_utf8_lossy(text);
                 Ok(Response::Error {
                     transaction_id,
-                    message: String::from_utf8_lossy(text).into_owned(),
+                    message: cut_at_char(&lossy, MAX_ERROR_MESSAGE).to_owned(),
                 })
             }
             None => Err(UdpError::BadAction(action)),
@@ -209,11 +212,16 @@ pub fn write_scrape_reply(out: &mut Vec<u8>, transaction_id: u32, stats: &[Scrap
 /// Append an error reply carrying `message` (cut to [`MAX_ERROR_MESSAGE`] bytes).
 pub fn write_error_reply(out: &mut Vec<u8>, transaction_id: u32, message: &str) {
     write_header(out, Action::Error, transaction_id);
-    let mut end = message.len().min(MAX_ERROR_MESSAGE);
-    while !message.is_char_boundary(end) {
+    out.extend_from_slice(cut_at_char(message, MAX_ERROR_MESSAGE).as_bytes());
+}
+
+/// The longest start of `text` of at most `max` bytes that ends at a character boundary.
+fn cut_at_char(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
         end -= 1;
     }
-    out.extend_from_slice(&message.as_bytes()[..end]);
+    text.get(..end).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -310,6 +318,27 @@ mod tests {
             Response::decode(&[0, 0, 0, 9, 0, 0, 0, 0], false),
             Err(UdpError::BadAction(9))
         );
+    }
+
+    /// Found by fuzzing (`tracker_formats`): invalid UTF-8 became replacement characters of
+    /// three bytes each, so a message read from a full-length error reply was up to three
+    /// times the bound and came back shorter after being written and read again.
+    #[test]
+    fn an_error_reply_of_invalid_utf8_stays_within_the_bound_and_reads_back_the_same() {
+        let mut packet = Vec::new();
+        write_header(&mut packet, Action::Error, 1);
+        packet.extend_from_slice(&[0xff; MAX_ERROR_MESSAGE + 10]);
+        let response = Response::decode(&packet, false).expect("an error reply");
+        let Response::Error { message, .. } = &response else {
+            panic!("not an error reply: {response:?}")
+        };
+        assert!(
+            message.len() <= MAX_ERROR_MESSAGE,
+            "{} bytes",
+            message.len()
+        );
+        assert!(message.chars().all(|c| c == char::REPLACEMENT_CHARACTER));
+        round_trip(&response, false);
     }
 
     #[test]
