@@ -1,10 +1,11 @@
 #!/bin/sh
 # Seeds the fuzz corpora: the metainfo fixtures (good and bad), and a few peer-wire streams,
-# extension payloads and magnet links. Run from anywhere:
+# extension payloads, magnet links, and tracker replies and datagrams. Run from anywhere:
 #   fuzz/seed-corpus.sh && RUSTC_BOOTSTRAP=1 cargo fuzz run parse_metainfo --fuzz-dir fuzz
 set -eu
 cd "$(dirname "$0")"
-mkdir -p corpus/parse_metainfo corpus/bencode corpus/wire_codec corpus/extension_payloads corpus/magnet
+mkdir -p corpus/parse_metainfo corpus/bencode corpus/wire_codec corpus/extension_payloads corpus/magnet \
+    corpus/tracker_formats
 for f in ../fixtures/*.meta ../fixtures/bad/*.meta; do
     # Skip the multi-megabyte ones: they slow every iteration down.
     [ "$(wc -c < "$f")" -lt 100000 ] || continue
@@ -36,3 +37,20 @@ printf 'magnet:?xt=urn:btih:YEX6DQDLXISUVHOJ6UM3GNNKPQJWPKEK&xt.1=urn:btmh:1220a
     > corpus/magnet/base32
 printf 'magnet:?xt=urn:btih:00\000d6:lengthi5e4:name5:hello12:piece lengthi16384e6:pieces20:aaaaaaaaaaaaaaaaaaaae' \
     > corpus/magnet/with-info
+
+# tracker_formats: HTTP announce replies (compact with peers6, dictionary peers), a scrape
+# reply, and BEP 15 datagrams: connect and announce (with BEP 41 URL data) requests, an
+# announce reply with two IPv4 peers, a scrape reply, an error.
+printf 'd8:completei3e10:incompletei1e8:intervali1800e12:min intervali60e5:peers12:\177\000\000\001\032\341\177\000\000\002\032\3426:peers618:\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\001\032\341e' \
+    > corpus/tracker_formats/announce-compact
+printf 'd8:intervali900e5:peersld2:ip9:127.0.0.17:peer id20:-SW0100-abcdefghijkl4:porti6881eeee' \
+    > corpus/tracker_formats/announce-dict
+printf 'd5:filesd20:aaaaaaaaaaaaaaaaaaaad8:completei2e10:downloadedi5e10:incompletei1eeee' \
+    > corpus/tracker_formats/scrape
+printf '\000\000\004\027\047\020\031\200\000\000\000\000\000\000\000\007' > corpus/tracker_formats/udp-connect
+printf '\000\000\000\000\000\000\000\001\000\000\000\001\000\000\000\011aaaaaaaaaaaaaaaaaaaabbbbbbbbbbbbbbbbbbbb\000\000\000\000\000\000\000\000\000\000\000\000\000\000\020\000\000\000\000\000\000\000\000\000\000\000\000\002\000\000\000\000\000\000\000\005\377\377\377\377\032\341\002\011/announce\000' \
+    > corpus/tracker_formats/udp-announce
+printf '\000\000\000\001\000\000\000\011\000\000\007\010\000\000\000\001\000\000\000\002\177\000\000\001\032\341\177\000\000\002\032\342' \
+    > corpus/tracker_formats/udp-announce-reply
+printf '\000\000\000\002\000\000\000\011\000\000\000\002\000\000\000\005\000\000\000\001' > corpus/tracker_formats/udp-scrape-reply
+printf '\000\000\000\003\000\000\000\011unknown torrent' > corpus/tracker_formats/udp-error
