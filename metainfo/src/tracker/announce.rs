@@ -4,6 +4,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use super::ReplyError;
 use super::compact::{decode_compact_v4, decode_compact_v6, push_compact};
+use super::text::bounded_text;
 use crate::bencode::{self, Limits, Value, write_bytes, write_int};
 
 /// Largest announce or scrape reply body the decoders accept (4 MiB).
@@ -334,10 +335,7 @@ fn uint(value: &Value<'_>, field: &'static str, max: u64) -> Result<u64, ReplyEr
 
 fn message(value: &Value<'_>, field: &'static str) -> Result<String, ReplyError> {
     match value {
-        Value::Bytes(b) => {
-            let cut = &b[..b.len().min(MAX_MESSAGE_LEN)];
-            Ok(String::from_utf8_lossy(cut).into_owned())
-        }
+        Value::Bytes(b) => Ok(bounded_text(b, MAX_MESSAGE_LEN)),
         other => Err(wrong_type(field, "string", other)),
     }
 }

@@ -15,6 +15,7 @@ mod compact;
 mod error;
 mod event;
 mod scrape;
+mod text;
 pub mod udp;
 
 pub use announce::{

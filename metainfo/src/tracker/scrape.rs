@@ -2,7 +2,11 @@
 
 use super::ReplyError;
 use super::announce::parse_reply;
+use super::text::bounded_text;
 use crate::bencode::{Value, write_bytes, write_int};
+
+/// Longest failure reason kept from a scrape reply, in bytes.
+const MAX_FAILURE_LEN: usize = 1024;
 
 /// Counts for one torrent in a scrape reply.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -28,7 +32,7 @@ impl ScrapeReply {
         let root = parse_reply(body)?;
         if let Some(reason) = root.get(b"failure reason") {
             let text = match reason {
-                Value::Bytes(b) => String::from_utf8_lossy(&b[..b.len().min(1024)]).into_owned(),
+                Value::Bytes(b) => bounded_text(b, MAX_FAILURE_LEN),
                 _ => String::from("(failure reason is not a string)"),
             };
             return Err(ReplyError::Failure(text));

@@ -7,6 +7,7 @@ use super::{
     ANNOUNCE_REPLY_HEADER_LEN, Action, CONNECT_REPLY_LEN, MAX_ERROR_MESSAGE, REPLY_HEADER_LEN,
     be_u32, be_u64,
 };
+use crate::tracker::text::{bounded_text, cut_at_char};
 use crate::tracker::{
     COMPACT_V4_LEN, COMPACT_V6_LEN, ScrapeStats, decode_compact_v4, decode_compact_v6, push_compact,
 };
@@ -113,16 +114,10 @@ impl Response {
                     stats,
                 })
             }
-            Some(Action::Error) => {
-                let text = &body[..body.len().min(MAX_ERROR_MESSAGE)];
-                // A replacement character takes three bytes where the invalid byte took one:
-                // cut again, so the message stays within the bound and reads back the same.
-                let lossy = String::from_utf8_lossy(text);
-                Ok(Response::Error {
-                    transaction_id,
-                    message: cut_at_char(&lossy, MAX_ERROR_MESSAGE).to_owned(),
-                })
-            }
+            Some(Action::Error) => Ok(Response::Error {
+                transaction_id,
+                message: bounded_text(body, MAX_ERROR_MESSAGE),
+            }),
             None => Err(UdpError::BadAction(action)),
         }
     }
@@ -213,15 +208,6 @@ pub fn write_scrape_reply(out: &mut Vec<u8>, transaction_id: u32, stats: &[Scrap
 pub fn write_error_reply(out: &mut Vec<u8>, transaction_id: u32, message: &str) {
     write_header(out, Action::Error, transaction_id);
     out.extend_from_slice(cut_at_char(message, MAX_ERROR_MESSAGE).as_bytes());
-}
-
-/// The longest start of `text` of at most `max` bytes that ends at a character boundary.
-fn cut_at_char(text: &str, max: usize) -> &str {
-    let mut end = text.len().min(max);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text.get(..end).unwrap_or_default()
 }
 
 #[cfg(test)]
