@@ -20,9 +20,6 @@ const REPLY_LIMITS: Limits = Limits {
     max_values: MAX_REPLY_LEN,
 };
 
-/// Longest `failure reason` / `warning message` kept when decoding (longer text is cut).
-const MAX_MESSAGE_LEN: usize = 1024;
-
 /// One peer from an announce reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Peer {
@@ -335,7 +332,7 @@ fn uint(value: &Value<'_>, field: &'static str, max: u64) -> Result<u64, ReplyEr
 
 fn message(value: &Value<'_>, field: &'static str) -> Result<String, ReplyError> {
     match value {
-        Value::Bytes(b) => Ok(bounded_text(b, MAX_MESSAGE_LEN)),
+        Value::Bytes(b) => Ok(bounded_text(b)),
         other => Err(wrong_type(field, "string", other)),
     }
 }

@@ -5,9 +5,6 @@ use super::announce::parse_reply;
 use super::text::bounded_text;
 use crate::bencode::{Value, write_bytes, write_int};
 
-/// Longest failure reason kept from a scrape reply, in bytes.
-const MAX_FAILURE_LEN: usize = 1024;
-
 /// Counts for one torrent in a scrape reply.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ScrapeStats {
@@ -32,7 +29,7 @@ impl ScrapeReply {
         let root = parse_reply(body)?;
         if let Some(reason) = root.get(b"failure reason") {
             let text = match reason {
-                Value::Bytes(b) => bounded_text(b, MAX_FAILURE_LEN),
+                Value::Bytes(b) => bounded_text(b),
                 _ => String::from("(failure reason is not a string)"),
             };
             return Err(ReplyError::Failure(text));

@@ -5,11 +5,14 @@
 //! byte took one, so the text is cut again after the conversion: the bound holds, and a
 //! message read, written and read again comes back the same.
 
-/// At most `max` bytes of `bytes` as text, invalid UTF-8 replaced, and at most `max` bytes
-/// still after that.
-pub(crate) fn bounded_text(bytes: &[u8], max: usize) -> String {
-    let lossy = String::from_utf8_lossy(bytes.get(..max).unwrap_or(bytes));
-    cut_at_char(&lossy, max).to_owned()
+/// Longest tracker text kept, in bytes.
+pub(crate) const MAX_TEXT_LEN: usize = 1024;
+
+/// At most [`MAX_TEXT_LEN`] bytes of `bytes` as text, invalid UTF-8 replaced, and at most
+/// that many bytes still after the replacement.
+pub(crate) fn bounded_text(bytes: &[u8]) -> String {
+    let lossy = String::from_utf8_lossy(bytes.get(..MAX_TEXT_LEN).unwrap_or(bytes));
+    cut_at_char(&lossy, MAX_TEXT_LEN).to_owned()
 }
 
 /// The longest start of `text` of at most `max` bytes that ends at a character boundary.
@@ -27,20 +30,18 @@ mod tests {
 
     #[test]
     fn invalid_bytes_do_not_stretch_the_text_past_its_bound() {
-        let text = bounded_text(&[0xff; 40], 10);
-        assert!(text.len() <= 10, "{} bytes", text.len());
-        assert_eq!(text, "\u{fffd}".repeat(3));
-        assert_eq!(
-            bounded_text(text.as_bytes(), 10),
-            text,
-            "reads back the same"
-        );
+        let text = bounded_text(&[0xff; MAX_TEXT_LEN + 40]);
+        assert!(text.len() <= MAX_TEXT_LEN, "{} bytes", text.len());
+        assert!(text.chars().all(|c| c == char::REPLACEMENT_CHARACTER));
+        assert_eq!(bounded_text(text.as_bytes()), text, "reads back the same");
     }
 
     #[test]
     fn a_cut_never_splits_a_character() {
         assert_eq!(cut_at_char("éé", 3), "é");
         assert_eq!(cut_at_char("abc", 10), "abc");
-        assert_eq!(bounded_text("aé".as_bytes(), 2), "a");
+        let mut text = "a".repeat(MAX_TEXT_LEN - 1).into_bytes();
+        text.extend_from_slice("é".as_bytes());
+        assert_eq!(bounded_text(&text), "a".repeat(MAX_TEXT_LEN - 1));
     }
 }

@@ -46,7 +46,7 @@ pub const MAX_SCRAPE_HASHES: usize = 74;
 /// Longest BEP 41 URL data accepted or sent (path and query of the announce URL).
 pub const MAX_URL_DATA: usize = 1024;
 /// Longest error message kept from an error reply.
-pub const MAX_ERROR_MESSAGE: usize = 1024;
+pub const MAX_ERROR_MESSAGE: usize = crate::tracker::text::MAX_TEXT_LEN;
 
 /// The action code of a datagram.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -116,7 +116,7 @@ impl Response {
             }
             Some(Action::Error) => Ok(Response::Error {
                 transaction_id,
-                message: bounded_text(body, MAX_ERROR_MESSAGE),
+                message: bounded_text(body),
             }),
             None => Err(UdpError::BadAction(action)),
         }
