@@ -94,6 +94,14 @@ cleanup() { # only those still running as this shell's jobs: a reaped PID may be
   wait 2>/dev/null || true
 }
 
+# stop_on_exit_or_signal CMD: runs CMD (e.g. cleanup) when the script exits, and makes
+# Ctrl-C or SIGTERM end the script (exit 130, so CMD runs). A trap that only ran CMD on
+# INT/TERM let the script go on to its next measurement with everything stopped.
+stop_on_exit_or_signal() {
+  trap "$1" EXIT
+  trap 'say "interrupted"; exit 130' INT TERM
+}
+
 # bench_isolate CMD...: unless already inside one, re-run CMD in a fresh network namespace
 # with only loopback (as root, unless ISOLATE=0) and exit with its status; exported
 # variables pass through, SWARM_BENCH_NETNS names the namespace inside. Returns (does

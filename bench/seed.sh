@@ -108,8 +108,7 @@ BYTES=$(bytes_of "$SIZE")
 [ "$BYTES" -ge 1048576 ] 2>/dev/null || die "SIZE must be at least 1M (got $SIZE)"
 UP_BYTES=$(bytes_of "$UP_RATE")
 
-trap 'cleanup; acct_teardown' EXIT
-trap 'say "interrupted"; exit 130' INT TERM # the EXIT trap stops everything
+stop_on_exit_or_signal 'cleanup; acct_teardown'
 mkdir -p "$WORK"
 W=$WORK/run
 rm -rf "$W"

@@ -82,9 +82,7 @@ BYTES=$(bytes_of "$SIZE")
 [ "$BYTES" -ge 1048576 ] 2>/dev/null || die "SIZE must be at least 1M (got $SIZE)"
 
 # --- processes: every one we start is recorded and killed by PID at exit -------------
-trap cleanup EXIT
-# A trap that only cleaned up would let the script go on to the next leecher after Ctrl-C.
-trap 'say "interrupted"; exit 130' INT TERM # the EXIT trap stops everything
+stop_on_exit_or_signal cleanup
 
 mkdir -p "$WORK"
 W=$WORK/run
